@@ -1,0 +1,230 @@
+import {Command, Flags, type Interfaces} from '@oclif/core'
+
+import {loadSettings, type Settings} from '../config/settings.js'
+import {type OpenDatabase, openDatabase, type OpenProgress} from '../db/open-database.js'
+import type {Db} from '../db/schema.js'
+import type {Audit} from '../services/events.js'
+import {findWorkspace, type Workspace} from '../services/workspaces.js'
+import {type ErrorReport, EXIT_CODES, toErrorReport} from './error-report.js'
+import {Output} from './output.js'
+import {canPrompt} from './prompt.js'
+import {type Spinner, startSpinner} from './spinner.js'
+
+export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+const SIGNALS = ['SIGINT', 'SIGTERM'] as const
+const CLOSE_TIMEOUT_MS = 5000
+
+/**
+ * The base of every synthex command: global flags, settings, the lazily opened database,
+ * output, and the mapping of every failure to an exit code and the `--json` error shape.
+ *
+ * A command's `run()` returns its result object: oclif prints it under `--json`, and the
+ * command renders it for people otherwise.
+ */
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static override baseFlags = {
+    color: Flags.boolean({
+      allowNo: true,
+      default: true,
+      description: 'Colour in human output (never when output is not a terminal, or CI or NO_COLOR is set).',
+      helpGroup: 'GLOBAL',
+    }),
+    'database-url': Flags.string({
+      description:
+        'Postgres server to use, e.g. postgres://user@host:5432/db?sslmode=require. Prefer the environment variable when the URL holds a password. [env: SYNTHEX_DATABASE_URL, DATABASE_URL] (default: the embedded database in $SYNTHEX_HOME)',
+      helpGroup: 'GLOBAL',
+      helpValue: '<url>',
+    }),
+    workspace: Flags.string({
+      char: 'w',
+      description: 'Workspace to work in. [env: SYNTHEX_WORKSPACE] (default: default)',
+      helpGroup: 'GLOBAL',
+      helpValue: '<slug>',
+    }),
+  }
+
+  /**
+   * `auto`: the embedded database migrates itself and a server database must be up to date.
+   * `ignore`: the `db` commands, which are how a server database gets up to date.
+   */
+  static databaseMigrations: 'auto' | 'ignore' = 'auto'
+  static override enableJsonFlag = true
+
+  protected args!: CommandArgs<T>
+  protected flags!: CommandFlags<T>
+  protected settings!: Settings
+  #database: Promise<OpenDatabase> | undefined
+  #interrupted = false
+  #output: Output | undefined
+  #signalHandlers = new Map<string, () => void>()
+  #spinner: Spinner | undefined
+  #workspace: Promise<Workspace> | undefined
+
+  /** Who is acting, for the audit trail. */
+  protected get audit(): Audit {
+    return {actor: this.settings.actor, source: 'cli'}
+  }
+
+  protected get output(): Output {
+    this.#output ??= this.makeOutput(this.settings?.colorAllowed ?? (process.env.NO_COLOR === undefined && process.env.CI === undefined))
+    return this.#output
+  }
+
+  override async catch(error: Interfaces.CommandError): Promise<void> {
+    this.stopSpinner()
+    // A signal handler is already cleaning up and will exit 130; whatever the interrupted
+    // work threw on the way out is not news.
+    if (this.#interrupted) return
+    if ((error as {code?: string}).code === 'EEXIT') {
+      process.exitCode = (error as {oclif?: {exit?: number}}).oclif?.exit ?? 0
+      return
+    }
+
+    const report = toErrorReport(error)
+    process.exitCode = report.exitCode
+    this.reportError(report, error)
+  }
+
+  override async finally(error: Error | undefined): Promise<void> {
+    this.stopSpinner()
+    for (const [signal, handler] of this.#signalHandlers) process.removeListener(signal, handler)
+    try {
+      await this.closeDatabase()
+    } finally {
+      await super.finally(error)
+    }
+  }
+
+  override async init(): Promise<void> {
+    await super.init()
+    this.installSignalHandlers()
+    const {args, flags} = await this.parse({
+      args: this.ctor.args,
+      baseFlags: (this.ctor as unknown as typeof BaseCommand).baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      flags: this.ctor.flags,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as CommandFlags<T>
+    this.args = args as CommandArgs<T>
+    this.settings = loadSettings(process.env, {color: flags.color, databaseUrl: flags['database-url'], workspace: flags.workspace})
+    this.#output = this.makeOutput(this.settings.colorAllowed)
+    if (flags['database-url'] && /^[^:]+:\/\/[^/@]*:[^/@]+@/.test(flags['database-url'])) {
+      this.output.warn('--database-url holds a password, which other users can see in the process list; set DATABASE_URL instead.')
+    }
+  }
+
+  /** Plain JSON: never colourised, whatever oclif's theme would do on a terminal. */
+  override logJson(json: unknown): void {
+    this.output.json(json)
+  }
+
+  /** Whether a person can be asked a question (see CONTRACT.md, "Non-interactive"). */
+  protected canPrompt(): boolean {
+    return canPrompt({isCI: this.settings.isCI, json: this.jsonEnabled()})
+  }
+
+  /** The database handle, opened on first use so that help and usage errors never touch it. */
+  protected async db(): Promise<Db> {
+    return (await this.database()).db
+  }
+
+  protected async database(): Promise<OpenDatabase> {
+    this.#database ??= openDatabase(this.settings.database, {
+      command: (this.id ?? 'synthex').replaceAll(':', ' '),
+      migrations: (this.ctor as unknown as typeof BaseCommand).databaseMigrations,
+      onProgress: (progress) => this.showProgress(progress),
+    }).finally(() => this.stopSpinner())
+    return this.#database
+  }
+
+  /** A spinner on a terminal, a plain line in logs, nothing under `--json`. */
+  protected spin(text: string): Spinner {
+    this.stopSpinner()
+    if (this.jsonEnabled()) return {stop() {}, update() {}}
+    this.#spinner = startSpinner(text, {enabled: this.settings.colorAllowed && Boolean(process.stderr.isTTY)})
+    return this.#spinner
+  }
+
+  /** The workspace named by `--workspace` / `SYNTHEX_WORKSPACE`; it must exist. */
+  protected async workspace(): Promise<Workspace> {
+    this.#workspace ??= this.db().then((db) => findWorkspace(db, this.settings.workspace))
+    return this.#workspace
+  }
+
+  private async closeDatabase(): Promise<void> {
+    const opening = this.#database
+    this.#database = undefined
+    if (!opening) return
+    const database = await opening.catch(() => undefined)
+    await database?.close()
+  }
+
+  private installSignalHandlers(): void {
+    for (const signal of SIGNALS) {
+      const handler = (): void => void this.onSignal(signal)
+      this.#signalHandlers.set(signal, handler)
+      process.on(signal, handler)
+    }
+  }
+
+  private makeOutput(colorAllowed: boolean): Output {
+    const json = this.jsonEnabled()
+    return new Output({
+      json,
+      stderrColor: colorAllowed && Boolean(process.stderr.isTTY),
+      stdoutColor: colorAllowed && !json && Boolean(process.stdout.isTTY),
+    })
+  }
+
+  private async onSignal(signal: string): Promise<void> {
+    if (this.#interrupted) process.exit(EXIT_CODES.interrupted)
+    this.#interrupted = true
+    this.stopSpinner()
+    this.reportError({code: 'INTERRUPTED', exitCode: EXIT_CODES.interrupted, message: `Interrupted by ${signal}; nothing after the last completed step was saved.`})
+    // Close the database (releasing the embedded lock, rolling back an open transaction),
+    // but do not let a hung connection keep the process alive.
+    await Promise.race([this.closeDatabase().catch(() => {}), new Promise((resolve) => setTimeout(resolve, CLOSE_TIMEOUT_MS).unref())])
+    process.exit(EXIT_CODES.interrupted)
+  }
+
+  private reportError(report: ErrorReport, error?: unknown): void {
+    if (this.jsonEnabled()) {
+      this.output.json({error: report})
+      return
+    }
+
+    const debug = process.env.DEBUG !== undefined && process.env.DEBUG !== ''
+    const stack = debug && error instanceof Error ? (error.stack ?? '').split('\n').slice(1).join('\n') : undefined
+    const issues = report.details?.issues
+    const items = Array.isArray(issues) && issues.length > 1 ? issues.map((issue: {field: string; message: string}) => `${issue.field}: ${issue.message}`) : []
+    this.output.error(items.length > 0 ? 'Invalid input:' : report.message, {hint: report.hint, items, stack})
+  }
+
+  private showProgress(progress: OpenProgress): void {
+    switch (progress.type) {
+      case 'creating': {
+        this.spin(`Creating the embedded database in ${progress.dataDir} (first run only)...`)
+        break
+      }
+
+      case 'migrating': {
+        this.spin(`Applying ${progress.pending.length} migration${progress.pending.length === 1 ? '' : 's'} to the embedded database...`)
+        break
+      }
+
+      case 'waiting': {
+        const who = progress.holder ? `process ${progress.holder.pid} (synthex ${progress.holder.command})` : 'another process'
+        this.output.info(`Waiting for the embedded database, in use by ${who}...`)
+        break
+      }
+    }
+  }
+
+  private stopSpinner(): void {
+    this.#spinner?.stop()
+    this.#spinner = undefined
+  }
+}

@@ -1,0 +1,87 @@
+import {type ErrorKind, SynthexError} from '../errors/synthex-error.js'
+
+/** What a failed command reports: the `--json` error object, and its exit code. */
+export interface ErrorReport {
+  readonly code: string
+  readonly details?: Readonly<Record<string, unknown>>
+  readonly exitCode: number
+  readonly hint?: string
+  readonly message: string
+}
+
+/** The one place where kinds of failure become exit codes (CONTRACT.md, "Exit codes"). */
+export const EXIT_CODES: Readonly<Record<ErrorKind, number>> = {
+  interrupted: 130,
+  runtime: 1,
+  usage: 2,
+  verdict: 3,
+}
+
+interface OclifError extends Error {
+  code?: string
+  oclif?: {exit?: number}
+  parse?: unknown
+}
+
+interface DriverError extends Error {
+  code?: string
+  severity?: string
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH'])
+
+/** Turns anything thrown by a command into a report; unknown errors are synthex bugs. */
+export function toErrorReport(error: unknown): ErrorReport {
+  if (error instanceof SynthexError) {
+    return {
+      code: error.code,
+      exitCode: EXIT_CODES[error.kind],
+      message: error.message,
+      ...(error.hint ? {hint: error.hint} : {}),
+      ...(error.details ? {details: error.details} : {}),
+    }
+  }
+
+  const err = error as OclifError & DriverError
+  if (err?.parse !== undefined || (typeof err?.oclif?.exit === 'number' && err.oclif.exit === 2)) {
+    return {
+      code: 'USAGE',
+      exitCode: EXIT_CODES.usage,
+      hint: 'Run the command with --help to see its arguments, flags and examples.',
+      message: stripHelpSuggestion(err.message),
+    }
+  }
+
+  if (typeof err?.oclif?.exit === 'number') {
+    return {code: 'FAILED', exitCode: err.oclif.exit, message: err.message}
+  }
+
+  if (typeof err?.code === 'string' && NETWORK_CODES.has(err.code)) {
+    return {code: 'DATABASE_UNAVAILABLE', exitCode: EXIT_CODES.runtime, message: `Lost the connection to the database: ${err.message}.`}
+  }
+
+  if (typeof err?.code === 'string' && /^[\dA-Z]{5}$/.test(err.code)) {
+    return {
+      code: 'DATABASE_ERROR',
+      details: {sqlstate: err.code},
+      exitCode: EXIT_CODES.runtime,
+      message: `The database refused the operation: ${err.message} (SQLSTATE ${err.code}).`,
+    }
+  }
+
+  return {
+    code: 'INTERNAL_ERROR',
+    exitCode: EXIT_CODES.runtime,
+    hint: 'This is a bug in synthex. Run again with DEBUG=synthex to see where it happened, and report it.',
+    message: `Unexpected error: ${err instanceof Error ? err.message : String(error)}`,
+  }
+}
+
+/** oclif appends "See more help with --help"; our hint says it once. */
+function stripHelpSuggestion(message: string): string {
+  return message
+    .replace(/\s*See more help with --help\.?\s*$/i, '')
+    .replaceAll(/\s*\n\s*/g, ': ')
+    .replaceAll(/\s{2,}/g, ' ')
+    .trim()
+}

@@ -1,0 +1,47 @@
+import {BaseCommand} from '../../cli/base-command.js'
+import {migrationStatus} from '../../db/migrations.js'
+
+export interface StatusResult {
+  readonly backend: 'embedded' | 'server'
+  readonly location: string
+  readonly migrations: Array<{appliedAt: Date | null; name: string; state: 'applied' | 'pending' | 'unknown'}>
+  readonly pending: number
+}
+
+export default class DbStatus extends BaseCommand<typeof DbStatus> {
+  static override databaseMigrations = 'ignore' as const
+  static override description =
+    'Lists every migration with its state: applied (and when), pending (run `synthex db migrate`), or unknown (applied by a newer synthex than this one). Also shows which database synthex is using, with any password left out.'
+
+  static override examples = [
+    {command: '<%= config.bin %> <%= command.id %>', description: 'Which database am I on, and is it up to date?'},
+    {command: '<%= config.bin %> <%= command.id %> --json | jq .pending', description: 'Count pending migrations in a script.'},
+  ]
+
+  static override summary = 'Show the database in use and its migrations.'
+
+  async run(): Promise<StatusResult> {
+    const database = await this.database()
+    const states = await migrationStatus(database.db)
+    const migrations = states.map((state) => ({
+      appliedAt: state.appliedAt,
+      name: state.name,
+      state: state.unknown ? ('unknown' as const) : state.appliedAt ? ('applied' as const) : ('pending' as const),
+    }))
+    const pending = migrations.filter((migration) => migration.state === 'pending').length
+    if (!this.jsonEnabled()) {
+      this.output.record([
+        ['Database', `${database.location} (${database.backend})`],
+        ['Pending', pending],
+      ])
+      this.output.info('')
+      this.output.table(migrations, [
+        {header: 'Migration', key: 'name', value: (migration) => migration.name},
+        {header: 'State', key: 'state', value: (migration) => migration.state},
+        {header: 'Applied at', key: 'applied_at', value: (migration) => migration.appliedAt},
+      ])
+    }
+
+    return {backend: database.backend, location: database.location, migrations, pending}
+  }
+}

@@ -1,0 +1,25 @@
+import {Args} from '@oclif/core'
+
+import {BaseCommand} from '../../../cli/base-command.js'
+import {tenantRecord} from '../../../cli/tenant-view.js'
+import {getTenant, type Tenant} from '../../../services/tenants.js'
+
+export default class TenantsGet extends BaseCommand<typeof TenantsGet> {
+  static override args = {
+    'tenant-id': Args.string({description: 'The tenant\'s id in its workspace.', required: true}),
+  }
+
+  static override description = 'Shows every field of one tenant, with when it was created, last changed and last active.'
+  static override examples = [
+    {command: '<%= config.bin %> <%= command.id %> acme-us', description: 'Show a tenant.'},
+    {command: '<%= config.bin %> <%= command.id %> acme-us --json | jq -r .shopifyShop', description: 'Read one field in a script.'},
+  ]
+
+  static override summary = 'Show a tenant.'
+
+  async run(): Promise<Tenant> {
+    const tenant = await getTenant(await this.db(), await this.workspace(), this.args['tenant-id'])
+    if (!this.jsonEnabled()) this.output.record(tenantRecord(tenant))
+    return tenant
+  }
+}

@@ -1,0 +1,13 @@
+import {TenantStatusCommand} from '../../../cli/tenant-status-command.js'
+
+export default class TenantsSuspend extends TenantStatusCommand {
+  static override description = 'Sets a tenant\'s status to suspended: it stays in the fleet and keeps its credentials, but raises no alerts until it is activated again.'
+  static override examples = [
+    {command: '<%= config.bin %> <%= command.id %> acme-us', description: 'Suspend a tenant (e.g. unpaid invoice).'},
+    {command: '<%= config.bin %> <%= command.id %> acme-us -w clients --json', description: 'In another workspace, with a JSON result.'},
+  ]
+
+  static override summary = 'Suspend a tenant.'
+  protected readonly pastTense = 'Suspended'
+  protected readonly targetStatus = 'suspended' as const
+}

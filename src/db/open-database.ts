@@ -1,0 +1,221 @@
+import {existsSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {Kysely} from 'kysely'
+
+import type {DatabaseTarget} from '../config/settings.js'
+import {DatabaseUnavailableError, MigrationsPendingError} from './database-errors.js'
+import {acquireEmbeddedLock, type EmbeddedLock, type LockHolder} from './embedded-lock.js'
+import {migrateToLatest, pendingMigrations} from './migrations.js'
+import {PGliteDialect} from './pglite-dialect.js'
+import {redactDatabaseUrl, sslMode} from './postgres-url.js'
+import type {Db} from './schema.js'
+
+export type Backend = 'embedded' | 'server'
+
+export interface OpenDatabase {
+  readonly backend: Backend
+  /** Closes connections and, for the embedded database, releases its lock. Idempotent. */
+  close(): Promise<void>
+  readonly db: Db
+  /** Where the data lives, safe to print: a directory, or a URL without its password. */
+  readonly location: string
+  /** Migrations applied while opening (the embedded database migrates itself). */
+  readonly migrated: readonly string[]
+}
+
+export type OpenProgress =
+  | {readonly dataDir: string; readonly type: 'creating'}
+  | {readonly holder: LockHolder | undefined; readonly type: 'waiting'}
+  | {readonly pending: readonly string[]; readonly type: 'migrating'}
+
+export interface OpenOptions {
+  /** The command opening it, recorded in the embedded lock for others to see. */
+  readonly command: string
+  readonly connectTimeoutMs?: number
+  /**
+   * `auto` (the default): the embedded database migrates itself, a server database must be
+   * up to date. `ignore`: open as it is (for `db migrate` and `db status`).
+   */
+  readonly migrations?: 'auto' | 'ignore'
+  readonly onProgress?: (progress: OpenProgress) => void
+}
+
+/** Opens the database a command works on; see DESIGN.md, "Embedded default". */
+export async function openDatabase(target: DatabaseTarget, options: OpenOptions): Promise<OpenDatabase> {
+  return target.kind === 'embedded' ? openEmbedded(target, options) : openServer(target, options)
+}
+
+async function openEmbedded(target: Extract<DatabaseTarget, {kind: 'embedded'}>, options: OpenOptions): Promise<OpenDatabase> {
+  const lock: EmbeddedLock = await acquireEmbeddedLock(target.dataDir, {
+    command: options.command,
+    onWait: (holder) => options.onProgress?.({holder, type: 'waiting'}),
+    timeoutMs: target.lockTimeoutMs,
+  })
+  let client: import('@electric-sql/pglite').PGlite | undefined
+  try {
+    if (!existsSync(join(target.dataDir, 'PG_VERSION'))) options.onProgress?.({dataDir: target.dataDir, type: 'creating'})
+    // Loaded here, not at the top: commands on a server database never pay for the WASM build.
+    const {PGlite} = await import('@electric-sql/pglite')
+    try {
+      client = await PGlite.create(target.dataDir)
+    } catch (error) {
+      throw new DatabaseUnavailableError(`Cannot open the embedded database at ${target.dataDir}: ${describe(error)}.`, {
+        cause: error,
+        hint: 'If the directory was copied or edited by another tool, restore it from a backup, or move it away to start afresh.',
+      })
+    }
+
+    const db = new Kysely<never>({dialect: new PGliteDialect(client)}) as unknown as Db
+    let migrated: string[] = []
+    if (options.migrations !== 'ignore') {
+      const pending = await pendingMigrations(db)
+      if (pending.length > 0) {
+        options.onProgress?.({pending, type: 'migrating'})
+        migrated = await migrateToLatest(db)
+      }
+    }
+
+    const opened = client
+    let closed: Promise<void> | undefined
+    return {
+      backend: 'embedded',
+      close() {
+        closed ??= (async () => {
+          try {
+            await db.destroy()
+            await opened.close()
+          } finally {
+            lock.release()
+          }
+        })()
+        return closed
+      },
+      db,
+      location: target.dataDir,
+      migrated,
+    }
+  } catch (error) {
+    await client?.close().catch(() => {})
+    lock.release()
+    throw error
+  }
+}
+
+async function openServer(target: Extract<DatabaseTarget, {kind: 'server'}>, options: OpenOptions): Promise<OpenDatabase> {
+  const location = redactDatabaseUrl(target.url)
+  const mode = sslMode(target.url)
+  try {
+    return await connectServer(target, options, location, undefined)
+  } catch (error) {
+    // libpq's `prefer` and `allow` fall back to a plain connection when the server has no TLS.
+    if ((mode === 'prefer' || mode === 'allow') && /does not support SSL/i.test(describe(error))) {
+      return connectServer(target, options, location, false)
+    }
+
+    throw error
+  }
+}
+
+async function connectServer(
+  target: Extract<DatabaseTarget, {kind: 'server'}>,
+  options: OpenOptions,
+  location: string,
+  sslOverride: false | undefined,
+): Promise<OpenDatabase> {
+  const [{default: pg}, {parse}, {PostgresDialect}] = await Promise.all([
+    import('pg'),
+    import('pg-connection-string'),
+    import('kysely'),
+  ])
+  // libpq semantics for sslmode (require = encrypt without verifying, as psql and Supabase's
+  // docs mean it); pg's own reading of `require` is verify-full.
+  const config = parse(target.url, {useLibpqCompat: true}) as import('pg').PoolConfig
+  const pool = new pg.Pool({
+    ...config,
+    ...(sslOverride === false ? {ssl: false} : {}),
+    application_name: 'synthex',
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    max: 4,
+    types: {
+      getTypeParser: ((oid: number, format?: 'binary' | 'text') =>
+        // int8 as a number when it fits, as PGlite returns it, so both backends agree.
+        oid === 20 ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  })
+  // An idle client losing its connection must not crash the process; the next query reports it.
+  pool.on('error', () => {})
+  const db = new Kysely<never>({dialect: new PostgresDialect({pool})}) as unknown as Db
+  const close = async (): Promise<void> => {
+    await db.destroy().catch(() => {})
+  }
+
+  let pending: string[]
+  try {
+    pending = await pendingMigrations(db)
+  } catch (error) {
+    await close()
+    throw new DatabaseUnavailableError(`Cannot connect to the database at ${location}: ${describeConnectionError(error)}.`, {
+      cause: error,
+      hint: `Check that the server is running and that ${target.setting} is right.`,
+    })
+  }
+
+  if (options.migrations !== 'ignore' && pending.length > 0) {
+    await close()
+    throw new MigrationsPendingError(pending)
+  }
+
+  let closed: Promise<void> | undefined
+  return {
+    backend: 'server',
+    close: () => (closed ??= close()),
+    db,
+    location,
+    migrated: [],
+  }
+}
+
+function parseInt8(text: string): bigint | number {
+  const value = BigInt(text)
+  return value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER) ? value : Number(value)
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+/** A connection failure in words, without the URL (pg does not echo it, and neither do we). */
+export function describeConnectionError(error: unknown): string {
+  const err = error as NodeJS.ErrnoException & {code?: string}
+  switch (err?.code) {
+    case 'ECONNREFUSED': {
+      return 'connection refused (is the server running and listening on that port?)'
+    }
+
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN': {
+      return 'host not found'
+    }
+
+    case 'ETIMEDOUT': {
+      return 'connection timed out'
+    }
+
+    case '28P01':
+    case '28000': {
+      return `authentication failed: ${describe(error)}`
+    }
+
+    case '3D000': {
+      return describe(error)
+    }
+
+    default: {
+      const message = describe(error)
+      if (/timeout/i.test(message)) return 'connection timed out'
+      if (error instanceof AggregateError && error.errors.length > 0) return describeConnectionError(error.errors[0])
+      return message || 'unknown error'
+    }
+  }
+}
