@@ -7,6 +7,7 @@
 // chunks, so a command pays only for what it imports. Type checking is `npm run lint`.
 import {execFileSync} from 'node:child_process'
 import {readdirSync, rmSync, statSync} from 'node:fs'
+import {readFile} from 'node:fs/promises'
 import {join, relative} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import * as esbuild from 'esbuild'
@@ -22,30 +23,62 @@ function walk(dir) {
 }
 
 const entryPoints = [
+  join(src, 'run.ts'),
   ...walk(join(src, 'commands')),
   ...walk(join(src, 'cli', 'hooks')),
 ].filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))
+
+// @oclif/plugin-autocomplete exports no commands; reach its command files directly.
+const pluginInternals = {
+  name: 'oclif-plugin-internals',
+  setup(build) {
+    build.onResolve({filter: /^@oclif\/plugin-autocomplete\/lib\//}, (args) => ({path: join(root, 'node_modules', args.path)}))
+  },
+}
+
+// pg decides at load time whether it runs on Cloudflare Workers by constructing a `Response`,
+// which on Node 20 loads the whole of undici (~10 ms per command). synthex runs on Node.
+const pgOnNode = {
+  name: 'pg-on-node',
+  setup(build) {
+    build.onLoad({filter: /[/\\]pg[/\\]lib[/\\]stream\.js$/}, async (args) => {
+      const source = await readFile(args.path, 'utf8')
+      const patched = source.replace('if (isCloudflareRuntime()) {', 'if (false) {')
+      if (patched === source) throw new Error(`pg-on-node: ${args.path} changed; review the patch in scripts/build.mjs`)
+      return {contents: patched, loader: 'js'}
+    })
+  },
+}
 
 rmSync(join(root, 'dist'), {force: true, recursive: true})
 
 const result = await esbuild.build({
   absWorkingDir: root,
   banner: {
-    // Bundled CommonJS dependencies (pg) call require() for Node built-ins.
-    js: "import {createRequire as __synthexCreateRequire} from 'node:module'; const require = __synthexCreateRequire(import.meta.url);",
+    // Bundled CommonJS dependencies (oclif, pg) use require(), __dirname and __filename.
+    js: [
+      "import {createRequire as __sxCreateRequire} from 'node:module';",
+      "import {fileURLToPath as __sxFileURLToPath} from 'node:url';",
+      "import {dirname as __sxDirname} from 'node:path';",
+      'const require = __sxCreateRequire(import.meta.url);',
+      'const __filename = __sxFileURLToPath(import.meta.url);',
+      'const __dirname = __sxDirname(__filename);',
+    ].join(' '),
   },
   bundle: true,
   chunkNames: 'chunks/[name]-[hash]',
   entryPoints,
-  // Runtime dependencies that must stay files on disk: oclif reads its own package
-  // metadata and plugins, PGlite loads its WebAssembly and data files next to itself.
-  external: ['@oclif/core', '@oclif/plugin-help', '@oclif/plugin-autocomplete', '@electric-sql/pglite', 'pg-native'],
+  // PGlite loads its WebAssembly and data files from beside itself, so it stays a runtime
+  // dependency. pg-native is pg's optional native binding; the TypeScript loaders are
+  // oclif's development mode, which synthex turns off.
+  external: ['@electric-sql/pglite', 'pg-native', 'typescript', 'ts-node', 'tsx'],
   format: 'esm',
   logLevel: 'warning',
   metafile: true,
   outbase: src,
   outdir: join(root, 'dist'),
   platform: 'node',
+  plugins: [pluginInternals, pgOnNode],
   sourcemap: 'linked',
   sourcesContent: false,
   splitting: true,
@@ -58,7 +91,7 @@ if (process.argv.includes('--analyze')) {
 
 execFileSync(process.execPath, [join(root, 'node_modules', 'oclif', 'bin', 'run.js'), 'manifest'], {
   cwd: root,
-  env: {...process.env, NODE_ENV: 'production'},
+  env: {...process.env, NODE_ENV: 'production', OCLIF_SKIP_NEW_VERSION_CHECK: 'true'},
   stdio: ['ignore', 'ignore', 'inherit'],
 })
 

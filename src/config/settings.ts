@@ -1,7 +1,7 @@
 import {homedir, userInfo} from 'node:os'
 import {join, resolve} from 'node:path'
 
-import {z} from 'zod'
+import * as z from 'zod/mini'
 
 import {ConfigError} from './config-error.js'
 import {parseDuration} from './duration.js'
@@ -32,32 +32,33 @@ export interface GlobalFlagValues {
 
 const DEFAULT_LOCK_TIMEOUT_MS = 10_000
 
-const postgresUrl = z.string().refine(
-  (value) => {
-    try {
-      const {protocol} = new URL(value)
-      return protocol === 'postgres:' || protocol === 'postgresql:'
-    } catch {
-      return false
-    }
-  },
-  {error: (issue) => `expected a postgres:// or postgresql:// URL, got ${describeScheme(String(issue.input))}`},
+const postgresUrl = z.string().check(
+  z.refine(
+    (value) => {
+      try {
+        const {protocol} = new URL(value)
+        return protocol === 'postgres:' || protocol === 'postgresql:'
+      } catch {
+        return false
+      }
+    },
+    {error: (issue) => `expected a postgres:// or postgresql:// URL, got ${describeScheme(String(issue.input))}`},
+  ),
 )
 
-const workspaceSlug = z.string().max(64, {error: 'expected a workspace slug of at most 64 characters'})
+const workspaceSlug = z.string().check(z.maxLength(64, {error: 'expected a workspace slug of at most 64 characters'}))
 
-const duration = z.string().transform((text, context) => {
-  const parsed = parseDuration(text)
-  if (parsed === undefined) {
-    context.addIssue({code: 'custom', message: `expected a duration such as 10s, 2m or 500ms, got "${text}"`})
-    return z.NEVER
-  }
-
-  return parsed
-})
+const duration = z.pipe(
+  z.string().check(
+    z.refine((text) => parseDuration(text) !== undefined, {
+      error: (issue) => `expected a duration such as 10s, 2m or 500ms, got "${String(issue.input)}"`,
+    }),
+  ),
+  z.transform((text) => parseDuration(text) as number),
+)
 
 /** Validates one setting's value with zod, naming the variable or flag when it is wrong. */
-function validate<T extends z.ZodType>(schema: T, value: unknown, setting: string, hint?: string): z.output<T> {
+function validate<T extends z.ZodMiniType>(schema: T, value: unknown, setting: string, hint?: string): z.output<T> {
   const result = schema.safeParse(value)
   if (result.success) return result.data
   throw new ConfigError(setting, result.error.issues[0]?.message ?? 'invalid value', hint)

@@ -1,7 +1,7 @@
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {Kysely} from 'kysely'
+import {Kysely, PostgresDialect} from 'kysely'
 
 import type {DatabaseTarget} from '../config/settings.js'
 import {DatabaseUnavailableError, MigrationsPendingError} from './database-errors.js'
@@ -123,11 +123,8 @@ async function connectServer(
   location: string,
   sslOverride: false | undefined,
 ): Promise<OpenDatabase> {
-  const [{default: pg}, {parse}, {PostgresDialect}] = await Promise.all([
-    import('pg'),
-    import('pg-connection-string'),
-    import('kysely'),
-  ])
+  // Loaded here, not at the top: commands on the embedded database never pay for pg.
+  const [{default: pg}, {parse}] = await Promise.all([import('pg'), import('pg-connection-string')])
   // libpq semantics for sslmode (require = encrypt without verifying, as psql and Supabase's
   // docs mean it); pg's own reading of `require` is verify-full.
   const config = parse(target.url, {useLibpqCompat: true}) as import('pg').PoolConfig

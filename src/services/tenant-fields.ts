@@ -1,4 +1,4 @@
-import {z} from 'zod'
+import * as z from 'zod/mini'
 
 import type {TenantStatus, TenantType} from '../db/schema.js'
 import type {FieldIssue} from './errors.js'
@@ -43,7 +43,7 @@ export interface TenantFields {
 export type TenantFieldsResult = {readonly issues: readonly FieldIssue[]; readonly ok: false} | {readonly ok: true; readonly value: TenantFields}
 
 const required = (what: string) => ({
-  error: (issue: {input: unknown}) => (issue.input === undefined || issue.input === null ? 'is required' : `must be ${what}`),
+  error: (issue: {input?: unknown}) => (issue.input === undefined || issue.input === null ? 'is required' : `must be ${what}`),
 })
 
 /** Blank optional values mean "none". */
@@ -54,55 +54,55 @@ const blankToNull = (value: string | null | undefined): string | null => {
 
 const characters = (value: string): number => [...value].length
 
+/** A required text field: trimmed, and blank counts as missing. */
+const requiredText = (what: string) => z.string(required(what)).check(z.trim(), z.refine((value) => value.length > 0, {error: 'is required'}))
+
+/** An optional text field: blank becomes null, `normalise` applies to the rest. */
+const optionalText = (normalise: (value: string) => string = (value) => value) =>
+  z.pipe(
+    z.nullish(z.string()),
+    z.transform((value) => {
+      const text = blankToNull(value)
+      return text === null ? null : normalise(text)
+    }),
+  )
+
 const schemas = {
-  gmc_merchant_id: z
-    .string()
-    .nullish()
-    .transform(blankToNull)
-    .refine((value) => value === null || /^\d{1,20}$/.test(value), {error: 'must be the numeric Merchant Center id (digits only)'}),
-  market: z
-    .string()
-    .nullish()
-    .transform((value) => blankToNull(value)?.toUpperCase() ?? null)
-    .superRefine((value, context) => {
-      if (value === null || ISO_COUNTRY_CODES.has(value)) return
-      const suggestion = value === 'UK' ? ' (the United Kingdom is GB)' : ''
-      context.addIssue({code: 'custom', message: `must be an ISO 3166-1 alpha-2 country code such as US or DE, got "${value}"${suggestion}`})
+  gmc_merchant_id: optionalText().check(
+    z.refine((value) => value === null || /^\d{1,20}$/.test(value), {error: 'must be the numeric Merchant Center id (digits only)'}),
+  ),
+  market: optionalText((value) => value.toUpperCase()).check(
+    z.refine((value) => value === null || ISO_COUNTRY_CODES.has(value), {
+      error: (issue) => {
+        const code = String(issue.input)
+        const suggestion = code === 'UK' ? ' (the United Kingdom is GB)' : ''
+        return `must be an ISO 3166-1 alpha-2 country code such as US or DE, got "${code}"${suggestion}`
+      },
     }),
-  name: z
-    .string(required('text'))
-    .trim()
-    .refine((value) => value.length > 0, {error: 'is required'})
-    .refine((value) => characters(value) <= 200, {error: 'must be at most 200 characters'}),
-  region: z
-    .string()
-    .nullish()
-    .transform(blankToNull)
-    .refine((value) => value === null || characters(value) <= 64, {error: 'must be at most 64 characters'}),
-  shopify_shop: z
-    .string()
-    .nullish()
-    .transform((value) => blankToNull(value)?.toLowerCase() ?? null)
-    .refine((value) => value === null || /^[a-z0-9][a-z0-9-]*\.myshopify\.com$/.test(value), {
-      error: 'must be the shop\'s <name>.myshopify.com domain',
+  ),
+  name: requiredText('text').check(z.refine((value) => characters(value) <= 200, {error: 'must be at most 200 characters'})),
+  region: optionalText().check(z.refine((value) => value === null || characters(value) <= 64, {error: 'must be at most 64 characters'})),
+  shopify_shop: optionalText((value) => value.toLowerCase()).check(
+    z.refine((value) => value === null || /^[a-z0-9][a-z0-9-]*\.myshopify\.com$/.test(value), {
+      error: "must be the shop's <name>.myshopify.com domain",
     }),
-  status: z
-    .string()
-    .nullish()
-    .transform((value) => blankToNull(value)?.toLowerCase() ?? 'active')
-    .pipe(z.enum(TENANT_STATUSES, {error: `must be one of ${TENANT_STATUSES.join(', ')}`})),
-  tenant_id: z
-    .string(required('text'))
-    .trim()
-    .refine((value) => value.length > 0, {error: 'is required'})
-    .refine((value) => value.length <= 64, {error: 'must be at most 64 characters'})
-    .refine((value) => /^[\w-]*$/.test(value), {error: 'may contain only letters, digits, "_" and "-"'}),
-  type: z
-    .string(required('text'))
-    .transform((value) => value.trim().toLowerCase())
-    .refine((value) => value.length > 0, {error: 'is required'})
-    .pipe(z.enum(TENANT_TYPES, {error: `must be one of ${TENANT_TYPES.join(', ')}`})),
-} satisfies Record<TenantField, z.ZodType>
+  ),
+  status: z.pipe(
+    optionalText((value) => value.toLowerCase()),
+    z.pipe(
+      z.transform((value: string | null) => value ?? 'active'),
+      z.enum(TENANT_STATUSES, {error: `must be one of ${TENANT_STATUSES.join(', ')}`}),
+    ),
+  ),
+  tenant_id: requiredText('text').check(
+    z.refine((value) => value.length <= 64, {error: 'must be at most 64 characters'}),
+    z.refine((value) => /^[\w-]*$/.test(value), {error: 'may contain only letters, digits, "_" and "-"'}),
+  ),
+  type: z.pipe(
+    requiredText('text').check(z.toLowerCase()),
+    z.enum(TENANT_TYPES, {error: `must be one of ${TENANT_TYPES.join(', ')}`}),
+  ),
+} satisfies Record<TenantField, z.ZodMiniType>
 
 /**
  * Validates a tenant's fields and reports every problem at once (a CSV row with three

@@ -1,4 +1,4 @@
-import {z} from 'zod'
+import * as z from 'zod/mini'
 
 import type {Db, WorkspaceRow} from '../db/schema.js'
 import {ConflictError, InvalidInputError, NotFoundError} from './errors.js'
@@ -15,18 +15,16 @@ export interface WorkspaceSummary extends Workspace {
   readonly tenantCount: number
 }
 
-const slugSchema = z
-  .string()
-  .trim()
-  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, {
+const slugSchema = z.string().check(
+  z.trim(),
+  z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/, {
     error: 'must be 1-63 lower-case letters, digits or "-", starting with a letter or digit',
-  })
+  }),
+)
 
 const nameSchema = z
   .string()
-  .trim()
-  .min(1, {error: 'must not be empty'})
-  .max(200, {error: 'must be at most 200 characters'})
+  .check(z.trim(), z.minLength(1, {error: 'must not be empty'}), z.maxLength(200, {error: 'must be at most 200 characters'}))
 
 function toWorkspace(row: WorkspaceRow): Workspace {
   return {createdAt: row.created_at, id: row.id, name: row.name, slug: row.slug}

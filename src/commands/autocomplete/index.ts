@@ -1,0 +1,2 @@
+// @oclif/plugin-autocomplete's command, bundled with synthex's own copy of oclif (scripts/build.mjs).
+export {default} from '@oclif/plugin-autocomplete/lib/commands/autocomplete/index.js'
