@@ -217,7 +217,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
       case 'waiting': {
         const who = progress.holder ? `process ${progress.holder.pid} (synthex ${progress.holder.command})` : 'another process'
-        this.output.info(`Waiting for the embedded database, in use by ${who}...`)
+        this.output.warn(`Waiting for the embedded database, in use by ${who}...`)
         break
       }
     }

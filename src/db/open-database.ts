@@ -109,7 +109,8 @@ async function openServer(target: Extract<DatabaseTarget, {kind: 'server'}>, opt
     return await connectServer(target, options, location, undefined)
   } catch (error) {
     // libpq's `prefer` and `allow` fall back to a plain connection when the server has no TLS.
-    if ((mode === 'prefer' || mode === 'allow') && /does not support SSL/i.test(describe(error))) {
+    const cause = error instanceof DatabaseUnavailableError ? error.cause : error
+    if ((mode === 'prefer' || mode === 'allow') && /does not support SSL/i.test(describe(cause))) {
       return connectServer(target, options, location, false)
     }
 
@@ -208,9 +209,20 @@ export function describeConnectionError(error: unknown): string {
       return describe(error)
     }
 
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'ERR_TLS_CERT_ALTNAME_INVALID': {
+      return `the server's TLS certificate could not be verified (${describe(error)}); give its CA with sslrootcert=<file>, or use sslmode=require to encrypt without verifying`
+    }
+
     default: {
       const message = describe(error)
       if (/timeout/i.test(message)) return 'connection timed out'
+      if (/does not support SSL/i.test(message)) {
+        return 'the server does not accept TLS connections, but the URL\'s sslmode requires one (use sslmode=prefer or sslmode=disable for a server without TLS)'
+      }
+
       if (error instanceof AggregateError && error.errors.length > 0) return describeConnectionError(error.errors[0])
       return message || 'unknown error'
     }

@@ -1,0 +1,53 @@
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {PGlite} from '@electric-sql/pglite'
+import {Kysely} from 'kysely'
+import pg from 'pg'
+import type {TestProject} from 'vitest/node'
+
+import {migrateToLatest} from '../src/db/migrations.js'
+import {PGliteDialect} from '../src/db/pglite-dialect.js'
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** A migrated PGlite data directory as a tarball: suites start from it instead of running initdb (~5 s) each. */
+    pgliteTemplate: string
+    /** The scratch directory of this test run. */
+    scratch: string
+  }
+}
+
+/**
+ * Runs once per `vitest run`: builds the PGlite template, and checks that the Postgres
+ * server named by TEST_DATABASE_URL answers. When it is set and does not, the run fails
+ * here, loudly: a suite that silently skipped its server half would be a lie.
+ */
+export default async function setup(project: TestProject): Promise<() => void> {
+  const scratch = mkdtempSync(join(tmpdir(), 'synthex-test-'))
+  const client = await PGlite.create()
+  const db = new Kysely<unknown>({dialect: new PGliteDialect(client)})
+  await migrateToLatest(db)
+  const dump = await client.dumpDataDir('none')
+  await client.close()
+  const template = join(scratch, 'pglite-template.tar')
+  writeFileSync(template, Buffer.from(await dump.arrayBuffer()))
+
+  const url = process.env.TEST_DATABASE_URL
+  if (url) {
+    const probe = new pg.Client({connectionString: url, connectionTimeoutMillis: 5000})
+    try {
+      await probe.connect()
+      await probe.query('select 1')
+    } catch (error) {
+      throw new Error(`TEST_DATABASE_URL is set but the server does not answer: ${(error as Error).message}`)
+    } finally {
+      await probe.end().catch(() => {})
+    }
+  }
+
+  project.provide('pgliteTemplate', template)
+  project.provide('scratch', scratch)
+  return () => rmSync(scratch, {force: true, recursive: true})
+}
