@@ -41,7 +41,7 @@ export default async function setup(project: TestProject): Promise<() => void> {
       await probe.connect()
       await probe.query('select 1')
     } catch (error) {
-      throw new Error(`TEST_DATABASE_URL is set but the server does not answer: ${(error as Error).message}`)
+      throw new Error(`TEST_DATABASE_URL is set but the server does not answer: ${(error as Error).message}`, {cause: error})
     } finally {
       await probe.end().catch(() => {})
     }
