@@ -13,7 +13,8 @@ const hook: Hook.CommandNotFound = async function (options) {
   const separator = options.config.topicSeparator
   const typed = options.id.replaceAll(':', separator)
   const visible = options.config.commands.filter((command) => !command.hidden)
-  const ids = [...visible.map((command) => command.id), ...visible.flatMap((command) => command.aliases)]
+  const topics = options.config.topics.filter((topic) => !topic.hidden).map((topic) => topic.name)
+  const ids = [...visible.map((command) => command.id), ...visible.flatMap((command) => command.aliases), ...topics]
   // Compare the command words only: `tenant tenats list --json` is `tenant:tenats:list`.
   const suggestion = closest(options.id, ids)?.replaceAll(':', separator)
   const json = (options.argv ?? []).includes('--json') || process.argv.includes('--json')
