@@ -1,8 +1,7 @@
-import {Args} from '@oclif/core'
-
 import type {TenantStatus} from '../db/schema.js'
 import {changeTenantStatus, type Tenant} from '../services/tenants.js'
 import {BaseCommand} from './base-command.js'
+import {tenantIdArg} from './tenant-flags.js'
 
 export interface TenantStatusResult {
   readonly changed: boolean
@@ -13,7 +12,7 @@ export interface TenantStatusResult {
 /** `suspend`, `activate` and `deactivate`: one status change each, recorded in the audit trail. */
 export abstract class TenantStatusCommand extends BaseCommand<typeof TenantStatusCommand> {
   static override args = {
-    'tenant-id': Args.string({description: 'The tenant\'s id in its workspace.', required: true}),
+    'tenant-id': tenantIdArg,
   }
 
   protected abstract readonly pastTense: string

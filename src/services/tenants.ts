@@ -89,6 +89,19 @@ function fieldsOf(row: TenantRow): TenantFields {
   }
 }
 
+/** Reads a tenant and locks its row until the transaction ends, so concurrent changes queue up. */
+async function lockTenant(trx: Db, workspace: Workspace, tenantId: string): Promise<TenantRow> {
+  const row = await trx
+    .selectFrom('tenants')
+    .selectAll()
+    .where('workspace_id', '=', workspace.id)
+    .where('tenant_id', '=', tenantId)
+    .forUpdate()
+    .executeTakeFirst()
+  if (!row) throw notFound(workspace, tenantId)
+  return row
+}
+
 function validated(input: TenantFieldsInput): TenantFields {
   const result = parseTenantFields(input)
   if (!result.ok) throw new InvalidInputError(result.issues)
@@ -179,14 +192,7 @@ export async function updateTenant(
   }
 
   return db.transaction().execute(async (trx) => {
-    const row = await trx
-      .selectFrom('tenants')
-      .selectAll()
-      .where('workspace_id', '=', workspace.id)
-      .where('tenant_id', '=', tenantId)
-      .forUpdate()
-      .executeTakeFirst()
-    if (!row) throw notFound(workspace, tenantId)
+    const row = await lockTenant(trx, workspace, tenantId)
 
     const current = fieldsOf(row)
     const merged = validated({...current, ...Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined))})
@@ -219,14 +225,7 @@ export async function changeTenantStatus(
   status: TenantStatus,
 ): Promise<TenantUpdate> {
   return db.transaction().execute(async (trx) => {
-    const row = await trx
-      .selectFrom('tenants')
-      .selectAll()
-      .where('workspace_id', '=', workspace.id)
-      .where('tenant_id', '=', tenantId)
-      .forUpdate()
-      .executeTakeFirst()
-    if (!row) throw notFound(workspace, tenantId)
+    const row = await lockTenant(trx, workspace, tenantId)
     if (row.status === status) return {changes: {}, tenant: toTenant(row, workspace.slug)}
 
     const updated = await trx

@@ -1,13 +1,14 @@
-import {Args, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../../cli/base-command.js'
+import {tenantIdArg} from '../../../cli/tenant-flags.js'
 import {ask} from '../../../cli/prompt.js'
 import {SynthexError} from '../../../errors/synthex-error.js'
 import {deleteTenant, getTenant, type Tenant} from '../../../services/tenants.js'
 
 export default class TenantsDelete extends BaseCommand<typeof TenantsDelete> {
   static override args = {
-    'tenant-id': Args.string({description: 'The tenant\'s id in its workspace.', required: true}),
+    'tenant-id': tenantIdArg,
   }
 
   static override description = `Deletes a tenant for good. Its history stays in the audit trail (\`synthex tenant tenants history\` still shows it, ending with tenant.deleted). To stop a tenant without losing it, use \`synthex tenant tenants suspend\` or \`deactivate\`.

@@ -1,12 +1,11 @@
-import {Args} from '@oclif/core'
-
 import {BaseCommand} from '../../../cli/base-command.js'
+import {tenantIdArg} from '../../../cli/tenant-flags.js'
 import {tenantRecord} from '../../../cli/tenant-view.js'
 import {getTenant, type Tenant} from '../../../services/tenants.js'
 
 export default class TenantsGet extends BaseCommand<typeof TenantsGet> {
   static override args = {
-    'tenant-id': Args.string({description: 'The tenant\'s id in its workspace.', required: true}),
+    'tenant-id': tenantIdArg,
   }
 
   static override description = 'Shows every field of one tenant, with when it was created, last changed and last active.'

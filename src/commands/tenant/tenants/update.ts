@@ -1,14 +1,12 @@
-import {Args} from '@oclif/core'
-
 import {BaseCommand} from '../../../cli/base-command.js'
-import {tenantFieldFlags, tenantFieldsFromFlags, withFlagNames} from '../../../cli/tenant-flags.js'
+import {tenantFieldFlags, tenantFieldsFromFlags, tenantIdArg, withFlagNames} from '../../../cli/tenant-flags.js'
 import {describeChanges, tenantRecord} from '../../../cli/tenant-view.js'
 import {InvalidInputError} from '../../../services/errors.js'
 import {type TenantUpdate, updateTenant} from '../../../services/tenants.js'
 
 export default class TenantsUpdate extends BaseCommand<typeof TenantsUpdate> {
   static override args = {
-    'tenant-id': Args.string({description: 'The tenant\'s id in its workspace.', required: true}),
+    'tenant-id': tenantIdArg,
   }
 
   static override description = `Changes the fields given and leaves the others as they are. The result must still be a valid tenant: changing --type to shopify needs a shop, and a Merchant Center id must then be cleared. An empty value clears an optional field (--market ""). Only real changes are written and recorded in the tenant's history; an update that changes nothing writes nothing.`
