@@ -65,7 +65,11 @@ export const EVENT_COLUMNS: ReadonlyArray<Column<AuditEvent>> = [
   {
     header: 'Details',
     key: 'details',
-    value: (event) =>
-      event.data.changes ? describeChanges(event.data.changes as FieldChanges) : describeFields(event.data.fields ?? event.data),
+    value: (event) => {
+      if (event.type === 'tenants.imported') return `imported from ${String(event.data.file)} (run ${String(event.data.run).slice(0, 8)})`
+      const via = event.data.import ? ` (import of ${String((event.data.import as {file?: string}).file)})` : ''
+      if (event.data.changes) return describeChanges(event.data.changes as FieldChanges) + via
+      return describeFields(event.data.fields ?? event.data)
+    },
   },
 ]

@@ -1,5 +1,8 @@
 import type {Db, EventRow} from '../db/schema.js'
 
+/** The audit event of a chunk of tenants created by `batch tenants create`: one event lists them all. */
+export const IMPORTED = 'tenants.imported'
+
 /** Who made a change and through what, stamped on every audit event. */
 export interface Audit {
   readonly actor: string

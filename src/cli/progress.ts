@@ -1,0 +1,45 @@
+import type {ImportCounts} from '../services/tenant-import.js'
+import type {Writable} from './output.js'
+
+const TTY_INTERVAL_MS = 100
+const LOG_INTERVAL_MS = 5000
+
+/**
+ * Import progress on stderr: a live line with rows/s on a terminal, and in logs (CI, cron) a
+ * plain line every few seconds at most.
+ */
+export class ImportProgress {
+  readonly #live: boolean
+  #last = 0
+  readonly #started = performance.now()
+  readonly #stderr: Writable
+
+  constructor(options: {live: boolean; stderr?: Writable}) {
+    this.#live = options.live
+    this.#stderr = options.stderr ?? process.stderr
+  }
+
+  /** Clears the live line before the summary is printed. */
+  done(): void {
+    if (this.#live && this.#last > 0) this.#stderr.write('\r\u001B[K')
+  }
+
+  update(counts: Readonly<ImportCounts>): void {
+    const now = performance.now()
+    if (now - this.#last < (this.#live ? TTY_INTERVAL_MS : LOG_INTERVAL_MS)) return
+    if (!this.#live && now - this.#started < LOG_INTERVAL_MS) return
+    this.#last = now
+    const text = describeProgress(counts, now - this.#started)
+    this.#stderr.write(this.#live ? `\r\u001B[K${text}` : `${text}\n`)
+  }
+}
+
+export function rowsPerSecond(rows: number, milliseconds: number): number {
+  return milliseconds > 0 ? Math.round((rows * 1000) / milliseconds) : rows
+}
+
+const count = (value: number): string => value.toLocaleString('en-US')
+
+export function describeProgress(counts: Readonly<ImportCounts>, milliseconds: number): string {
+  return `Importing: ${count(counts.read)} rows read, ${count(counts.created)} created, ${count(counts.updated)} updated, ${count(counts.skipped)} skipped, ${count(counts.rejected)} rejected (${count(rowsPerSecond(counts.read, milliseconds))} rows/s)`
+}

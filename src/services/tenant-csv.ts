@@ -1,0 +1,242 @@
+import {pipeline, type Readable} from 'node:stream'
+
+import {type Options, parse} from 'csv-parse'
+
+import {SynthexError} from '../errors/synthex-error.js'
+import {TENANT_FIELDS} from './tenant-fields.js'
+import {Utf8Guard} from './utf8-guard.js'
+
+/**
+ * Reading the CSV format of `batch tenants create` (CONTRACT.md): a header row naming the
+ * columns in any order, snake_case or camelCase; UTF-8 with or without BOM; CRLF or LF;
+ * quoted fields with commas, quotes and newlines; blank lines ignored.
+ */
+
+/** The columns a file may have. `error` is ignored, so that a reject file can be fed back as it is. */
+export const CSV_COLUMNS = [...TENANT_FIELDS, 'workspace'] as const
+export type CsvColumn = (typeof CSV_COLUMNS)[number]
+const REQUIRED_COLUMNS: readonly CsvColumn[] = ['tenant_id', 'name', 'type']
+const IGNORED_COLUMNS = new Set(['error'])
+
+/** A record can hold a few fields of up to 64 KiB; anything longer is a runaway quote. */
+export const MAX_RECORD_BYTES = 64 * 1024
+
+/** A problem with the file itself (not a row): nothing after it can be read. */
+export class CsvFormatError extends SynthexError {
+  constructor(message: string, hint?: string, details?: Record<string, unknown>) {
+    super(message, {code: 'CSV_INVALID', details, hint, kind: 'usage'})
+  }
+}
+
+export interface CsvRow {
+  readonly line: number
+  /** A reason the row cannot be used whatever its values (ragged, not UTF-8). */
+  readonly problem?: {readonly column: string | null; readonly reason: string}
+  /** The fields exactly as in the file, for the reject file. */
+  readonly raw: readonly string[]
+  readonly values: Partial<Record<CsvColumn, string>>
+}
+
+export interface TenantCsv {
+  /** The column names as written in the file's header. */
+  readonly header: readonly string[]
+  /** Known columns present in the header (normalised names). */
+  readonly columns: ReadonlySet<CsvColumn>
+  /** The data rows, in batches (one per parser read) so the caller is not paying a promise per row. */
+  readonly rows: AsyncIterable<CsvRow[]>
+}
+
+/** `tenantId`, `Tenant ID`, `tenant-id` -> `tenant_id`. */
+export function normaliseColumnName(name: string): string {
+  return name
+    .replace(/^\uFEFF/, '')
+    .trim()
+    .replaceAll(/([a-z\d])([A-Z])/g, '$1_$2')
+    .replaceAll(/[\s-]+/g, '_')
+    .toLowerCase()
+}
+
+const ENCODING_HINT =
+  'It looks like Windows-1252 (what Excel saves as "CSV"): save it as "CSV UTF-8", or convert it with `iconv -f WINDOWS-1252 -t UTF-8`.'
+
+/** Opens a tenant CSV: reads and checks its header, then streams its rows. */
+export async function openTenantCsv(input: Readable): Promise<TenantCsv> {
+  const guard = new Utf8Guard()
+  const options: Options = {bom: true, max_record_size: MAX_RECORD_BYTES, relax_column_count: true, relax_quotes: true}
+  // A deep object buffer lets parsing run ahead while the previous chunk is being written.
+  const parser = parse({...options, readableHighWaterMark: 4096} as Options)
+  pipeline(input, guard, parser, () => {
+    // Errors surface through the parser's reads below.
+  })
+
+  const batches = readBatches<string[]>(parser)
+  const tracker = {nextLine: 1}
+  const first = await nextRecord(batches, tracker)
+  if (!first) throw new CsvFormatError('The file is empty: a header row naming the columns is required (line 1).', `Columns: ${CSV_COLUMNS.join(', ')}.`)
+  const header = first.record
+  const positions = checkHeader(header)
+  const columns = new Set(positions.filter((column): column is CsvColumn => column !== null))
+
+  async function* rows(): AsyncGenerator<CsvRow[]> {
+    if (first?.rest.length) yield toRows(first.rest, tracker, header.length, positions, guard)
+    for (;;) {
+      const batch = await readBatch(batches, tracker)
+      if (!batch) return
+      yield toRows(batch, tracker, header.length, positions, guard)
+    }
+  }
+
+  return {columns, header, rows: rows()}
+}
+
+function checkHeader(header: readonly string[]): Array<CsvColumn | null> {
+  const problems: string[] = []
+  const seen = new Map<string, number>()
+  const positions = header.map((name, index) => {
+    const column = normaliseColumnName(name)
+    if (column === '') {
+      problems.push(`column ${index + 1} of the header has no name`)
+      return null
+    }
+
+    const earlier = seen.get(column)
+    if (earlier !== undefined) problems.push(`column "${column}" appears twice (columns ${earlier + 1} and ${index + 1})`)
+    seen.set(column, index)
+    if (IGNORED_COLUMNS.has(column)) return null
+    if (!(CSV_COLUMNS as readonly string[]).includes(column)) {
+      problems.push(`unknown column "${name.trim()}" (column ${index + 1})`)
+      return null
+    }
+
+    return column as CsvColumn
+  })
+  const missing = REQUIRED_COLUMNS.filter((column) => !seen.has(column))
+  if (missing.length > 0) problems.push(`missing required column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`)
+  if (problems.length > 0) {
+    throw new CsvFormatError(`The header (line 1) is not usable: ${problems.join('; ')}.`, `Columns are ${CSV_COLUMNS.join(', ')} (snake_case or camelCase); tenant_id, name and type are required.`, {problems})
+  }
+
+  return positions
+}
+
+interface Tracker {
+  nextLine: number
+}
+
+/** Line numbers: each record spans one line plus the newlines inside its quoted fields. */
+function lineOf(record: readonly string[], tracker: Tracker): number {
+  const line = tracker.nextLine
+  let spanned = 1
+  for (const field of record) {
+    if (field.includes('\n')) spanned += field.split('\n').length - 1
+  }
+
+  tracker.nextLine += spanned
+  return line
+}
+
+function isBlank(record: readonly string[]): boolean {
+  return record.every((field) => field.trim() === '')
+}
+
+async function nextRecord(batches: AsyncGenerator<string[][]>, tracker: Tracker): Promise<undefined | {record: string[]; rest: string[][]}> {
+  for (;;) {
+    const batch = await readBatch(batches, tracker)
+    if (!batch) return undefined
+    const index = batch.findIndex((record) => {
+      lineOf(record, tracker)
+      return !isBlank(record)
+    })
+    if (index !== -1) return {record: batch[index] as string[], rest: batch.slice(index + 1)}
+  }
+}
+
+async function readBatch(batches: AsyncGenerator<string[][]>, tracker: Tracker): Promise<string[][] | undefined> {
+  try {
+    const {done, value} = await batches.next()
+    return done ? undefined : value
+  } catch (error) {
+    throw parseFailure(error, tracker)
+  }
+}
+
+function toRows(records: readonly string[][], tracker: Tracker, width: number, positions: ReadonlyArray<CsvColumn | null>, guard: Utf8Guard): CsvRow[] {
+  const rows: CsvRow[] = []
+  for (const record of records) {
+    const line = lineOf(record, tracker)
+    if (isBlank(record)) continue
+    if (record.length !== width) {
+      rows.push({line, problem: {column: null, reason: `has ${record.length} field${record.length === 1 ? '' : 's'} but the header has ${width}`}, raw: record, values: {}})
+      continue
+    }
+
+    const values: Partial<Record<CsvColumn, string>> = {}
+    let problem: CsvRow['problem']
+    for (let index = 0; index < width; index++) {
+      const column = positions[index]
+      if (!column) continue
+      const value = record[index] as string
+      if (guard.firstInvalidLine !== undefined && value.includes('\uFFFD') && problem === undefined) {
+        problem = {column, reason: `is not valid UTF-8. ${ENCODING_HINT}`}
+      }
+
+      values[column] = value
+    }
+
+    rows.push(problem ? {line, problem, raw: record, values} : {line, raw: record, values})
+  }
+
+  return rows
+}
+
+function parseFailure(error: unknown, tracker: Tracker): Error {
+  const code = (error as {code?: string}).code
+  const line = (error as {lines?: number}).lines ?? tracker.nextLine
+  if (code === 'CSV_MAX_RECORD_SIZE') {
+    return new CsvFormatError(
+      `Line ${tracker.nextLine}: a record is longer than ${MAX_RECORD_BYTES / 1024} KiB, so a field is too long or a quote is never closed. Nothing after it was read.`,
+      'Fields are limited to 64 KiB; check the quotes around that line.',
+      {line: tracker.nextLine},
+    )
+  }
+
+  if (typeof code === 'string' && code.startsWith('CSV_')) {
+    return new CsvFormatError(`Line ${line}: the file is not valid CSV (${(error as Error).message}). Nothing after it was read.`, undefined, {line})
+  }
+
+  return error as Error
+}
+
+/** Reads everything a stream has buffered at once, waiting only when it is empty. */
+async function* readBatches<T>(stream: Readable): AsyncGenerator<T[]> {
+  for (;;) {
+    const batch: T[] = []
+    let item: T | null
+    while ((item = stream.read() as T | null) !== null) batch.push(item)
+    if (batch.length > 0) {
+      yield batch
+      continue
+    }
+
+    if (stream.errored) throw stream.errored
+    if (stream.readableEnded) return
+    await new Promise<void>((resolve, reject) => {
+      const done = (): void => {
+        stream.off('readable', done)
+        stream.off('end', done)
+        stream.off('error', failed)
+        resolve()
+      }
+
+      const failed = (error: Error): void => {
+        stream.off('readable', done)
+        stream.off('end', done)
+        reject(error)
+      }
+
+      stream.once('readable', done)
+      stream.once('end', done)
+      stream.once('error', failed)
+    })
+  }
+}

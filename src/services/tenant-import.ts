@@ -1,0 +1,567 @@
+import {randomUUID} from 'node:crypto'
+import type {Readable} from 'node:stream'
+
+import {type ControlledTransaction, sql} from 'kysely'
+
+import {type BulkSession, copyTextRow} from '../db/bulk-session.js'
+import type {Db, Schema} from '../db/schema.js'
+import {type Audit, IMPORTED, type NewEvent, recordEvents} from './events.js'
+import {type CsvColumn, openTenantCsv} from './tenant-csv.js'
+import {parseTenantFields, TENANT_FIELDS, type TenantField, type TenantFields} from './tenant-fields.js'
+import {collectGarbage} from './memory.js'
+import type {FieldChanges} from './tenants.js'
+import type {Workspace} from './workspaces.js'
+
+/**
+ * `batch tenants create --from-csv`: streams a CSV of tenants into the database in chunks.
+ *
+ * Rows are parsed and validated by the same rules as `tenant tenants create` while the
+ * previous chunk is being written. Each chunk is one statement (`unnest` of column arrays,
+ * so no parameter limit) and, unless the import is atomic or a dry run, one transaction:
+ * a run killed at any moment leaves whole chunks, and re-running it with `skip` finishes the
+ * job. Created tenants are audited by one `tenants.imported` event per chunk listing them.
+ */
+
+export type OnConflict = 'fail' | 'skip' | 'update'
+
+export interface Rejection {
+  readonly column: string | null
+  readonly line: number
+  /** The row's fields as they were in the file. */
+  readonly raw: readonly string[]
+  readonly reason: string
+}
+
+export interface ImportCounts {
+  created: number
+  read: number
+  rejected: number
+  skipped: number
+  updated: number
+}
+
+export interface ImportResult extends Readonly<ImportCounts> {
+  readonly atomic: boolean
+  /** Whether the changes were kept: false for a dry run, and for an atomic import with rejected rows. */
+  readonly committed: boolean
+  readonly dryRun: boolean
+  readonly durationMs: number
+  readonly onConflict: OnConflict
+  /** The first rejections (all of them are passed to `onRejected`). */
+  readonly rejections: ReadonlyArray<Omit<Rejection, 'raw'>>
+  readonly rejectionsOmitted: number
+  readonly run: string
+}
+
+export interface ImportOptions {
+  /** All or nothing: one transaction, rolled back if any row is rejected. */
+  readonly atomic?: boolean
+  readonly chunkSize?: number
+  /** Validate and check everything against the database, then roll back. */
+  readonly dryRun?: boolean
+  readonly onConflict?: OnConflict
+  /** Called with the file's header (as written) once it has been read and checked. */
+  readonly onHeader?: (header: readonly string[]) => void
+  readonly onProgress?: (counts: Readonly<ImportCounts>) => void
+  readonly onRejected?: (rejection: Rejection) => Promise<void> | void
+  /** Where the rows came from (a file name, or `stdin`), recorded in the audit trail. */
+  readonly source: string
+  /** The workspace of rows without a `workspace` value. */
+  readonly workspace: Workspace
+}
+
+const DEFAULT_CHUNK_SIZE = 5000
+const MAX_REPORTED_REJECTIONS = 1000
+const YIELD_EVERY_ROWS = 250
+/** See collectGarbage: every 4 chunks of 5,000 rows holds peak memory flat at little cost. */
+const GC_EVERY_CHUNKS = 4
+const UPDATABLE: readonly TenantField[] = TENANT_FIELDS.filter((field) => field !== 'tenant_id')
+
+interface Candidate {
+  readonly fields: TenantFields
+  readonly line: number
+  readonly raw: readonly string[]
+  readonly workspaceId: string
+}
+
+interface ChunkOutcome {
+  readonly created: number
+  readonly rejected: Rejection[]
+  readonly skipped: number
+  readonly updated: number
+}
+
+export async function importTenantsCsv(session: BulkSession, audit: Audit, input: Readable, options: ImportOptions): Promise<ImportResult> {
+  const {db} = session
+  const started = performance.now()
+  const onConflict = options.onConflict ?? 'fail'
+  const csv = await openTenantCsv(input)
+  options.onHeader?.(csv.header)
+  const run = randomUUID()
+  const counts: ImportCounts = {created: 0, read: 0, rejected: 0, skipped: 0, updated: 0}
+  const reported: Array<Omit<Rejection, 'raw'>> = []
+  let omitted = 0
+
+  const reject = (rejection: Rejection): Promise<void> | void => {
+    counts.rejected++
+    if (reported.length < MAX_REPORTED_REJECTIONS) reported.push({column: rejection.column, line: rejection.line, reason: rejection.reason})
+    else omitted++
+    return options.onRejected?.(rejection)
+  }
+
+  const single: ControlledTransaction<Schema> | undefined = options.atomic || options.dryRun ? await db.startTransaction().execute() : undefined
+  const query: Db = single ?? db
+  await createRunKeys(query)
+  const workspaces = new WorkspaceResolver(query, options.workspace)
+  const writer = new ChunkWriter({audit, columns: csv.columns, copyIn: session.copyIn, onConflict, run, source: options.source, workspaces})
+  const chunkKeys = new Map<string, number>()
+  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE
+  let chunk: Candidate[] = []
+  let writing: Promise<void> | undefined
+  let sinceYield = 0
+  let written = 0
+
+  const write = async (rows: Candidate[]): Promise<void> => {
+    const outcome = single ? await writer.write(single, rows) : await db.transaction().execute((trx) => writer.write(trx, rows))
+    if (++written % GC_EVERY_CHUNKS === 0) collectGarbage()
+    counts.created += outcome.created
+    counts.updated += outcome.updated
+    counts.skipped += outcome.skipped
+    for (const rejection of outcome.rejected) await reject(rejection)
+    options.onProgress?.(counts)
+  }
+
+  // One chunk is written while the next one is parsed and validated.
+  const flush = async (): Promise<void> => {
+    const rows = chunk
+    chunk = []
+    chunkKeys.clear()
+    await writing
+    writing = write(rows)
+    writing.catch(() => {}) // awaited later; this only keeps Node from calling it unhandled meanwhile
+  }
+
+  try {
+    for await (const batch of csv.rows) {
+      for (const row of batch) {
+        // Parsing must not starve the chunk being written: its statements' replies are I/O
+        // callbacks that only run when this loop lets the event loop turn.
+        if (writing && ++sinceYield >= YIELD_EVERY_ROWS) {
+          sinceYield = 0
+          await new Promise(setImmediate)
+        }
+
+        counts.read++
+        if (row.problem) {
+          await reject({column: row.problem.column, line: row.line, raw: row.raw, reason: row.problem.reason})
+          continue
+        }
+
+        const parsed = parseTenantFields(row.values)
+        const workspace = workspaces.cached(row.values.workspace) ?? (await workspaces.load(row.values.workspace))
+        const issues = parsed.ok ? [] : [...parsed.issues]
+        if (!workspace.ok) issues.push({field: 'workspace', message: workspace.reason})
+        if (issues.length > 0 || !parsed.ok || !workspace.ok) {
+          await reject(rejectionOf(row.line, row.raw, issues))
+          continue
+        }
+
+        // Duplicates inside the chunk are caught here; across chunks, by the writer (see RunKeys).
+        const key = `${workspace.id}\u0000${parsed.value.tenant_id}`
+        const firstLine = chunkKeys.get(key)
+        if (firstLine !== undefined) {
+          await reject(duplicateOf(row.line, row.raw, parsed.value.tenant_id, firstLine))
+          continue
+        }
+
+        chunkKeys.set(key, row.line)
+        chunk.push({fields: parsed.value, line: row.line, raw: row.raw, workspaceId: workspace.id})
+        if (chunk.length >= chunkSize) await flush()
+      }
+
+      options.onProgress?.(counts)
+    }
+
+    if (chunk.length > 0) await flush()
+    await writing
+  } catch (error) {
+    await writing?.catch(() => {})
+    await single?.rollback().execute().catch(() => {})
+    await dropRunKeys(db).catch(() => {})
+    throw error
+  }
+
+  let committed = !options.dryRun
+  if (single) {
+    if (options.dryRun || counts.rejected > 0) {
+      committed = false
+      await single.rollback().execute()
+    } else {
+      await single.commit().execute()
+    }
+  }
+
+  await dropRunKeys(db)
+
+  return {
+    ...counts,
+    atomic: Boolean(options.atomic),
+    committed,
+    dryRun: Boolean(options.dryRun),
+    durationMs: Math.round(performance.now() - started),
+    onConflict,
+    rejections: reported,
+    rejectionsOmitted: omitted,
+    run,
+  }
+}
+
+function duplicateOf(line: number, raw: readonly string[], tenantId: string, firstLine: number): Rejection {
+  return {column: 'tenant_id', line, raw, reason: `tenant_id: "${tenantId}" is a duplicate of line ${firstLine}`}
+}
+
+function rejectionOf(line: number, raw: readonly string[], issues: ReadonlyArray<{field: string; message: string}>): Rejection {
+  return {
+    column: issues[0]?.field ?? null,
+    line,
+    raw,
+    reason: issues.map((issue) => `${issue.field}: ${issue.message}`).join('; '),
+  }
+}
+
+type ResolvedWorkspace = {readonly id: string; readonly ok: true; readonly slug: string} | {readonly ok: false; readonly reason: string}
+
+/** Workspaces named in the `workspace` column, looked up once each. */
+class WorkspaceResolver {
+  readonly #bySlug = new Map<string, ResolvedWorkspace>()
+  readonly #db: Db
+  readonly #default: ResolvedWorkspace
+  readonly #slugById = new Map<string, string>()
+
+  constructor(db: Db, fallback: Workspace) {
+    this.#db = db
+    this.#default = {id: fallback.id, ok: true, slug: fallback.slug}
+    this.#bySlug.set(fallback.slug, this.#default)
+    this.#slugById.set(fallback.id, fallback.slug)
+  }
+
+  cached(slug: string | undefined): ResolvedWorkspace | undefined {
+    const key = slug?.trim()
+    return key ? this.#bySlug.get(key) : this.#default
+  }
+
+  async load(slug: string | undefined): Promise<ResolvedWorkspace> {
+    const key = (slug ?? '').trim()
+    const row = await this.#db.selectFrom('workspaces').select(['id', 'slug']).where('slug', '=', key).executeTakeFirst()
+    const resolved: ResolvedWorkspace = row
+      ? {id: row.id, ok: true, slug: row.slug}
+      : {ok: false, reason: `workspace "${key}" does not exist (create it with \`synthex tenant workspaces create ${key}\`)`}
+    this.#bySlug.set(key, resolved)
+    if (row) this.#slugById.set(row.id, row.slug)
+    return resolved
+  }
+
+  slugOf(id: string): string {
+    return this.#slugById.get(id) ?? id
+  }
+}
+
+interface WriterContext {
+  readonly audit: Audit
+  readonly columns: ReadonlySet<CsvColumn>
+  readonly copyIn: BulkSession['copyIn']
+  readonly onConflict: OnConflict
+  readonly run: string
+  readonly source: string
+  readonly workspaces: WorkspaceResolver
+}
+
+/** Column arrays for `unnest`: one parameter per column, whatever the number of rows. */
+function columnArrays(rows: readonly Candidate[]) {
+  const column = (field: TenantField) => rows.map((row) => row.fields[field])
+  return {
+    gmc: column('gmc_merchant_id'),
+    lines: rows.map((row) => row.line),
+    market: column('market'),
+    name: column('name'),
+    region: column('region'),
+    shop: column('shopify_shop'),
+    status: column('status'),
+    tenantId: column('tenant_id'),
+    type: column('type'),
+    workspace: rows.map((row) => row.workspaceId),
+  }
+}
+
+/**
+ * The tenant keys this run has seen, in a temporary table of the import's own session:
+ * a tenant id met again in a later chunk is a duplicate of its first line. Keeping them in
+ * the database rather than in memory keeps the importer's memory flat whatever the file's
+ * size; a temporary table writes no WAL and vanishes with the session (or a crash).
+ */
+const RUN_KEYS = 'synthex_import_keys'
+
+export async function createRunKeys(db: Db): Promise<void> {
+  await sql`drop table if exists ${sql.table(RUN_KEYS)}`.execute(db)
+  await sql`create temporary table ${sql.table(RUN_KEYS)} (workspace_id uuid, tenant_id text, line int, primary key (workspace_id, tenant_id))`.execute(db)
+}
+
+export async function dropRunKeys(db: Db): Promise<void> {
+  await sql`drop table if exists ${sql.table(RUN_KEYS)}`.execute(db)
+}
+
+/** Records a chunk's keys; rows whose key an earlier chunk recorded come back as duplicates. */
+async function registerKeys(trx: Db, rows: readonly Candidate[]): Promise<{duplicates: Rejection[]; fresh: Candidate[]}> {
+  const {rows: seen} = await sql<{first_line: number; line: number}>`
+    with input as (
+      select * from unnest(${rows.map((row) => row.workspaceId)}::uuid[], ${rows.map((row) => row.fields.tenant_id)}::text[], ${rows.map((row) => row.line)}::int[])
+        as t(workspace_id, tenant_id, line)
+    ),
+    added as (
+      insert into ${sql.table(RUN_KEYS)} select * from input on conflict do nothing returning line
+    )
+    select input.line, earlier.line as first_line from input
+    join ${sql.table(RUN_KEYS)} as earlier using (workspace_id, tenant_id)`.execute(trx)
+  if (seen.length === 0) return {duplicates: [], fresh: [...rows]}
+  const firstLines = new Map(seen.map((row) => [row.line, row.first_line]))
+  const duplicates: Rejection[] = []
+  const fresh: Candidate[] = []
+  for (const row of rows) {
+    const firstLine = firstLines.get(row.line)
+    if (firstLine === undefined) fresh.push(row)
+    else duplicates.push(duplicateOf(row.line, row.raw, row.fields.tenant_id, firstLine))
+  }
+
+  return {duplicates, fresh}
+}
+
+const COPY_COLUMNS = ['workspace_id', 'tenant_id', 'name', 'type', 'shopify_shop', 'gmc_merchant_id', 'market', 'region', 'status'] as const
+
+/** Writes one chunk in the caller's transaction, under a savepoint so that a failure can be isolated row by row. */
+class ChunkWriter {
+  /**
+   * COPY is the fast path (multi-row inserts, ~1.5x fewer server cycles than INSERT ...
+   * SELECT), but it cannot skip conflicts: a chunk that meets an existing tenant is redone
+   * with INSERT ... ON CONFLICT, and COPY is tried again once a chunk goes through clean.
+   */
+  #copyWorks = true
+
+  constructor(private readonly context: WriterContext) {}
+
+  async write(trx: Db, candidates: readonly Candidate[]): Promise<ChunkOutcome> {
+    const {duplicates, fresh} = await registerKeys(trx, candidates)
+    const rows = fresh
+    await sql`savepoint synthex_chunk`.execute(trx)
+    let outcome: ChunkOutcome
+    try {
+      outcome = await this.writeRows(trx, rows)
+      await sql`release savepoint synthex_chunk`.execute(trx)
+    } catch (error) {
+      // A row the validation let through but the database refuses (a constraint synthex does
+      // not know about, say) must cost that row, not its 4,999 neighbours.
+      if (!isDataError(error)) throw error
+      await sql`rollback to savepoint synthex_chunk`.execute(trx)
+      outcome = await this.writeOneByOne(trx, rows)
+    }
+
+    return duplicates.length === 0 ? outcome : {...outcome, rejected: [...duplicates, ...outcome.rejected]}
+  }
+
+  /** COPY the whole chunk; undefined when it met a conflict (or a refused value) and must be redone. */
+  private async copyCreate(trx: Db, rows: readonly Candidate[]): Promise<ChunkOutcome | undefined> {
+    const {audit, copyIn, onConflict, run, source} = this.context
+    let text = ''
+    for (const row of rows) {
+      const {fields} = row
+      text += copyTextRow([row.workspaceId, fields.tenant_id, fields.name, fields.type, fields.shopify_shop, fields.gmc_merchant_id, fields.market, fields.region, fields.status])
+    }
+
+    await sql`savepoint synthex_copy`.execute(trx)
+    try {
+      await copyIn('tenants', COPY_COLUMNS, text)
+    } catch (error) {
+      if (!isDataError(error)) throw error
+      await sql`rollback to savepoint synthex_copy`.execute(trx)
+      return undefined
+    }
+
+    await sql`release savepoint synthex_copy`.execute(trx)
+    const byWorkspace = new Map<string, string[]>()
+    for (const row of rows) {
+      const ids = byWorkspace.get(row.workspaceId)
+      if (ids) ids.push(row.fields.tenant_id)
+      else byWorkspace.set(row.workspaceId, [row.fields.tenant_id])
+    }
+    await recordEvents(
+      trx,
+      audit,
+      [...byWorkspace].map(([workspaceId, tenantIds]) => ({
+        aggregateId: run,
+        aggregateType: 'import',
+        data: {file: source, onConflict, run, tenantIds},
+        type: IMPORTED,
+        workspaceId,
+      })),
+    )
+    return {created: rows.length, rejected: [], skipped: 0, updated: 0}
+  }
+
+  private async writeCreate(trx: Db, rows: readonly Candidate[]): Promise<ChunkOutcome> {
+    if (this.#copyWorks && rows.length > 1) {
+      const copied = await this.copyCreate(trx, rows)
+      if (copied) return copied
+      this.#copyWorks = false
+    }
+
+    const outcome = await this.insertCreate(trx, rows)
+    if (outcome.skipped === 0 && outcome.rejected.length === 0) this.#copyWorks = true
+    return outcome
+  }
+
+  private async insertCreate(trx: Db, rows: readonly Candidate[]): Promise<ChunkOutcome> {
+    const {audit, onConflict, run, source, workspaces} = this.context
+    const a = columnArrays(rows)
+    const {rows: conflicts} = await sql<{line: number; tenant_id: string; workspace_id: string}>`
+      with input as (
+        select * from unnest(
+          ${a.workspace}::uuid[], ${a.tenantId}::text[], ${a.name}::text[], ${a.type}::text[], ${a.shop}::text[],
+          ${a.gmc}::text[], ${a.market}::text[], ${a.region}::text[], ${a.status}::text[], ${a.lines}::int[]
+        ) as t(workspace_id, tenant_id, name, type, shopify_shop, gmc_merchant_id, market, region, status, line)
+      ),
+      created as (
+        insert into tenants (workspace_id, tenant_id, name, type, shopify_shop, gmc_merchant_id, market, region, status)
+        select workspace_id, tenant_id, name, type, shopify_shop, gmc_merchant_id, market, region, status from input
+        on conflict (workspace_id, tenant_id) do nothing
+        returning workspace_id, tenant_id
+      ),
+      audited as (
+        insert into events (workspace_id, type, aggregate_type, aggregate_id, data, actor, source)
+        select workspace_id, ${IMPORTED}, 'import', ${run},
+               jsonb_build_object('run', ${run}::text, 'file', ${source}::text, 'onConflict', ${onConflict}::text, 'tenantIds', jsonb_agg(tenant_id)),
+               ${audit.actor}, ${audit.source}
+        from created group by workspace_id
+      )
+      select input.line, input.tenant_id, input.workspace_id from input
+      where not exists (select 1 from created where created.workspace_id = input.workspace_id and created.tenant_id = input.tenant_id)
+      order by input.line`.execute(trx)
+
+    if (onConflict === 'skip') return {created: rows.length - conflicts.length, rejected: [], skipped: conflicts.length, updated: 0}
+    const byLine = new Map(rows.map((row) => [row.line, row]))
+    return {
+      created: rows.length - conflicts.length,
+      rejected: conflicts.map((conflict) => ({
+        column: 'tenant_id',
+        line: conflict.line,
+        raw: byLine.get(conflict.line)?.raw ?? [],
+        reason: `tenant_id: "${conflict.tenant_id}" already exists in workspace "${workspaces.slugOf(conflict.workspace_id)}" (use --on-conflict skip or update)`,
+      })),
+      skipped: 0,
+      updated: 0,
+    }
+  }
+
+  private async writeOneByOne(trx: Db, rows: readonly Candidate[]): Promise<ChunkOutcome> {
+    const rejected: Rejection[] = []
+    let created = 0
+    let skipped = 0
+    let updated = 0
+    for (const row of rows) {
+      await sql`savepoint synthex_row`.execute(trx)
+      try {
+        const outcome = await this.writeRows(trx, [row])
+        await sql`release savepoint synthex_row`.execute(trx)
+        created += outcome.created
+        skipped += outcome.skipped
+        updated += outcome.updated
+        rejected.push(...outcome.rejected)
+      } catch (error) {
+        if (!isDataError(error)) throw error
+        await sql`rollback to savepoint synthex_row`.execute(trx)
+        const constraint = (error as {constraint?: string}).constraint
+        const column = TENANT_FIELDS.find((field) => constraint?.includes(field)) ?? null
+        rejected.push({column, line: row.line, raw: row.raw, reason: `${column ?? 'row'}: refused by the database: ${(error as Error).message}`})
+      }
+    }
+
+    return {created, rejected, skipped, updated}
+  }
+
+  private async writeRows(trx: Db, rows: readonly Candidate[]): Promise<ChunkOutcome> {
+    return this.context.onConflict === 'update' ? this.writeUpsert(trx, rows) : this.writeCreate(trx, rows)
+  }
+
+  /**
+   * `--on-conflict update`: insert new tenants, update existing ones where a column of the
+   * file differs. Columns absent from the file are left as they are. The old values come
+   * from the same statement's snapshot, so each update's audit event names what changed.
+   */
+  private async writeUpsert(trx: Db, rows: readonly Candidate[]): Promise<ChunkOutcome> {
+    const {audit, columns, onConflict, run, source} = this.context
+    const updated = UPDATABLE.filter((field) => columns.has(field))
+    const a = columnArrays(rows)
+    const set = sql.join([...updated.map((field) => sql`${sql.ref(field)} = excluded.${sql.ref(field)}`), sql`updated_at = now()`])
+    const current = sql.join(updated.map((field) => sql.ref(`tenants.${field}`)))
+    const incoming = sql.join(updated.map((field) => sql`excluded.${sql.ref(field)}`))
+    const before = sql.join(TENANT_FIELDS.map((field) => sql`before.${sql.ref(field)} as ${sql.ref(`before_${field}`)}`))
+    const {rows: changed} = await sql<Record<string, string | null> & {inserted: boolean; line: number; workspace_id: string}>`
+      with input as (
+        select * from unnest(
+          ${a.workspace}::uuid[], ${a.tenantId}::text[], ${a.name}::text[], ${a.type}::text[], ${a.shop}::text[],
+          ${a.gmc}::text[], ${a.market}::text[], ${a.region}::text[], ${a.status}::text[], ${a.lines}::int[]
+        ) as t(workspace_id, tenant_id, name, type, shopify_shop, gmc_merchant_id, market, region, status, line)
+      ),
+      before as (
+        select tenants.* from tenants join input using (workspace_id, tenant_id)
+      ),
+      upserted as (
+        insert into tenants (workspace_id, tenant_id, name, type, shopify_shop, gmc_merchant_id, market, region, status)
+        select workspace_id, tenant_id, name, type, shopify_shop, gmc_merchant_id, market, region, status from input
+        on conflict (workspace_id, tenant_id) do update set ${set}
+        where (${current}) is distinct from (${incoming})
+        returning tenants.*, (xmax = 0) as inserted
+      )
+      select upserted.*, input.line, ${before} from upserted
+      join input using (workspace_id, tenant_id)
+      left join before using (workspace_id, tenant_id)`.execute(trx)
+
+    const events: NewEvent[] = []
+    const createdIds = new Map<string, string[]>()
+    let updatedCount = 0
+    for (const row of changed) {
+      if (row.inserted) {
+        const ids = createdIds.get(row.workspace_id)
+        if (ids) ids.push(row.tenant_id as string)
+        else createdIds.set(row.workspace_id, [row.tenant_id as string])
+        continue
+      }
+
+      updatedCount++
+      const changes: FieldChanges = {}
+      for (const field of TENANT_FIELDS) {
+        if (row[`before_${field}`] !== row[field]) changes[field] = {from: row[`before_${field}`] ?? null, to: row[field] ?? null}
+      }
+
+      events.push({
+        aggregateId: row.tenant_id as string,
+        aggregateType: 'tenant',
+        data: {changes, import: {file: source, line: row.line, run}},
+        type: 'tenant.updated',
+        workspaceId: row.workspace_id,
+      })
+    }
+
+    for (const [workspaceId, tenantIds] of createdIds) {
+      events.push({aggregateId: run, aggregateType: 'import', data: {file: source, onConflict, run, tenantIds}, type: IMPORTED, workspaceId})
+    }
+
+    await recordEvents(trx, audit, events)
+    const created = [...createdIds.values()].reduce((sum, ids) => sum + ids.length, 0)
+    return {created, rejected: [], skipped: rows.length - changed.length, updated: updatedCount}
+  }
+}
+
+/** Integrity (23xxx) and data (22xxx) errors are about a row's values; anything else is not. */
+function isDataError(error: unknown): boolean {
+  const code = (error as {code?: unknown}).code
+  return typeof code === 'string' && (code.startsWith('23') || code.startsWith('22'))
+}
