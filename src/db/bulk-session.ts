@@ -1,3 +1,7 @@
+import type {PGlite} from '@electric-sql/pglite'
+import {Kysely, PostgresDialect} from 'kysely'
+import type {Pool, PoolClient} from 'pg'
+
 import type {Db} from './schema.js'
 
 /**
@@ -37,4 +41,43 @@ export function copyTextRow(values: ReadonlyArray<number | string | null>): stri
 export function copyTarget(table: string, columns: readonly string[]): string {
   const quote = (name: string): string => `"${name.replaceAll('"', '""')}"`
   return `${quote(table)} (${columns.map((column) => quote(column)).join(', ')})`
+}
+
+/** PGlite is one session already: Kysely's queries and COPY share it. */
+export function embeddedBulkSession(client: PGlite, db: Db): BulkSession {
+  return {
+    async copyIn(table, columns, rows) {
+      const result = await client.query(`copy ${copyTarget(table, columns)} from '/dev/blob'`, [], {blob: new Blob([rows])})
+      return result.affectedRows ?? 0
+    },
+    db,
+  }
+}
+
+/**
+ * A session on one checked-out client: Kysely sees a "pool" that always hands out that
+ * client and never releases it, and COPY streams through pg-copy-streams on it. The caller
+ * releases the client and destroys `db` when done.
+ */
+export function serverBulkSession(client: PoolClient): BulkSession {
+  const reserved = new Proxy(client, {
+    get(target, property) {
+      if (property === 'release') return () => {}
+      const value = Reflect.get(target, property, target) as unknown
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
+    },
+  })
+  const pool = {connect: async () => reserved, end: async () => {}}
+  const db = new Kysely<never>({dialect: new PostgresDialect({pool: pool as unknown as Pool})}) as unknown as Db
+  return {
+    async copyIn(table, columns, rows) {
+      const [copyStreams, {Readable}, {pipeline}] = await Promise.all([import('pg-copy-streams'), import('node:stream'), import('node:stream/promises')])
+      // A CommonJS module: its exports arrive as the default export once bundled.
+      const {from: copyFrom} = (copyStreams as unknown as {default?: typeof copyStreams}).default ?? copyStreams
+      const stream = client.query(copyFrom(`copy ${copyTarget(table, columns)} from stdin`))
+      await pipeline(Readable.from([rows]), stream)
+      return stream.rowCount
+    },
+    db,
+  }
 }

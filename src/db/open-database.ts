@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {Kysely, PostgresDialect} from 'kysely'
 
 import type {DatabaseTarget} from '../config/settings.js'
-import {type BulkSession, copyTarget} from './bulk-session.js'
+import {type BulkSession, embeddedBulkSession, serverBulkSession} from './bulk-session.js'
 import {DatabaseUnavailableError, MigrationsPendingError} from './database-errors.js'
 import {acquireEmbeddedLock, type EmbeddedLock, type LockHolder} from './embedded-lock.js'
 import {migrateToLatest, pendingMigrations} from './migrations.js'
@@ -81,14 +81,7 @@ async function openEmbedded(target: Extract<DatabaseTarget, {kind: 'embedded'}>,
 
     const opened = client
     let closed: Promise<void> | undefined
-    // PGlite is one session already: Kysely's queries and COPY share it.
-    const session: BulkSession = {
-      async copyIn(table, columns, rows) {
-        const result = await opened.query(`copy ${copyTarget(table, columns)} from '/dev/blob'`, [], {blob: new Blob([rows])})
-        return result.affectedRows ?? 0
-      },
-      db,
-    }
+    const session = embeddedBulkSession(opened, db)
     return {
       backend: 'embedded',
       bulk: (work) => work(session),
@@ -181,7 +174,7 @@ async function connectServer(
     backend: 'server',
     bulk: async (work) => {
       const client = await pool.connect()
-      const session = serverBulkSession(client, PostgresDialect)
+      const session = serverBulkSession(client)
       try {
         return await work(session)
       } finally {
@@ -193,33 +186,6 @@ async function connectServer(
     db,
     location,
     migrated: [],
-  }
-}
-
-/**
- * A session on one checked-out client: Kysely sees a "pool" that always hands out that
- * client and never releases it, and COPY streams through pg-copy-streams on it.
- */
-function serverBulkSession(client: import('pg').PoolClient, Dialect: typeof PostgresDialect): BulkSession {
-  const reserved = new Proxy(client, {
-    get(target, property) {
-      if (property === 'release') return () => {}
-      const value = Reflect.get(target, property, target) as unknown
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
-    },
-  })
-  const pool = {connect: async () => reserved, end: async () => {}}
-  const db = new Kysely<never>({dialect: new Dialect({pool: pool as unknown as import('pg').Pool})}) as unknown as Db
-  return {
-    async copyIn(table, columns, rows) {
-      const [copyStreams, {Readable}, {pipeline}] = await Promise.all([import('pg-copy-streams'), import('node:stream'), import('node:stream/promises')])
-      // A CommonJS module: its exports arrive as the default export once bundled.
-      const {from: copyFrom} = (copyStreams as unknown as {default?: typeof copyStreams}).default ?? copyStreams
-      const stream = client.query(copyFrom(`copy ${copyTarget(table, columns)} from stdin`))
-      await pipeline(Readable.from([rows]), stream)
-      return stream.rowCount
-    },
-    db,
   }
 }
 

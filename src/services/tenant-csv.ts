@@ -191,12 +191,15 @@ function toRows(records: readonly string[][], tracker: Tracker, width: number, p
 
 function parseFailure(error: unknown, tracker: Tracker): Error {
   const code = (error as {code?: string}).code
-  const line = (error as {lines?: number}).lines ?? tracker.nextLine
+  // csv-parse counts the lines it has read when it fails; rows read before the failure
+  // may still be unread by us when a stream errors, so its count is the better one.
+  const counted = (error as {lines?: unknown}).lines
+  const line = typeof counted === 'number' && counted > 0 ? counted : tracker.nextLine
   if (code === 'CSV_MAX_RECORD_SIZE') {
     return new CsvFormatError(
-      `Line ${tracker.nextLine}: a record is longer than ${MAX_RECORD_BYTES / 1024} KiB, so a field is too long or a quote is never closed. Nothing after it was read.`,
+      `Line ${line}: a record is longer than ${MAX_RECORD_BYTES / 1024} KiB, so a field is too long or a quote is never closed. Nothing after it was read.`,
       'Fields are limited to 64 KiB; check the quotes around that line.',
-      {line: tracker.nextLine},
+      {line},
     )
   }
 

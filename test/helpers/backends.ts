@@ -6,6 +6,7 @@ import {Kysely} from 'kysely'
 import pg from 'pg'
 import {afterAll, beforeAll, describe, inject} from 'vitest'
 
+import {type BulkSession, embeddedBulkSession} from '../../src/db/bulk-session.js'
 import {openDatabase, type OpenDatabase} from '../../src/db/open-database.js'
 import {PGliteDialect} from '../../src/db/pglite-dialect.js'
 import type {Db} from '../../src/db/schema.js'
@@ -19,6 +20,8 @@ export function backendNames(): BackendName[] {
 
 export interface TestDatabase {
   readonly backend: BackendName
+  /** One reserved connection for bulk work, as `OpenDatabase.bulk` gives the CLI. */
+  bulk<T>(work: (session: BulkSession) => Promise<T>): Promise<T>
   close(): Promise<void>
   readonly db: Db
   /** For postgres: the URL of this suite's own database, for spawning the CLI against it. */
@@ -30,8 +33,10 @@ export async function pgliteDatabase(): Promise<TestDatabase> {
   const template = readFileSync(inject('pgliteTemplate'))
   const client = await PGlite.create({loadDataDir: new Blob([template])})
   const db = new Kysely<never>({dialect: new PGliteDialect(client)}) as unknown as Db
+  const session = embeddedBulkSession(client, db)
   return {
     backend: 'pglite',
+    bulk: (work) => work(session),
     async close() {
       await db.destroy()
       await client.close()
@@ -90,6 +95,7 @@ export async function postgresDatabase(): Promise<TestDatabase> {
 
   return {
     backend: 'postgres',
+    bulk: (work) => opened.bulk(work),
     async close() {
       await opened.close()
       await server.drop()

@@ -1,0 +1,159 @@
+import {readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {expect, inject, it} from 'vitest'
+
+import {parseJson, runCli, startCli} from '../helpers/cli.js'
+import {describeEachCliBackend} from '../helpers/cli-backends.js'
+
+interface Summary {
+  committed: boolean
+  created: number
+  read: number
+  rejected: number
+  rejections: Array<{column: string | null; line: number; reason: string}>
+  skipped: number
+  updated: number
+}
+
+const HEADER = 'tenant_id,name,type,shopify_shop,gmc_merchant_id,market,region,status\n'
+
+function file(name: string, content: Buffer | string): string {
+  const path = join(inject('scratch'), `${process.pid}-${Date.now()}-${name}`)
+  writeFileSync(path, content)
+  return path
+}
+
+function tenantsCsv(prefix: string, count: number): string {
+  let text = HEADER
+  for (let index = 0; index < count; index++) text += `${prefix}-${String(index).padStart(6, '0')},Tenant ${index},shopify,${prefix}-${index}.myshopify.com,,US,emea,active\n`
+  return text
+}
+
+describeEachCliBackend('batch tenants create', (target) => {
+  const run = (args: string[], options: {env?: Record<string, string>; input?: string} = {}) =>
+    runCli(['batch', 'tenants', 'create', ...args], {env: {...target().env, ...options.env}, input: options.input})
+  /** Tenants whose id starts with `prefix-`, counted page by page as a script would. */
+  const count = async (prefix: string): Promise<number> => {
+    let total = 0
+    let after: string | null = null
+    do {
+      const listed = await runCli(['tenant', 'tenants', 'list', '--search', `${prefix}-`, '--limit', '10000', '--json', ...(after ? ['--after', after] : [])], {env: target().env})
+      const page = parseJson<{nextCursor: string | null; tenants: unknown[]}>(listed)
+      total += page.tenants.length
+      after = page.nextCursor
+    } while (after)
+
+    return total
+  }
+
+  it('imports a clean file and exits 0, with the summary on stderr and nothing on stdout', async () => {
+    const result = await run(['--from-csv', file('clean.csv', tenantsCsv('clean', 25))])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toBe('')
+    expect(result.stderr).toMatch(/Imported .*clean\.csv in [\d.]+s \([\d,]+ rows\/s\): 25 read, 25 created, 0 updated, 0 skipped, 0 rejected\./)
+    expect(await count('clean')).toBe(25)
+  })
+
+  it('exits 3 when rows are rejected, lists them, and writes them to the reject file to fix and feed back', async () => {
+    const csv =
+      HEADER +
+      'mixed-1,Good,shopify,mixed-1.myshopify.com,,,,\n' +
+      'mixed 2,Bad id,shopify,mixed-2.myshopify.com,,,,\n' +
+      'mixed-3,No shop,shopify,,,,,\n' +
+      'mixed-4,"Quoted, ""name""",shopify,mixed-4.myshopify.com,,UK,,\n'
+    const rejects = file('rejects.csv', '')
+    const result = await run(['--from-csv', file('mixed.csv', csv), '--reject-file', rejects])
+    expect(result.code).toBe(3)
+    expect(result.stderr).toContain('line 3: tenant_id: may contain only letters, digits, "_" and "-"')
+    expect(result.stderr).toContain('line 4: shopify_shop: is required for type shopify')
+    expect(result.stderr).toContain(`The rejected rows are in ${rejects}`)
+    const written = readFileSync(rejects, 'utf8')
+    expect(written.split('\n')[0]).toBe('tenant_id,name,type,shopify_shop,gmc_merchant_id,market,region,status,error')
+    expect(written).toContain('mixed-4,"Quoted, ""name""",shopify,mixed-4.myshopify.com,,UK,,,"line 5: market: must be an ISO 3166-1 alpha-2 country code')
+
+    // Fix the rejected rows in place and import the reject file itself.
+    const fixed = written.replace('mixed 2', 'mixed-2').replace('mixed-3,No shop,shopify,', 'mixed-3,No shop,shopify,mixed-3.myshopify.com').replace(',UK,', ',GB,')
+    const again = await run(['--from-csv', file('fixed.csv', fixed), '--json'])
+    expect(again.code).toBe(0)
+    expect(parseJson<Summary>(again)).toMatchObject({created: 3, rejected: 0})
+    expect(await count('mixed')).toBe(4)
+  })
+
+  it('prints one JSON summary with --json, rejections included', async () => {
+    const result = await run(['--from-csv', file('json.csv', `${HEADER}json-1,J,shopify,json-1.myshopify.com,,,,\njson-1,Again,shopify,json-1b.myshopify.com,,,,\n`), '--json'])
+    expect(result.code).toBe(3)
+    expect(parseJson<Summary>(result)).toMatchObject({
+      committed: true,
+      created: 1,
+      read: 2,
+      rejected: 1,
+      rejections: [{column: 'tenant_id', line: 3, reason: 'tenant_id: "json-1" is a duplicate of line 2'}],
+    })
+  })
+
+  it('reads standard input with --from-csv -', async () => {
+    const result = await run(['--from-csv', '-', '--json'], {input: tenantsCsv('stdin', 12)})
+    expect(result.code).toBe(0)
+    expect(parseJson<Summary>(result).created).toBe(12)
+  })
+
+  it('refuses a file it cannot read, or whose header is wrong, before importing anything (exit 2)', async () => {
+    const missing = await run(['--from-csv', '/nonexistent/tenants.csv'])
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toContain('--from-csv: /nonexistent/tenants.csv does not exist.')
+
+    const header = await run(['--from-csv', file('header.csv', 'tenant_id,name,tpye\nhdr-1,H,shopify\n'), '--json'])
+    expect(header.code).toBe(2)
+    expect(parseJson<{error: {code: string; message: string}}>(header).error).toMatchObject({code: 'CSV_INVALID'})
+    expect(parseJson<{error: {message: string}}>(header).error.message).toContain('unknown column "tpye" (column 3); missing required column type')
+    expect(await count('hdr')).toBe(0)
+  })
+
+  it('rejects the rows of a Windows-1252 file with a hint, keeping the others', async () => {
+    const bytes = Buffer.concat([Buffer.from(`${HEADER}cp-1,Plain,shopify,cp-1.myshopify.com,,,,\ncp-2,Caf`), Buffer.from([0xe9]), Buffer.from(',shopify,cp-2.myshopify.com,,,,\n')])
+    const result = await run(['--from-csv', file('excel.csv', bytes), '--json'])
+    expect(result.code).toBe(3)
+    const summary = parseJson<Summary>(result)
+    expect(summary).toMatchObject({created: 1, rejected: 1})
+    expect(summary.rejections[0]).toMatchObject({column: 'name', line: 3})
+    expect(summary.rejections[0]?.reason).toContain('save it as "CSV UTF-8"')
+  })
+
+  it('imports nothing with --atomic when a row is rejected, and nothing ever with --dry-run', async () => {
+    const atomic = await run(['--from-csv', file('atomic.csv', `${tenantsCsv('atomic', 10)}atomic-x,,shopify,x.myshopify.com,,,,\n`), '--atomic'])
+    expect(atomic.code).toBe(3)
+    expect(atomic.stderr).toContain('Nothing imported from')
+    expect(await count('atomic')).toBe(0)
+
+    const dry = await run(['--from-csv', file('dry.csv', tenantsCsv('dry', 10)), '--dry-run', '--json'])
+    expect(dry.code).toBe(0)
+    expect(parseJson<Summary>(dry)).toMatchObject({committed: false, created: 10})
+    expect(await count('dry')).toBe(0)
+  })
+
+  it('leaves only whole chunks when killed at random moments, and a re-run with skip completes it exactly', async () => {
+    // The server imports ~10x faster than the embedded database: size the file so kills land mid-import.
+    const rows = target().backend === 'server' ? 60_000 : 8000
+    const chunk = 250
+    const path = file('kill.csv', tenantsCsv('kill', rows))
+    const moments = Array.from({length: 3}, () => 700 + Math.floor(Math.random() * 1800))
+    let killedMidway = 0
+    for (const delayMs of moments) {
+      const started = startCli(['batch', 'tenants', 'create', '--from-csv', path, '--on-conflict', 'skip', '--chunk-size', String(chunk)], {env: target().env})
+      await new Promise((resolve) => setTimeout(resolve, delayMs))
+      started.child.kill('SIGKILL')
+      const ended = await started.done
+      const imported = await count('kill')
+      expect(imported % chunk, `after a SIGKILL at ${delayMs} ms: ${imported} rows`).toBe(0)
+      if (ended.signal === 'SIGKILL' && imported < rows) killedMidway++
+    }
+
+    expect(killedMidway, `kills at ${moments.join(', ')} ms`).toBeGreaterThan(0)
+    const before = await count('kill')
+    const rerun = await run(['--from-csv', path, '--on-conflict', 'skip', '--chunk-size', String(chunk), '--json'])
+    expect(rerun.code).toBe(0)
+    expect(parseJson<Summary>(rerun)).toMatchObject({created: rows - before, rejected: 0, skipped: before})
+    expect(await count('kill')).toBe(rows)
+  })
+})

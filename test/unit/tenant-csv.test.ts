@@ -1,0 +1,104 @@
+import {Readable} from 'node:stream'
+
+import {describe, expect, it} from 'vitest'
+
+import {copyTextRow} from '../../src/db/bulk-session.js'
+import {CsvFormatError, type CsvRow, normaliseColumnName, openTenantCsv} from '../../src/services/tenant-csv.js'
+
+/** A stream that delivers `bytes` in pieces of `size`, to put chunk boundaries anywhere. */
+function source(bytes: Buffer | string, size = 7): Readable {
+  const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes)
+  const pieces: Buffer[] = []
+  for (let offset = 0; offset < buffer.length; offset += size) pieces.push(buffer.subarray(offset, offset + size))
+  return Readable.from(pieces)
+}
+
+async function readAll(bytes: Buffer | string, size?: number): Promise<{header: readonly string[]; rows: CsvRow[]}> {
+  const csv = await openTenantCsv(source(bytes, size))
+  const rows: CsvRow[] = []
+  for await (const batch of csv.rows) rows.push(...batch)
+  return {header: csv.header, rows}
+}
+
+describe('reading a tenant CSV', () => {
+  it('numbers rows by their first line in the file, across BOM, CRLF, blank lines and quoted newlines', async () => {
+    const text = '\uFEFFtenantId,name,type\r\na,A,shopify\r\n\r\n"b","two\r\nlines",mixed\r\n,,\r\nc,"C, ""quoted""",shopify\r\n'
+    for (const size of [1, 3, 64, 1 << 16]) {
+      const {header, rows} = await readAll(text, size)
+      expect(header).toEqual(['tenantId', 'name', 'type'])
+      expect(rows.map((row) => [row.line, row.values.tenant_id, row.values.name])).toEqual([
+        [2, 'a', 'A'],
+        [4, 'b', 'two\r\nlines'],
+        [7, 'c', 'C, "quoted"'],
+      ])
+    }
+  })
+
+  it('accepts snake_case, camelCase and spaced headers in any order', async () => {
+    expect(['tenant_id', 'tenantId', 'Tenant ID', 'gmcMerchantId', 'shopify-shop', ' Market '].map(normaliseColumnName)).toEqual([
+      'tenant_id',
+      'tenant_id',
+      'tenant_id',
+      'gmc_merchant_id',
+      'shopify_shop',
+      'market',
+    ])
+    const {rows} = await readAll('type,Name,tenantId,shopifyShop\nshopify,A,a,a.myshopify.com\n')
+    expect(rows[0]?.values).toEqual({name: 'A', shopify_shop: 'a.myshopify.com', tenant_id: 'a', type: 'shopify'})
+  })
+
+  it('refuses a header with unknown, duplicate or missing columns before reading any row', async () => {
+    const error = await readAll('tenant_id,nmae,tenantId,colour\na,b,c,d\n').catch((error_: unknown) => error_)
+    expect(error).toBeInstanceOf(CsvFormatError)
+    expect((error as Error).message).toBe(
+      'The header (line 1) is not usable: unknown column "nmae" (column 2); column "tenant_id" appears twice (columns 1 and 3); unknown column "colour" (column 4); missing required columns name, type.',
+    )
+  })
+
+  it('ignores an error column, so a reject file can be fed back', async () => {
+    const {rows} = await readAll('tenant_id,name,type,error\na,A,shopify,"line 2: bad"\n')
+    expect(rows[0]?.values).toEqual({name: 'A', tenant_id: 'a', type: 'shopify'})
+  })
+
+  it('reports an empty file', async () => {
+    await expect(readAll('')).rejects.toThrow('The file is empty')
+    await expect(readAll('\n\n')).rejects.toThrow('The file is empty')
+  })
+
+  it('marks ragged rows instead of failing the file', async () => {
+    const {rows} = await readAll('tenant_id,name,type\na,A\nb,B,shopify,extra\nc,C,shopify\n')
+    expect(rows.map((row) => [row.line, row.problem?.reason ?? 'ok'])).toEqual([
+      [2, 'has 2 fields but the header has 3'],
+      [3, 'has 4 fields but the header has 3'],
+      [4, 'ok'],
+    ])
+  })
+
+  it('flags the rows of a Windows-1252 file, even with a character split across chunks', async () => {
+    const latin1 = Buffer.concat([Buffer.from('tenant_id,name,type\nok,Plain,shopify\ncafe,Caf'), Buffer.from([0xe9]), Buffer.from(',shopify\n')])
+    const {rows} = await readAll(latin1, 5)
+    expect(rows[0]?.problem).toBeUndefined()
+    expect(rows[1]).toMatchObject({line: 3, problem: {column: 'name'}})
+    expect(rows[1]?.problem?.reason).toContain('is not valid UTF-8')
+    expect(rows[1]?.problem?.reason).toContain('Windows-1252')
+
+    const utf8 = Buffer.from('tenant_id,name,type\nzurich,Zürich 🏔,shopify\n')
+    for (const size of [1, 2, 3]) {
+      const read = await readAll(utf8, size)
+      expect(read.rows[0]?.problem).toBeUndefined()
+      expect(read.rows[0]?.values.name).toBe('Zürich 🏔')
+    }
+  })
+
+  it('stops with a clear message at a field over 64 KiB (an unclosed quote)', async () => {
+    const error = await readAll(`tenant_id,name,type\na,A,shopify\nb,"${'x'.repeat(70_000)}",shopify\n`, 4096).catch((error_: unknown) => error_)
+    expect(error).toBeInstanceOf(CsvFormatError)
+    expect((error as Error).message).toMatch(/^Line 3: a record is longer than 64 KiB/)
+  })
+})
+
+describe('COPY text rows', () => {
+  it('escapes tabs, newlines, carriage returns and backslashes, and writes null as \\N', () => {
+    expect(copyTextRow(['plain', null, 'tab\there', 'new\nline\r', 'back\\slash', 42])).toBe('plain\t\\N\ttab\\there\tnew\\nline\\r\tback\\\\slash\t42\n')
+  })
+})
