@@ -170,19 +170,29 @@ async function connectServer(
   }
 
   let closed: Promise<void> | undefined
+  const bulkClients = new Set<import('pg').PoolClient>()
   return {
     backend: 'server',
     bulk: async (work) => {
       const client = await pool.connect()
+      bulkClients.add(client)
       const session = serverBulkSession(client)
       try {
         return await work(session)
       } finally {
+        bulkClients.delete(client)
         await session.db.destroy()
         client.release()
       }
     },
-    close: () => (closed ??= close()),
+    // A bulk job interrupted mid-chunk still holds its client, and the pool would wait for
+    // it: drop those connections (the server rolls their transaction back) and close.
+    close: () =>
+      (closed ??= (async () => {
+        for (const client of bulkClients) client.release(new Error('closing: synthex was interrupted'))
+        bulkClients.clear()
+        await close()
+      })()),
     db,
     location,
     migrated: [],

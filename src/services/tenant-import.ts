@@ -16,10 +16,13 @@ import type {Workspace} from './workspaces.js'
  * `batch tenants create --from-csv`: streams a CSV of tenants into the database in chunks.
  *
  * Rows are parsed and validated by the same rules as `tenant tenants create` while the
- * previous chunk is being written. Each chunk is one statement (`unnest` of column arrays,
- * so no parameter limit) and, unless the import is atomic or a dry run, one transaction:
- * a run killed at any moment leaves whole chunks, and re-running it with `skip` finishes the
- * job. Created tenants are audited by one `tenants.imported` event per chunk listing them.
+ * previous chunk is being written. A chunk is COPYed into `tenants` (falling back to
+ * INSERT ... ON CONFLICT when it meets existing tenants) and, unless the import is atomic
+ * or a dry run, committed on its own: a run killed at any moment leaves whole chunks, and
+ * re-running it with `skip` finishes the job. Created tenants are audited by one
+ * `tenants.imported` event per chunk listing them. Memory stays flat whatever the file's
+ * size: nothing is kept per row once its chunk is written (a tenant id repeated in a later
+ * chunk is recognised by the database, see firstLinesInThisRun and RUN_KEYS).
  */
 
 export type OnConflict = 'fail' | 'skip' | 'update'
@@ -111,7 +114,6 @@ export async function importTenantsCsv(session: BulkSession, audit: Audit, input
 
   const single: ControlledTransaction<Schema> | undefined = options.atomic || options.dryRun ? await db.startTransaction().execute() : undefined
   const query: Db = single ?? db
-  await createRunKeys(query)
   const workspaces = new WorkspaceResolver(query, options.workspace)
   const writer = new ChunkWriter({audit, columns: csv.columns, copyIn: session.copyIn, onConflict, run, source: options.source, workspaces})
   const chunkKeys = new Map<string, number>()
@@ -121,8 +123,9 @@ export async function importTenantsCsv(session: BulkSession, audit: Audit, input
   let sinceYield = 0
   let written = 0
 
+  const attempt = attemptsIn(db, single)
   const write = async (rows: Candidate[]): Promise<void> => {
-    const outcome = single ? await writer.write(single, rows) : await db.transaction().execute((trx) => writer.write(trx, rows))
+    const outcome = await writer.write(attempt, rows)
     if (++written % GC_EVERY_CHUNKS === 0) collectGarbage()
     counts.created += outcome.created
     counts.updated += outcome.updated
@@ -142,6 +145,7 @@ export async function importTenantsCsv(session: BulkSession, audit: Audit, input
   }
 
   try {
+    if (onConflict === 'update') await createRunKeys(query)
     for await (const batch of csv.rows) {
       for (const row of batch) {
         // Parsing must not starve the chunk being written: its statements' replies are I/O
@@ -294,10 +298,11 @@ function columnArrays(rows: readonly Candidate[]) {
 }
 
 /**
- * The tenant keys this run has seen, in a temporary table of the import's own session:
- * a tenant id met again in a later chunk is a duplicate of its first line. Keeping them in
- * the database rather than in memory keeps the importer's memory flat whatever the file's
- * size; a temporary table writes no WAL and vanishes with the session (or a crash).
+ * For `--on-conflict update`: the tenant keys this run has seen, in a temporary table of the
+ * import's own session, so that a tenant id met again in a later chunk is a duplicate of its
+ * first line rather than an update of it. Keeping them in the database rather than in memory
+ * keeps the importer's memory flat whatever the file's size; a temporary table writes no
+ * WAL and vanishes with the session (or a crash).
  */
 const RUN_KEYS = 'synthex_import_keys'
 
@@ -337,38 +342,54 @@ async function registerKeys(trx: Db, rows: readonly Candidate[]): Promise<{dupli
 
 const COPY_COLUMNS = ['workspace_id', 'tenant_id', 'name', 'type', 'shopify_shop', 'gmc_merchant_id', 'market', 'region', 'status'] as const
 
-/** Writes one chunk in the caller's transaction, under a savepoint so that a failure can be isolated row by row. */
+/**
+ * Runs one attempt at writing: in its own transaction when every chunk commits on its own,
+ * or under a savepoint of the import's single transaction (--atomic, --dry-run). Either way
+ * a failed attempt leaves nothing behind and the next one starts clean.
+ */
+type Attempt = <T>(work: (trx: Db) => Promise<T>) => Promise<T>
+
+export function attemptsIn(db: Db, single: Db | undefined): Attempt {
+  if (!single) return (work) => db.transaction().execute(work)
+  return async (work) => {
+    await sql`savepoint synthex_attempt`.execute(single)
+    try {
+      const result = await work(single)
+      await sql`release savepoint synthex_attempt`.execute(single)
+      return result
+    } catch (error) {
+      await sql`rollback to savepoint synthex_attempt`.execute(single)
+      throw error
+    }
+  }
+}
+
+/**
+ * Writes a chunk, choosing the cheapest way that works:
+ *
+ * 1. COPY (multi-row inserts, ~1.5x fewer server cycles than INSERT ... SELECT). It cannot
+ *    skip conflicts, so a chunk meeting an existing tenant fails and is redone by...
+ * 2. INSERT ... ON CONFLICT from `unnest` (or the upsert for `update`); COPY is tried again
+ *    once a chunk goes through without conflicts.
+ * 3. Row by row, when the database refuses a value that validation let through (a
+ *    constraint synthex does not know about): that row is rejected, not its neighbours.
+ */
 class ChunkWriter {
-  /**
-   * COPY is the fast path (multi-row inserts, ~1.5x fewer server cycles than INSERT ...
-   * SELECT), but it cannot skip conflicts: a chunk that meets an existing tenant is redone
-   * with INSERT ... ON CONFLICT, and COPY is tried again once a chunk goes through clean.
-   */
   #copyWorks = true
 
   constructor(private readonly context: WriterContext) {}
 
-  async write(trx: Db, candidates: readonly Candidate[]): Promise<ChunkOutcome> {
-    const {duplicates, fresh} = await registerKeys(trx, candidates)
-    const rows = fresh
-    await sql`savepoint synthex_chunk`.execute(trx)
-    let outcome: ChunkOutcome
-    try {
-      outcome = await this.writeRows(trx, rows)
-      await sql`release savepoint synthex_chunk`.execute(trx)
-    } catch (error) {
-      // A row the validation let through but the database refuses (a constraint synthex does
-      // not know about, say) must cost that row, not its 4,999 neighbours.
-      if (!isDataError(error)) throw error
-      await sql`rollback to savepoint synthex_chunk`.execute(trx)
-      outcome = await this.writeOneByOne(trx, rows)
-    }
-
+  async write(attempt: Attempt, candidates: readonly Candidate[]): Promise<ChunkOutcome> {
+    // An upsert never conflicts, so repeated ids must be found before it; for the other
+    // modes the unique index finds them, and firstLinesInThisRun tells repeats from old rows.
+    const {duplicates, fresh: rows} =
+      this.context.onConflict === 'update' ? await attempt((trx) => registerKeys(trx, candidates)) : {duplicates: [], fresh: [...candidates]}
+    const outcome = await this.writeFresh(attempt, rows)
     return duplicates.length === 0 ? outcome : {...outcome, rejected: [...duplicates, ...outcome.rejected]}
   }
 
-  /** COPY the whole chunk; undefined when it met a conflict (or a refused value) and must be redone. */
-  private async copyCreate(trx: Db, rows: readonly Candidate[]): Promise<ChunkOutcome | undefined> {
+  /** COPY the whole chunk and record its `tenants.imported` event. */
+  private async copyCreate(trx: Db, rows: readonly Candidate[]): Promise<ChunkOutcome> {
     const {audit, copyIn, onConflict, run, source} = this.context
     let text = ''
     for (const row of rows) {
@@ -376,29 +397,25 @@ class ChunkWriter {
       text += copyTextRow([row.workspaceId, fields.tenant_id, fields.name, fields.type, fields.shopify_shop, fields.gmc_merchant_id, fields.market, fields.region, fields.status])
     }
 
-    await sql`savepoint synthex_copy`.execute(trx)
-    try {
-      await copyIn('tenants', COPY_COLUMNS, text)
-    } catch (error) {
-      if (!isDataError(error)) throw error
-      await sql`rollback to savepoint synthex_copy`.execute(trx)
-      return undefined
+    await copyIn('tenants', COPY_COLUMNS, text)
+    const byWorkspace = new Map<string, {lines: number[]; tenantIds: string[]}>()
+    for (const row of rows) {
+      const created = byWorkspace.get(row.workspaceId)
+      if (created) {
+        created.tenantIds.push(row.fields.tenant_id)
+        created.lines.push(row.line)
+      } else {
+        byWorkspace.set(row.workspaceId, {lines: [row.line], tenantIds: [row.fields.tenant_id]})
+      }
     }
 
-    await sql`release savepoint synthex_copy`.execute(trx)
-    const byWorkspace = new Map<string, string[]>()
-    for (const row of rows) {
-      const ids = byWorkspace.get(row.workspaceId)
-      if (ids) ids.push(row.fields.tenant_id)
-      else byWorkspace.set(row.workspaceId, [row.fields.tenant_id])
-    }
     await recordEvents(
       trx,
       audit,
-      [...byWorkspace].map(([workspaceId, tenantIds]) => ({
+      [...byWorkspace].map(([workspaceId, {lines, tenantIds}]) => ({
         aggregateId: run,
         aggregateType: 'import',
-        data: {file: source, onConflict, run, tenantIds},
+        data: {file: source, lines, onConflict, run, tenantIds},
         type: IMPORTED,
         workspaceId,
       })),
@@ -406,16 +423,48 @@ class ChunkWriter {
     return {created: rows.length, rejected: [], skipped: 0, updated: 0}
   }
 
-  private async writeCreate(trx: Db, rows: readonly Candidate[]): Promise<ChunkOutcome> {
-    if (this.#copyWorks && rows.length > 1) {
-      const copied = await this.copyCreate(trx, rows)
-      if (copied) return copied
-      this.#copyWorks = false
+  private async writeFresh(attempt: Attempt, rows: readonly Candidate[]): Promise<ChunkOutcome> {
+    if (rows.length === 0) return {created: 0, rejected: [], skipped: 0, updated: 0}
+    if (this.context.onConflict !== 'update' && this.#copyWorks && rows.length > 1) {
+      try {
+        return await attempt((trx) => this.copyCreate(trx, rows))
+      } catch (error) {
+        if (!isDataError(error)) throw error
+        this.#copyWorks = false
+      }
     }
 
-    const outcome = await this.insertCreate(trx, rows)
-    if (outcome.skipped === 0 && outcome.rejected.length === 0) this.#copyWorks = true
-    return outcome
+    try {
+      const outcome = await attempt((trx) => this.writeRows(trx, rows))
+      if (outcome.skipped === 0 && outcome.rejected.length === 0) this.#copyWorks = true
+      return outcome
+    } catch (error) {
+      if (!isDataError(error)) throw error
+      return this.writeOneByOne(attempt, rows)
+    }
+  }
+
+  private async writeOneByOne(attempt: Attempt, rows: readonly Candidate[]): Promise<ChunkOutcome> {
+    const rejected: Rejection[] = []
+    let created = 0
+    let skipped = 0
+    let updated = 0
+    for (const row of rows) {
+      try {
+        const outcome = await attempt((trx) => this.writeRows(trx, [row]))
+        created += outcome.created
+        skipped += outcome.skipped
+        updated += outcome.updated
+        rejected.push(...outcome.rejected)
+      } catch (error) {
+        if (!isDataError(error)) throw error
+        const constraint = (error as {constraint?: string}).constraint
+        const column = TENANT_FIELDS.find((field) => constraint?.includes(field)) ?? null
+        rejected.push({column, line: row.line, raw: row.raw, reason: `${column ?? 'row'}: refused by the database: ${(error as Error).message}`})
+      }
+    }
+
+    return {created, rejected, skipped, updated}
   }
 
   private async insertCreate(trx: Db, rows: readonly Candidate[]): Promise<ChunkOutcome> {
@@ -436,58 +485,59 @@ class ChunkWriter {
       ),
       audited as (
         insert into events (workspace_id, type, aggregate_type, aggregate_id, data, actor, source)
-        select workspace_id, ${IMPORTED}, 'import', ${run},
-               jsonb_build_object('run', ${run}::text, 'file', ${source}::text, 'onConflict', ${onConflict}::text, 'tenantIds', jsonb_agg(tenant_id)),
+        select created.workspace_id, ${IMPORTED}, 'import', ${run},
+               jsonb_build_object('run', ${run}::text, 'file', ${source}::text, 'onConflict', ${onConflict}::text,
+                                  'tenantIds', jsonb_agg(created.tenant_id order by input.line), 'lines', jsonb_agg(input.line order by input.line)),
                ${audit.actor}, ${audit.source}
-        from created group by workspace_id
+        from created join input using (workspace_id, tenant_id) group by created.workspace_id
       )
       select input.line, input.tenant_id, input.workspace_id from input
       where not exists (select 1 from created where created.workspace_id = input.workspace_id and created.tenant_id = input.tenant_id)
       order by input.line`.execute(trx)
 
-    if (onConflict === 'skip') return {created: rows.length - conflicts.length, rejected: [], skipped: conflicts.length, updated: 0}
+    if (conflicts.length === 0) return {created: rows.length, rejected: [], skipped: 0, updated: 0}
+    const firstLines = await this.firstLinesInThisRun(trx, conflicts)
     const byLine = new Map(rows.map((row) => [row.line, row]))
-    return {
-      created: rows.length - conflicts.length,
-      rejected: conflicts.map((conflict) => ({
-        column: 'tenant_id',
-        line: conflict.line,
-        raw: byLine.get(conflict.line)?.raw ?? [],
-        reason: `tenant_id: "${conflict.tenant_id}" already exists in workspace "${workspaces.slugOf(conflict.workspace_id)}" (use --on-conflict skip or update)`,
-      })),
-      skipped: 0,
-      updated: 0,
-    }
-  }
-
-  private async writeOneByOne(trx: Db, rows: readonly Candidate[]): Promise<ChunkOutcome> {
     const rejected: Rejection[] = []
-    let created = 0
     let skipped = 0
-    let updated = 0
-    for (const row of rows) {
-      await sql`savepoint synthex_row`.execute(trx)
-      try {
-        const outcome = await this.writeRows(trx, [row])
-        await sql`release savepoint synthex_row`.execute(trx)
-        created += outcome.created
-        skipped += outcome.skipped
-        updated += outcome.updated
-        rejected.push(...outcome.rejected)
-      } catch (error) {
-        if (!isDataError(error)) throw error
-        await sql`rollback to savepoint synthex_row`.execute(trx)
-        const constraint = (error as {constraint?: string}).constraint
-        const column = TENANT_FIELDS.find((field) => constraint?.includes(field)) ?? null
-        rejected.push({column, line: row.line, raw: row.raw, reason: `${column ?? 'row'}: refused by the database: ${(error as Error).message}`})
+    for (const conflict of conflicts) {
+      const raw = byLine.get(conflict.line)?.raw ?? []
+      const firstLine = firstLines.get(`${conflict.workspace_id}\u0000${conflict.tenant_id}`)
+      if (firstLine !== undefined) rejected.push(duplicateOf(conflict.line, raw, conflict.tenant_id, firstLine))
+      else if (onConflict === 'skip') skipped++
+      else {
+        rejected.push({
+          column: 'tenant_id',
+          line: conflict.line,
+          raw,
+          reason: `tenant_id: "${conflict.tenant_id}" already exists in workspace "${workspaces.slugOf(conflict.workspace_id)}" (use --on-conflict skip or update)`,
+        })
       }
     }
 
-    return {created, rejected, skipped, updated}
+    return {created: rows.length - conflicts.length, rejected, skipped, updated: 0}
+  }
+
+  /**
+   * Of tenants that already exist, those this run created, with the line that created them:
+   * the conflicting row repeats an earlier row of the file. This run's `tenants.imported`
+   * events list them (GIN-indexed), so nothing is kept in memory per row.
+   */
+  private async firstLinesInThisRun(trx: Db, conflicts: ReadonlyArray<{tenant_id: string; workspace_id: string}>): Promise<Map<string, number>> {
+    const ids = conflicts.map((conflict) => conflict.tenant_id)
+    const workspaceIds = [...new Set(conflicts.map((conflict) => conflict.workspace_id))]
+    const {rows} = await sql<{line: number; tenant_id: string; workspace_id: string}>`
+      select events.workspace_id, created.tenant_id, (events.data -> 'lines' ->> (created.n - 1)::int)::int as line
+      from events, jsonb_array_elements_text(events.data -> 'tenantIds') with ordinality as created(tenant_id, n)
+      where events.type = ${IMPORTED} and events.aggregate_type = 'import' and events.aggregate_id = ${this.context.run}
+        and events.workspace_id = any(${workspaceIds}::uuid[])
+        and events.data -> 'tenantIds' ?| ${ids}::text[]
+        and created.tenant_id = any(${ids}::text[])`.execute(trx)
+    return new Map(rows.map((row) => [`${row.workspace_id}\u0000${row.tenant_id}`, row.line]))
   }
 
   private async writeRows(trx: Db, rows: readonly Candidate[]): Promise<ChunkOutcome> {
-    return this.context.onConflict === 'update' ? this.writeUpsert(trx, rows) : this.writeCreate(trx, rows)
+    return this.context.onConflict === 'update' ? this.writeUpsert(trx, rows) : this.insertCreate(trx, rows)
   }
 
   /**
@@ -526,12 +576,18 @@ class ChunkWriter {
 
     const events: NewEvent[] = []
     const createdIds = new Map<string, string[]>()
+    const createdLines = new Map<string, number[]>()
     let updatedCount = 0
     for (const row of changed) {
       if (row.inserted) {
         const ids = createdIds.get(row.workspace_id)
-        if (ids) ids.push(row.tenant_id as string)
-        else createdIds.set(row.workspace_id, [row.tenant_id as string])
+        if (ids) {
+          ids.push(row.tenant_id as string)
+          createdLines.get(row.workspace_id)?.push(row.line)
+        } else {
+          createdIds.set(row.workspace_id, [row.tenant_id as string])
+          createdLines.set(row.workspace_id, [row.line])
+        }
         continue
       }
 
@@ -551,7 +607,7 @@ class ChunkWriter {
     }
 
     for (const [workspaceId, tenantIds] of createdIds) {
-      events.push({aggregateId: run, aggregateType: 'import', data: {file: source, onConflict, run, tenantIds}, type: IMPORTED, workspaceId})
+      events.push({aggregateId: run, aggregateType: 'import', data: {file: source, lines: createdLines.get(workspaceId), onConflict, run, tenantIds}, type: IMPORTED, workspaceId})
     }
 
     await recordEvents(trx, audit, events)

@@ -1,0 +1,55 @@
+import {createHash, hkdfSync} from 'node:crypto'
+
+/** A 32-byte master key and the id its ciphertexts are stamped with. */
+export interface MasterKey {
+  readonly id: string
+  readonly key: Buffer
+}
+
+/**
+ * The keys synthex can decrypt with, and the one it encrypts with.
+ *
+ * Each key is known by its explicit id (`id:base64` in SYNTHEX_ENCRYPTION_KEYS) and always
+ * also by an id derived from its bytes, so a key keeps opening its ciphertexts when it moves
+ * from SYNTHEX_ENCRYPTION_KEY to the list of older keys.
+ */
+export class Keyring {
+  readonly active: MasterKey
+  readonly #byId = new Map<string, Buffer>()
+
+  constructor(active: MasterKey, others: readonly MasterKey[] = []) {
+    this.active = active
+    for (const key of [active, ...others]) {
+      this.#byId.set(key.id, key.key)
+      this.#byId.set(derivedKeyId(key.key), key.key)
+    }
+  }
+
+  /** Ids that can be decrypted (each key once, by the id it was configured with). */
+  get ids(): string[] {
+    return [...this.#byId.keys()]
+  }
+
+  /** The key for an id, derived for one purpose (HKDF-SHA256), or undefined if unknown. */
+  derive(id: string, purpose: string): Buffer | undefined {
+    const master = this.#byId.get(id)
+    return master ? deriveKey(master, purpose) : undefined
+  }
+
+  has(id: string): boolean {
+    return this.#byId.has(id)
+  }
+}
+
+/**
+ * A short public name for a key: the first 12 hex characters of SHA-256 over a domain tag
+ * and the key. It identifies the key without saying anything usable about it.
+ */
+export function derivedKeyId(key: Buffer): string {
+  return `k${createHash('sha256').update('synthex key id\u0000').update(key).digest('hex').slice(0, 11)}`
+}
+
+/** One key per purpose, so that a key used for fingerprints never encrypts, and vice versa. */
+export function deriveKey(master: Buffer, purpose: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), `synthex:${purpose}`, 32))
+}
