@@ -1,6 +1,8 @@
 import {Command, Flags, type Interfaces} from '@oclif/core'
 
 import {loadSettings, type Settings} from '../config/settings.js'
+import type {Keyring} from '../crypto/keyring.js'
+import {loadKeyring, serverKeyMissing} from '../crypto/load-keyring.js'
 import {type OpenDatabase, openDatabase, type OpenProgress} from '../db/open-database.js'
 import type {Db} from '../db/schema.js'
 import type {Audit} from '../services/events.js'
@@ -146,6 +148,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (this.jsonEnabled()) return {stop() {}, update() {}}
     this.#spinner = startSpinner(text, {enabled: this.settings.colorAllowed && Boolean(process.stderr.isTTY)})
     return this.#spinner
+  }
+
+  /**
+   * The encryption keys. `sealing`: about to encrypt, so the embedded key file is created
+   * if there is none, and a server database without a configured key is refused.
+   */
+  protected keyring(options: {sealing: boolean}): Keyring {
+    const {keyring, notices} = loadKeyring(process.env, this.settings.database, {createKeyFile: options.sealing})
+    for (const notice of notices) this.output.warn(notice)
+    if (options.sealing && !keyring.active && this.settings.database.kind === 'server') throw serverKeyMissing()
+    return keyring
   }
 
   /** The workspace named by `--workspace` / `SYNTHEX_WORKSPACE`; it must exist. */

@@ -67,9 +67,17 @@ export const EVENT_COLUMNS: ReadonlyArray<Column<AuditEvent>> = [
     key: 'details',
     value: (event) => {
       if (event.type === 'tenants.imported') return `imported from ${String(event.data.file)} (run ${String(event.data.run).slice(0, 8)})`
+      if (event.type.startsWith('credential.')) return describeCredentialEvent(event.data)
       const via = event.data.import ? ` (import of ${String((event.data.import as {file?: string}).file)})` : ''
       if (event.data.changes) return describeChanges(event.data.changes as FieldChanges) + via
       return describeFields(event.data.fields ?? event.data)
     },
   },
 ]
+
+/** `shopify/default v2 (fingerprint f750840cf7ec, was v1), expires 2027-02-20` */
+function describeCredentialEvent(data: Record<string, unknown>): string {
+  const was = data.previousVersion === undefined ? '' : `, was v${String(data.previousVersion)}`
+  const expires = typeof data.expiresAt === 'string' ? `, expires ${data.expiresAt.slice(0, 10)}` : ', no expiry'
+  return `${String(data.service)}/${String(data.label)} v${String(data.version)} (fingerprint ${String(data.fingerprint)}${was})${expires}`
+}

@@ -1,7 +1,7 @@
 import {createCipheriv, createDecipheriv, createHmac, randomBytes} from 'node:crypto'
 
-import {UnsealError} from './crypto-errors.js'
-import type {Keyring} from './keyring.js'
+import {MissingKeyError, UnsealError} from './crypto-errors.js'
+import type {Keyring, MasterKey} from './keyring.js'
 
 /**
  * Sealing secrets: AES-256-GCM with a 12-byte random nonce and a 16-byte tag, under a key
@@ -26,7 +26,7 @@ export interface Sealed {
 }
 
 export function seal(keyring: Keyring, plaintext: string, aad: string): Sealed {
-  const {id} = keyring.active
+  const {id} = activeKey(keyring)
   const key = keyring.derive(id, SEAL_PURPOSE) as Buffer
   const nonce = randomBytes(NONCE_BYTES)
   const cipher = createCipheriv('aes-256-gcm', key, nonce, {authTagLength: TAG_BYTES})
@@ -82,6 +82,17 @@ export function unseal(keyring: Keyring, sealed: string, aad: string, subject: s
  * database alone cannot be used to guess weak secrets from their fingerprints.
  */
 export function fingerprint(keyring: Keyring, plaintext: string): string {
-  const key = keyring.derive(keyring.active.id, FINGERPRINT_PURPOSE) as Buffer
+  const key = keyring.derive(activeKey(keyring).id, FINGERPRINT_PURPOSE) as Buffer
   return createHmac('sha256', key).update(plaintext, 'utf8').digest('hex').slice(0, 12)
+}
+
+function activeKey(keyring: Keyring): MasterKey {
+  if (!keyring.active) {
+    throw new MissingKeyError(
+      'No active encryption key is configured (SYNTHEX_ENCRYPTION_KEY), so nothing can be encrypted.',
+      'Older keys in SYNTHEX_ENCRYPTION_KEYS only decrypt; set SYNTHEX_ENCRYPTION_KEY to the key to encrypt with.',
+    )
+  }
+
+  return keyring.active
 }

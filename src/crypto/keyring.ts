@@ -14,26 +14,31 @@ export interface MasterKey {
  * from SYNTHEX_ENCRYPTION_KEY to the list of older keys.
  */
 export class Keyring {
-  readonly active: MasterKey
+  /** The key new values are sealed with; undefined when only older keys are configured. */
+  readonly active: MasterKey | undefined
   readonly #byId = new Map<string, Buffer>()
+  readonly #derived = new Map<string, Buffer>()
 
-  constructor(active: MasterKey, others: readonly MasterKey[] = []) {
+  constructor(active: MasterKey | undefined, others: readonly MasterKey[] = []) {
     this.active = active
-    for (const key of [active, ...others]) {
+    for (const key of active ? [active, ...others] : others) {
       this.#byId.set(key.id, key.key)
       this.#byId.set(derivedKeyId(key.key), key.key)
     }
   }
 
-  /** Ids that can be decrypted (each key once, by the id it was configured with). */
-  get ids(): string[] {
-    return [...this.#byId.keys()]
-  }
-
   /** The key for an id, derived for one purpose (HKDF-SHA256), or undefined if unknown. */
   derive(id: string, purpose: string): Buffer | undefined {
-    const master = this.#byId.get(id)
-    return master ? deriveKey(master, purpose) : undefined
+    const cacheKey = `${id}\u0000${purpose}`
+    let key = this.#derived.get(cacheKey)
+    if (!key) {
+      const master = this.#byId.get(id)
+      if (!master) return undefined
+      key = deriveKey(master, purpose)
+      this.#derived.set(cacheKey, key)
+    }
+
+    return key
   }
 
   has(id: string): boolean {

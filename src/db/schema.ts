@@ -37,6 +37,24 @@ export interface TenantsTable {
   workspace_id: string
 }
 
+export type CredentialService = 'gmc' | 'google' | 'shopify'
+
+export interface CredentialsTable {
+  ciphertext: string
+  created_at: CreatedAt
+  expires_at: NullableTimestamp
+  fingerprint: string
+  id: Generated<string>
+  key_id: string
+  label: string
+  revoked_at: NullableTimestamp
+  rotated_at: NullableTimestamp
+  service: CredentialService
+  /** The tenant's uuid (tenants.id), not its tenant_id. */
+  tenant_id: string
+  version: number
+}
+
 export interface EventsTable {
   actor: string
   aggregate_id: string
@@ -50,6 +68,7 @@ export interface EventsTable {
 }
 
 export interface Schema {
+  credentials: CredentialsTable
   events: EventsTable
   tenants: TenantsTable
   workspaces: WorkspacesTable
@@ -64,3 +83,4 @@ export type TenantRow = Selectable<TenantsTable>
 export type NewTenantRow = Insertable<TenantsTable>
 export type TenantRowUpdate = Updateable<TenantsTable>
 export type EventRow = Selectable<EventsTable>
+export type CredentialRow = Selectable<CredentialsTable>

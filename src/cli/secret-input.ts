@@ -1,0 +1,101 @@
+import {readFile, stat} from 'node:fs/promises'
+
+import {SynthexError} from '../errors/synthex-error.js'
+import {MAX_SECRET_BYTES} from '../services/credentials.js'
+
+export interface SecretSource {
+  readonly 'from-env'?: string
+  readonly 'from-file'?: string
+  readonly 'value-stdin'?: boolean
+}
+
+const usage = (message: string, hint?: string): SynthexError => new SynthexError(message, {code: 'SECRET_INPUT', hint, kind: 'usage'})
+
+/** One trailing newline is what `echo`, editors and heredocs add; the secret does not have it. */
+function withoutTrailingNewline(text: string): string {
+  return text.replace(/\r?\n$/, '')
+}
+
+function checked(value: string, where: string): string {
+  if (value.length === 0) throw usage(`The secret from ${where} is empty.`)
+  if (Buffer.byteLength(value, 'utf8') > MAX_SECRET_BYTES) throw usage(`The secret from ${where} is larger than ${MAX_SECRET_BYTES / 1024} KiB.`)
+  return value
+}
+
+/**
+ * Reads a secret from where the flags say: standard input, a file, or a named environment
+ * variable; on a terminal with none of them, from a hidden prompt. Never from argv, and the
+ * value never appears in an error.
+ */
+export async function readSecret(source: SecretSource, options: {canPrompt: boolean; prompt: string}): Promise<string> {
+  if (source['value-stdin']) return checked(withoutTrailingNewline(await readStdin()), 'standard input')
+  const file = source['from-file']
+  if (file !== undefined) {
+    const info = await stat(file).catch(() => undefined)
+    if (!info?.isFile()) throw usage(`--from-file: ${file} is not a readable file.`)
+    if (info.size > MAX_SECRET_BYTES + 2) throw usage(`The secret in ${file} is larger than ${MAX_SECRET_BYTES / 1024} KiB.`)
+    return checked(withoutTrailingNewline(await readFile(file, 'utf8')), file)
+  }
+
+  const name = source['from-env']
+  if (name !== undefined) {
+    const value = process.env[name]
+    if (value === undefined || value === '') throw usage(`--from-env: the environment variable ${name} is not set or is empty.`)
+    return checked(value, `$${name}`)
+  }
+
+  if (!options.canPrompt) {
+    throw usage('No secret given.', 'Pass it with --value-stdin, --from-file <path> or --from-env <NAME>; synthex never takes a secret as a command-line argument.')
+  }
+
+  return checked(await promptHidden(options.prompt), 'the prompt')
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of process.stdin) {
+    size += (chunk as Buffer).length
+    if (size > MAX_SECRET_BYTES + 2) throw usage(`The secret on standard input is larger than ${MAX_SECRET_BYTES / 1024} KiB.`)
+    chunks.push(chunk as Buffer)
+  }
+
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+/** A prompt that echoes nothing, like `passwd`; Ctrl-C cancels the command. */
+async function promptHidden(prompt: string): Promise<string> {
+  const {stdin, stderr} = process
+  stderr.write(prompt)
+  stdin.setRawMode(true)
+  stdin.resume()
+  stdin.setEncoding('utf8')
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      let value = ''
+      const onData = (chunk: string): void => {
+        for (const character of chunk) {
+          if (character === '\r' || character === '\n') {
+            stdin.off('data', onData)
+            resolve(value)
+            return
+          }
+
+          if (character === '\u0003') {
+            stdin.off('data', onData)
+            reject(new SynthexError('Cancelled.', {code: 'INTERRUPTED', kind: 'interrupted'}))
+            return
+          }
+
+          value = character === '\u007F' || character === '\b' ? value.slice(0, -1) : value + character
+        }
+      }
+
+      stdin.on('data', onData)
+    })
+  } finally {
+    stdin.setRawMode(false)
+    stdin.pause()
+    stderr.write('\n')
+  }
+}

@@ -1,0 +1,34 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base-command.js'
+import {durationFlag} from '../../cli/credential-flags.js'
+import {EXPIRING_COLUMNS} from '../../cli/credential-view.js'
+import {type Credential, expiringCredentials} from '../../services/credentials.js'
+
+export default class CredentialsExpiring extends BaseCommand<typeof CredentialsExpiring> {
+  static override description = 'The fleet-wide expiry report: every active credential that has expired or expires within --within (30 days by default), soonest first, across all workspaces (or only the one given with --workspace / SYNTHEX_WORKSPACE).'
+  static override examples = [
+    {command: '<%= config.bin %> <%= command.id %>', description: 'What lapses in the next 30 days, fleet-wide.'},
+    {command: '<%= config.bin %> <%= command.id %> --within 7d --json | jq length', description: 'How many lapse within a week.'},
+    {command: '<%= config.bin %> <%= command.id %> -w clients --csv > expiring.csv', description: 'One workspace, as CSV.'},
+  ]
+
+  static override flags = {
+    csv: Flags.boolean({description: 'Print CSV instead of a table.', exclusive: ['json']}),
+    limit: Flags.integer({default: 1000, description: 'At most this many credentials.', max: 100_000, min: 1}),
+    within: Flags.string({default: '30d', description: 'How far ahead to look.', helpValue: '<duration>'}),
+  }
+
+  static override summary = 'Report credentials that expire soon, fleet-wide.'
+
+  async run(): Promise<{credentials: Credential[]; within: string}> {
+    const scoped = this.flags.workspace !== undefined || Boolean(process.env.SYNTHEX_WORKSPACE?.trim())
+    const credentials = await expiringCredentials(await this.db(), {
+      limit: this.flags.limit,
+      withinMs: durationFlag('within', this.flags.within),
+      workspace: scoped ? await this.workspace() : undefined,
+    })
+    if (!this.jsonEnabled()) this.output.list(credentials, EXPIRING_COLUMNS, {csv: this.flags.csv, empty: `No credential expires within ${this.flags.within}.`})
+    return {credentials, within: this.flags.within}
+  }
+}

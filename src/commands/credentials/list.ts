@@ -1,0 +1,46 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base-command.js'
+import {durationFlag} from '../../cli/credential-flags.js'
+import {CREDENTIAL_COLUMNS} from '../../cli/credential-view.js'
+import type {CredentialService} from '../../db/schema.js'
+import {CREDENTIAL_SERVICES, type CredentialPage, listCredentials} from '../../services/credentials.js'
+
+export default class CredentialsList extends BaseCommand<typeof CredentialsList> {
+  static override description = `Lists the active credentials of the workspace (with --all, rotated and revoked versions too): tenant, service, label, version, fingerprint, expiry, days left and status (ok, expiring within 30 days, expired, revoked, rotated). Never the values. Paged like \`tenant tenants list\`.`
+  static override examples = [
+    {command: '<%= config.bin %> <%= command.id %>', description: 'All active credentials.'},
+    {command: '<%= config.bin %> <%= command.id %> --tenant acme-us --all', description: 'Every version of one tenant\'s credentials.'},
+    {command: '<%= config.bin %> <%= command.id %> --service shopify --expiring-within 14d --csv', description: 'Shopify tokens lapsing in two weeks, for a spreadsheet.'},
+  ]
+
+  static override flags = {
+    after: Flags.string({description: 'Start after this cursor (the nextCursor of the previous page).', helpValue: '<cursor>'}),
+    all: Flags.boolean({description: 'Include rotated and revoked versions.'}),
+    csv: Flags.boolean({description: 'Print CSV instead of a table.', exclusive: ['json']}),
+    'expiring-within': Flags.string({description: 'Only credentials expiring within this long (expired ones included), e.g. 30d.', helpValue: '<duration>'}),
+    limit: Flags.integer({default: 100, description: 'Credentials per page.', max: 10_000, min: 1}),
+    service: Flags.string({description: 'Only this service.', options: [...CREDENTIAL_SERVICES]}),
+    tenant: Flags.string({description: 'Only this tenant.', helpValue: '<tenant-id>'}),
+  }
+
+  static override summary = 'List credentials and their expiry.'
+
+  async run(): Promise<CredentialPage> {
+    const {after, all, csv, 'expiring-within': within, limit, service, tenant} = this.flags
+    const page = await listCredentials(await this.db(), await this.workspace(), {
+      after,
+      all,
+      expiringWithinMs: within === undefined ? undefined : durationFlag('expiring-within', within),
+      limit,
+      service: service as CredentialService | undefined,
+      tenantId: tenant,
+    })
+    if (!this.jsonEnabled()) {
+      this.output.list(page.credentials, CREDENTIAL_COLUMNS, {csv, empty: 'No credentials match.'})
+      if (page.nextCursor) this.output.info(`More credentials follow: add --after ${page.nextCursor} for the next page.`)
+    }
+
+    return page
+  }
+}

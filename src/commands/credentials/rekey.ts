@@ -1,0 +1,43 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base-command.js'
+import {rekeyCredentials, type RekeyResult} from '../../services/credentials.js'
+
+export default class CredentialsRekey extends BaseCommand<typeof CredentialsRekey> {
+  static override description = `Re-encrypts every credential (all versions) that is not under the active key, in batches, each in its own transaction: if it is interrupted, run it again and it carries on. Afterwards the old keys can be dropped.
+
+Key rotation: make the new key SYNTHEX_ENCRYPTION_KEY, list the old one in SYNTHEX_ENCRYPTION_KEYS (as id:base64) so it still decrypts, run this, then remove the old key.`
+
+  static override examples = [
+    {command: 'SYNTHEX_ENCRYPTION_KEY="$NEW_KEY" SYNTHEX_ENCRYPTION_KEYS="old:$OLD_KEY" <%= config.bin %> <%= command.id %>', description: 'Move every credential to a new key.'},
+    {command: '<%= config.bin %> <%= command.id %> --dry-run', description: 'How many credentials are under which key, without changing anything.'},
+  ]
+
+  static override flags = {
+    'batch-size': Flags.integer({default: 1000, description: 'Credentials per transaction.', max: 50_000, min: 1}),
+    'dry-run': Flags.boolean({description: 'Only count what would be moved.'}),
+  }
+
+  static override summary = 'Re-encrypt credentials under the active key.'
+
+  async run(): Promise<RekeyResult> {
+    const keyring = this.keyring({sealing: !this.flags['dry-run']})
+    const spinner = this.spin('Re-encrypting credentials...')
+    const result = await rekeyCredentials(await this.db(), keyring, this.audit, {
+      batchSize: this.flags['batch-size'],
+      dryRun: this.flags['dry-run'],
+      onProgress: (moved) => spinner.update(`Re-encrypting credentials... ${moved.toLocaleString('en-US')} moved`),
+    })
+    spinner.stop()
+    if (!this.jsonEnabled()) {
+      const from = Object.entries(result.fromKeys).map(([key, count]) => `${count.toLocaleString('en-US')} from ${key}`).join(', ')
+      if (result.dryRun) this.output.info(result.remaining === 0 ? `Every credential is under the active key ${result.activeKey}.` : `${result.remaining.toLocaleString('en-US')} credentials would move to ${result.activeKey}: ${from}.`)
+      else if (result.moved === 0 && result.failed.length === 0) this.output.success(`Every credential is already under the active key ${result.activeKey}.`)
+      else this.output.success(`Moved ${result.moved.toLocaleString('en-US')} credentials to key ${result.activeKey}${from ? ` (${from})` : ''}.`)
+      for (const failure of result.failed) this.output.warn(`Not moved: ${failure.reason}`)
+    }
+
+    if (result.failed.length > 0) process.exitCode = 1
+    return result
+  }
+}
