@@ -30,7 +30,7 @@ export interface TenantsTable {
   name: string
   region: null | string
   shopify_shop: null | string
-  status: TenantStatus
+  status: ColumnType<TenantStatus, TenantStatus | undefined, TenantStatus>
   tenant_id: string
   type: TenantType
   updated_at: Timestamp
