@@ -390,14 +390,17 @@ export async function rekeyCredentials(
 
   const batchSize = options.batchSize ?? 1000
   const failed: RekeyFailure[] = []
-  const failedIds: string[] = []
   const fromKeys: Record<string, number> = {}
   let moved = 0
+  // Keyset paging: each batch starts after the last id seen, so moved (and unopenable) rows
+  // are passed once, not re-read by every batch. A re-run starts over and skips what moved.
+  let after: string | undefined
   for (;;) {
     const batch = await db.transaction().execute(async (trx) => {
       let select = located(trx).where('credentials.key_id', '<>', active.id)
-      if (failedIds.length > 0) select = select.where('credentials.id', 'not in', failedIds)
+      if (after !== undefined) select = select.where('credentials.id', '>', after)
       const rows = await select.orderBy('credentials.id').limit(batchSize).forUpdate('credentials').skipLocked().execute()
+      after = rows.at(-1)?.id ?? after
       const updates: Array<{ciphertext: string; fingerprint: string; id: string}> = []
       const counts: Record<string, number> = {}
       for (const row of rows) {
@@ -407,7 +410,6 @@ export async function rekeyCredentials(
           updates.push({ciphertext: seal(keyring, value, credentialAad(row)).value, fingerprint: fingerprint(keyring, value), id: row.id})
           counts[row.key_id] = (counts[row.key_id] ?? 0) + 1
         } catch (error) {
-          failedIds.push(row.id)
           failed.push({...subject, reason: (error as Error).message, version: row.version, workspace: row.workspace_slug})
         }
       }
