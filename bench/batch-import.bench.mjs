@@ -67,7 +67,7 @@ export default async function batchImport() {
       await client.query('checkpoint')
       samples.copy.push(run('psql', [url, '-qc', `\\copy tenants_copy (${COLUMNS}) from '${file}' with (format csv, header true)`]).ms)
 
-      await client.query('truncate tenants, events')
+      await client.query('truncate tenants, events cascade')
       await client.query('checkpoint')
       const synthex = run(process.execPath, [BIN, 'batch', 'tenants', 'create', '--from-csv', file, '--json'], {DATABASE_URL: url})
       samples.synthex.push(synthex.ms)

@@ -39,7 +39,7 @@ describeEachBackend('bulk tenant import', (database) => {
 
   beforeEach(async () => {
     // The audit trail is append-only for UPDATE and DELETE; TRUNCATE (a test-only reset) is not.
-    await sql`truncate tenants, events`.execute(database().db)
+    await sql`truncate tenants, events cascade`.execute(database().db)
     workspace = await findWorkspace(database().db, 'default')
   })
 

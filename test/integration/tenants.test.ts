@@ -24,7 +24,7 @@ describeEachBackend('tenants', (database) => {
 
   beforeEach(async () => {
     const {db} = database()
-    await sql`truncate tenants`.execute(db)
+    await sql`truncate tenants cascade`.execute(db)
     workspace = await findWorkspace(db, 'default')
   })
 
