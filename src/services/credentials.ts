@@ -134,6 +134,11 @@ function toCredential(row: Located, now: Date): Credential {
   }
 }
 
+/** A row just written, with the tenant and workspace the caller already knows. */
+function locatedIn(row: CredentialRow, workspace: Workspace, ref: CredentialRef): Located {
+  return {...row, tenant_key: ref.tenantId, workspace_id: workspace.id, workspace_slug: workspace.slug}
+}
+
 function located(db: Db) {
   return db
     .selectFrom('credentials')
@@ -241,7 +246,7 @@ export async function setCredential(db: Db, keyring: Keyring, workspace: Workspa
 
     const row = await insertVersion(trx, keyring, workspace, tenant, ref, label, input)
     await recordEvents(trx, audit, [{aggregateId: ref.tenantId, aggregateType: 'tenant', data: eventData(row), type: 'credential.set', workspaceId: workspace.id}])
-    return toCredential({...row, tenant_key: ref.tenantId, workspace_id: workspace.id, workspace_slug: workspace.slug}, now)
+    return toCredential(locatedIn(row, workspace, ref), now)
   })
 }
 
@@ -266,8 +271,7 @@ export async function rotateCredential(
     await recordEvents(trx, audit, [
       {aggregateId: ref.tenantId, aggregateType: 'tenant', data: eventData(row, {previousFingerprint: active.fingerprint, previousVersion: active.version}), type: 'credential.rotated', workspaceId: workspace.id},
     ])
-    const where = {tenant_key: ref.tenantId, workspace_id: workspace.id, workspace_slug: workspace.slug}
-    return {current: toCredential({...row, ...where}, now), previous: toCredential({...rotated, ...where}, now)}
+    return {current: toCredential(locatedIn(row, workspace, ref), now), previous: toCredential(locatedIn(rotated, workspace, ref), now)}
   })
 }
 
@@ -280,7 +284,7 @@ export async function revokeCredential(db: Db, workspace: Workspace, audit: Audi
     if (!active) throw noCredential(workspace, ref, label)
     const row = await trx.updateTable('credentials').set({revoked_at: now}).where('id', '=', active.id).returningAll().executeTakeFirstOrThrow()
     await recordEvents(trx, audit, [{aggregateId: ref.tenantId, aggregateType: 'tenant', data: eventData(row), type: 'credential.revoked', workspaceId: workspace.id}])
-    return toCredential({...row, tenant_key: ref.tenantId, workspace_id: workspace.id, workspace_slug: workspace.slug}, now)
+    return toCredential(locatedIn(row, workspace, ref), now)
   })
 }
 

@@ -280,21 +280,17 @@ interface WriterContext {
   readonly workspaces: WorkspaceResolver
 }
 
-/** Column arrays for `unnest`: one parameter per column, whatever the number of rows. */
-function columnArrays(rows: readonly Candidate[]) {
+/**
+ * A chunk as rows of a query: `unnest` of one array per column, so one parameter per column
+ * whatever the number of rows (Postgres allows 65,535 parameters a statement).
+ */
+function inputRows(rows: readonly Candidate[]) {
   const column = (field: TenantField) => rows.map((row) => row.fields[field])
-  return {
-    gmc: column('gmc_merchant_id'),
-    lines: rows.map((row) => row.line),
-    market: column('market'),
-    name: column('name'),
-    region: column('region'),
-    shop: column('shopify_shop'),
-    status: column('status'),
-    tenantId: column('tenant_id'),
-    type: column('type'),
-    workspace: rows.map((row) => row.workspaceId),
-  }
+  return sql`select * from unnest(
+    ${rows.map((row) => row.workspaceId)}::uuid[], ${column('tenant_id')}::text[], ${column('name')}::text[], ${column('type')}::text[],
+    ${column('shopify_shop')}::text[], ${column('gmc_merchant_id')}::text[], ${column('market')}::text[], ${column('region')}::text[],
+    ${column('status')}::text[], ${rows.map((row) => row.line)}::int[]
+  ) as t(workspace_id, tenant_id, name, type, shopify_shop, gmc_merchant_id, market, region, status, line)`
 }
 
 /**
@@ -469,13 +465,9 @@ class ChunkWriter {
 
   private async insertCreate(trx: Db, rows: readonly Candidate[]): Promise<ChunkOutcome> {
     const {audit, onConflict, run, source, workspaces} = this.context
-    const a = columnArrays(rows)
     const {rows: conflicts} = await sql<{line: number; tenant_id: string; workspace_id: string}>`
       with input as (
-        select * from unnest(
-          ${a.workspace}::uuid[], ${a.tenantId}::text[], ${a.name}::text[], ${a.type}::text[], ${a.shop}::text[],
-          ${a.gmc}::text[], ${a.market}::text[], ${a.region}::text[], ${a.status}::text[], ${a.lines}::int[]
-        ) as t(workspace_id, tenant_id, name, type, shopify_shop, gmc_merchant_id, market, region, status, line)
+        ${inputRows(rows)}
       ),
       created as (
         insert into tenants (workspace_id, tenant_id, name, type, shopify_shop, gmc_merchant_id, market, region, status)
@@ -548,17 +540,13 @@ class ChunkWriter {
   private async writeUpsert(trx: Db, rows: readonly Candidate[]): Promise<ChunkOutcome> {
     const {audit, columns, onConflict, run, source} = this.context
     const updated = UPDATABLE.filter((field) => columns.has(field))
-    const a = columnArrays(rows)
     const set = sql.join([...updated.map((field) => sql`${sql.ref(field)} = excluded.${sql.ref(field)}`), sql`updated_at = now()`])
     const current = sql.join(updated.map((field) => sql.ref(`tenants.${field}`)))
     const incoming = sql.join(updated.map((field) => sql`excluded.${sql.ref(field)}`))
     const before = sql.join(TENANT_FIELDS.map((field) => sql`before.${sql.ref(field)} as ${sql.ref(`before_${field}`)}`))
     const {rows: changed} = await sql<Record<string, string | null> & {inserted: boolean; line: number; workspace_id: string}>`
       with input as (
-        select * from unnest(
-          ${a.workspace}::uuid[], ${a.tenantId}::text[], ${a.name}::text[], ${a.type}::text[], ${a.shop}::text[],
-          ${a.gmc}::text[], ${a.market}::text[], ${a.region}::text[], ${a.status}::text[], ${a.lines}::int[]
-        ) as t(workspace_id, tenant_id, name, type, shopify_shop, gmc_merchant_id, market, region, status, line)
+        ${inputRows(rows)}
       ),
       before as (
         select tenants.* from tenants join input using (workspace_id, tenant_id)

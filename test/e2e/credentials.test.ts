@@ -8,9 +8,10 @@ import {expect, inject, it} from 'vitest'
 import {Keyring} from '../../src/crypto/keyring.js'
 import {credentialAad} from '../../src/services/credentials.js'
 import {fingerprint, seal} from '../../src/crypto/envelope.js'
-import {type CliResult, parseJson, runCli, startCli} from '../helpers/cli.js'
+import {type CliResult, parseJson, runCli, startCli, startOnTerminal} from '../helpers/cli.js'
 import {describeEachCliBackend} from '../helpers/cli-backends.js'
 import {columnsContaining, withDatabase} from '../helpers/inspect-database.js'
+import {waitFor} from '../helpers/wait.js'
 
 const keyA = randomBytes(32).toString('base64')
 const keyB = randomBytes(32).toString('base64')
@@ -87,6 +88,16 @@ describeEachCliBackend('credentials', (target) => {
     expect(parseJson<{error: {code: string; message: string}}>(unknownKey).error).toMatchObject({code: 'CREDENTIAL_UNREADABLE'})
     expect(parseJson<{error: {message: string}}>(unknownKey).error.message).toContain('tenant canary-shop, service shopify')
 
+    // A ciphertext copied onto another tenant's row does not open there.
+    await record(run(['tenant', 'tenants', 'create', '--tenant-id', 'copy-target', '--name', 'Copy', '--type', 'shopify', '--shopify-shop', 'copy.myshopify.com']), 0)
+    await record(run(['credentials', 'set', 'copy-target', '--service', 'shopify', '--from-env', 'COPY_SECRET'], {env: {...bKeys, COPY_SECRET: 'unrelated'}}), 0)
+    await withDatabase(target(), (db) =>
+      sql`update credentials set ciphertext = (select c.ciphertext from credentials c join tenants t on t.id = c.tenant_id where t.tenant_id = 'canary-shop' and c.version = 1)
+          from tenants where tenants.id = credentials.tenant_id and tenants.tenant_id = 'copy-target'`.execute(db),
+    )
+    const copied = await record(run(['credentials', 'get', 'copy-target', '--service', 'shopify', '--reveal'], {env: {...bKeys, SYNTHEX_ENCRYPTION_KEYS: `a:${keyA}`}}), 1)
+    expect(copied.stderr).toContain('Cannot decrypt the credential of tenant copy-target, service shopify: authentication failed')
+
     for (const result of transcript) {
       for (const secret of [canary, canary2]) {
         expect(result.stdout, 'stdout').not.toContain(secret)
@@ -97,6 +108,18 @@ describeEachCliBackend('credentials', (target) => {
     for (const secret of [canary, canary2]) {
       expect(await withDatabase(target(), (db) => columnsContaining(db, secret))).toEqual([])
     }
+  })
+
+  it('asks for the secret without echoing it when run at a terminal with no source', async () => {
+    await run(['tenant', 'tenants', 'create', '--tenant-id', 'prompted', '--name', 'Prompted', '--type', 'shopify', '--shopify-shop', 'prompted.myshopify.com'])
+    const secret = `typed-${randomUUID()}`
+    const session = startOnTerminal(['credentials', 'set', 'prompted', '--service', 'shopify'], {...target().env, SYNTHEX_ENCRYPTION_KEY: `a:${keyA}`})
+    await waitFor(() => (session.output().includes('Secret for tenant prompted, service shopify:') ? true : undefined), 30_000, 'the prompt')
+    session.child.stdin.write(`${secret}\r`)
+    expect(await session.done).toBe(0)
+    expect(session.output()).not.toContain(secret)
+    const revealed = await run(['credentials', 'get', 'prompted', '--service', 'shopify', '--reveal'])
+    expect(revealed.stdout).toBe(`${secret}\n`)
   })
 
   it('rotates the master key end to end: a rekey killed midway finishes when run again, and the old key can go', async () => {

@@ -1,27 +1,13 @@
-import {spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {describe, expect, it} from 'vitest'
 
 import {acquireEmbeddedLock, readLockHolder} from '../../src/db/embedded-lock.js'
-import {BIN, cliEnv, makeHome, parseJson, runCli, startCli} from '../helpers/cli.js'
+import {makeHome, parseJson, runCli, startCli, startOnTerminal} from '../helpers/cli.js'
 import {waitFor} from '../helpers/wait.js'
 
 const create = (id: string) => ['tenant', 'tenants', 'create', '--tenant-id', id, '--name', `Tenant ${id}`, '--type', 'shopify', '--shopify-shop', `${id}.myshopify.com`]
-
-/**
- * Runs synthex on a pseudo-terminal (util-linux `script`), as a person at a terminal would:
- * it is interactive, so `delete` asks for confirmation and holds the database meanwhile.
- */
-function startOnTerminal(args: string[], env: Record<string, string>) {
-  const command = [process.execPath, BIN, ...args].map((part) => `'${part.replaceAll("'", "'\\''")}'`).join(' ')
-  const child = spawn('script', ['-qec', command, '/dev/null'], {env: cliEnv(env), stdio: ['pipe', 'pipe', 'pipe']})
-  let output = ''
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
-  const done = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
-  return {child, done, output: () => output}
-}
 
 describe('the embedded database', () => {
   it('is created and migrated on first use, then reused', async () => {

@@ -85,4 +85,16 @@ export async function makeHome(options: {fresh?: boolean} = {}): Promise<string>
   return home
 }
 
-export {tmpdir}
+
+/**
+ * Runs synthex on a pseudo-terminal (util-linux `script`), as a person at a terminal would:
+ * it is interactive, so `delete` asks for confirmation and holds the database meanwhile.
+ */
+export function startOnTerminal(args: string[], env: Record<string, string>) {
+  const command = [process.execPath, BIN, ...args].map((part) => `'${part.replaceAll("'", "'\\''")}'`).join(' ')
+  const child = spawn('script', ['-qec', command, '/dev/null'], {env: cliEnv(env), stdio: ['pipe', 'pipe', 'pipe']})
+  let output = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
+  const done = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+  return {child, done, output: () => output}
+}
