@@ -88,7 +88,8 @@ By default valid rows are imported and every invalid row is reported with its li
     const source = from === '-' ? 'standard input' : from
     if (result.dryRun) out.info(`Dry run of ${source} (${seconds}): ${counts}. Nothing was written.`)
     else if (!result.committed) out.info(`Nothing imported from ${source} (--atomic, ${seconds}): ${counts}. All changes were rolled back.`)
-    else if (result.created + result.updated === 0) out.info(`Nothing changed: every row of ${source} is already in the database or rejected (${seconds}): ${counts}.`)
+    else if (result.created + result.updated === 0 && result.rejected === 0) out.info(`Nothing changed: every tenant of ${source} is already in the database (${seconds}): ${counts}.`)
+    else if (result.created + result.updated === 0) out.info(`Nothing changed from ${source} (${seconds}): ${counts}.`)
     else out.success(`Imported ${source} in ${seconds} (${rate}): ${counts}.`)
 
     if (result.rejected === 0) return
