@@ -53,6 +53,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    */
   static databaseMigrations: 'auto' | 'ignore' = 'auto'
   static override enableJsonFlag = true
+  /**
+   * The command reads a secret: its usage errors never quote what was typed, since a secret
+   * pasted as a stray argument would otherwise be echoed into logs.
+   */
+  static readsSecret = false
 
   protected args!: CommandArgs<T>
   protected flags!: CommandFlags<T>
@@ -84,7 +89,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       return
     }
 
-    const report = toErrorReport(error)
+    let report = toErrorReport(error)
+    if (report.code === 'USAGE' && (this.ctor as unknown as typeof BaseCommand).readsSecret) {
+      report = {...report, message: 'The command line is not valid for this command (what was typed is not repeated: it may hold a secret).'}
+    }
+
     process.exitCode = report.exitCode
     this.reportError(report, error)
   }
@@ -118,8 +127,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }
   }
 
-  /** Plain JSON: never colourised, whatever oclif's theme would do on a terminal. */
+  /**
+   * Plain JSON: never colourised, whatever oclif's theme would do on a terminal. After a
+   * signal the interruption error is the one document, even if the work finishes meanwhile.
+   */
   override logJson(json: unknown): void {
+    if (this.#interrupted) return
     this.output.json(json)
   }
 

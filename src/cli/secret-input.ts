@@ -9,6 +9,8 @@ export interface SecretSource {
   readonly 'value-stdin'?: boolean
 }
 
+const ENV_NAME = /^[A-Z_a-z]\w{0,127}$/
+
 const usage = (message: string, hint?: string): SynthexError => new SynthexError(message, {code: 'SECRET_INPUT', hint, kind: 'usage'})
 
 /** One trailing newline is what `echo`, editors and heredocs add; the secret does not have it. */
@@ -29,16 +31,25 @@ function checked(value: string, where: string): string {
  */
 export async function readSecret(source: SecretSource, options: {canPrompt: boolean; prompt: string}): Promise<string> {
   if (source['value-stdin']) return checked(withoutTrailingNewline(await readStdin()), 'standard input')
+  // Neither the path nor the name is repeated in errors: `--from-env "$TOKEN"` (the value
+  // where the name belongs) is an easy slip, and the message would put the secret in logs.
   const file = source['from-file']
   if (file !== undefined) {
     const info = await stat(file).catch(() => undefined)
-    if (!info?.isFile()) throw usage(`--from-file: ${file} is not a readable file.`)
-    if (info.size > MAX_SECRET_BYTES + 2) throw usage(`The secret in ${file} is larger than ${MAX_SECRET_BYTES / 1024} KiB.`)
-    return checked(withoutTrailingNewline(await readFile(file, 'utf8')), file)
+    if (!info?.isFile()) throw usage('--from-file: the file given does not exist or is not a regular file.', 'The path is not repeated here, in case it is the secret itself.')
+    if (info.size > MAX_SECRET_BYTES + 2) throw usage(`The secret file is larger than ${MAX_SECRET_BYTES / 1024} KiB.`)
+    const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      throw usage(`--from-file: the file cannot be read (${error.code ?? 'error'}).`)
+    })
+    return checked(withoutTrailingNewline(text), 'the file')
   }
 
   const name = source['from-env']
   if (name !== undefined) {
+    if (!ENV_NAME.test(name)) {
+      throw usage('--from-env takes the name of an environment variable (letters, digits and _), not its value.', 'Write --from-env SHOPIFY_TOKEN, not --from-env "$SHOPIFY_TOKEN". What was given is not repeated here.')
+    }
+
     const value = process.env[name]
     if (value === undefined || value === '') throw usage(`--from-env: the environment variable ${name} is not set or is empty.`)
     return checked(value, `$${name}`)

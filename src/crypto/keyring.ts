@@ -21,9 +21,10 @@ export class Keyring {
 
   constructor(active: MasterKey | undefined, others: readonly MasterKey[] = []) {
     this.active = active
+    // The first key under an id wins, the active one first: an older key listed under the
+    // active key's id must never take its place (loadKeyring refuses such a configuration).
     for (const key of active ? [active, ...others] : others) {
-      this.#byId.set(key.id, key.key)
-      this.#byId.set(derivedKeyId(key.key), key.key)
+      for (const id of [key.id, derivedKeyId(key.key)]) if (!this.#byId.has(id)) this.#byId.set(id, key.key)
     }
   }
 

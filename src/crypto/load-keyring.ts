@@ -35,6 +35,7 @@ export function loadKeyring(env: NodeJS.ProcessEnv, database: DatabaseTarget, op
   const others = parseKeyList(env.SYNTHEX_ENCRYPTION_KEYS)
   const configured = env.SYNTHEX_ENCRYPTION_KEY?.trim() ? parseKey(env.SYNTHEX_ENCRYPTION_KEY, 'SYNTHEX_ENCRYPTION_KEY') : undefined
 
+  checkDistinctIds(configured ? [configured, ...others] : others)
   if (database.kind === 'server') return {keyring: new Keyring(configured, others), notices}
 
   const file = join(database.home, 'encryption.key')
@@ -51,7 +52,11 @@ export function loadKeyring(env: NodeJS.ProcessEnv, database: DatabaseTarget, op
   }
 
   // An explicit key wins; the file's key still decrypts what it encrypted, until `rekey`.
-  if (configured) return {keyring: new Keyring(configured, fileKey ? [fileKey, ...others] : others), notices}
+  if (configured) {
+    if (fileKey) checkDistinctIds([configured, fileKey, ...others])
+    return {keyring: new Keyring(configured, fileKey ? [fileKey, ...others] : others), notices}
+  }
+
   return {keyring: new Keyring(fileKey, others), notices}
 }
 
@@ -61,6 +66,22 @@ export function serverKeyMissing(): MissingKeyError {
     'No encryption key is configured for this Postgres server database, so synthex will not store a credential.',
     `${MAKE_A_KEY}, keep it in your secret manager, and set SYNTHEX_ENCRYPTION_KEY to it wherever synthex uses this database.`,
   )
+}
+
+/**
+ * One id, one key: the same id for two different keys would seal new values under whichever
+ * happened to win and make the others unreadable once a key is dropped.
+ */
+function checkDistinctIds(keys: readonly MasterKey[]): void {
+  const seen = new Map<string, Buffer>()
+  for (const key of keys) {
+    const earlier = seen.get(key.id)
+    if (earlier && !earlier.equals(key.key)) {
+      throw new ConfigError('SYNTHEX_ENCRYPTION_KEYS', `the key id "${key.id}" is used for two different keys`, 'Give each key its own id; the active key (SYNTHEX_ENCRYPTION_KEY) and the older ones must not share one.')
+    }
+
+    seen.set(key.id, key.key)
+  }
 }
 
 function parseKey(text: string, setting: string): MasterKey {

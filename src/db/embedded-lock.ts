@@ -130,9 +130,18 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Only a holder on this host can be checked; one on another host is assumed alive. */
+/** When this process started, to tell it from an earlier one that had the same pid. */
+const PROCESS_STARTED = Date.now() - process.uptime() * 1000
+
+/**
+ * Only a holder on this host can be checked; one on another host is assumed alive. A holder
+ * with our own pid is an earlier process (a container restarted with node as pid 1) when it
+ * took the lock before this process started.
+ */
 function isStale(holder: LockHolder): boolean {
-  return holder.hostname === hostname() && holder.pid !== process.pid && !isAlive(holder.pid)
+  if (holder.hostname !== hostname()) return false
+  if (holder.pid === process.pid) return Date.parse(holder.startedAt) < PROCESS_STARTED - 1000
+  return !isAlive(holder.pid)
 }
 
 function breakStaleLock(path: string, stale: LockHolder): void {

@@ -3,6 +3,7 @@ import {join} from 'node:path'
 
 import {Kysely, PostgresDialect} from 'kysely'
 
+import {ConfigError} from '../config/config-error.js'
 import type {DatabaseTarget} from '../config/settings.js'
 import {type BulkSession, embeddedBulkSession, serverBulkSession} from './bulk-session.js'
 import {DatabaseUnavailableError, MigrationsPendingError} from './database-errors.js'
@@ -133,7 +134,15 @@ async function connectServer(
   const [{default: pg}, {parse}] = await Promise.all([import('pg'), import('pg-connection-string')])
   // libpq semantics for sslmode (require = encrypt without verifying, as psql and Supabase's
   // docs mean it); pg's own reading of `require` is verify-full.
-  const config = parse(target.url, {useLibpqCompat: true}) as import('pg').PoolConfig
+  let config: import('pg').PoolConfig
+  try {
+    config = parse(target.url, {useLibpqCompat: true}) as import('pg').PoolConfig
+  } catch (error) {
+    // sslrootcert, sslcert and sslkey name files that are read here.
+    const code = (error as NodeJS.ErrnoException).code
+    throw new ConfigError(target.setting, code ? `a TLS file it names (sslrootcert, sslcert or sslkey) cannot be read (${code})` : 'it cannot be parsed as a connection URL')
+  }
+
   const pool = new pg.Pool({
     ...config,
     ...(sslOverride === false ? {ssl: false} : {}),

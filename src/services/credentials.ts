@@ -86,7 +86,7 @@ export interface RekeyResult {
   /** Credentials moved to the active key, by the key they were under. */
   readonly fromKeys: Record<string, number>
   readonly moved: number
-  /** Still not under the active key afterwards (the failures, or all of them on a dry run). */
+  /** Still not under the active key afterwards, counted at the end (all of them on a dry run). */
   readonly remaining: number
 }
 
@@ -360,15 +360,18 @@ export async function listCredentials(db: Db, workspace: Workspace, query: Crede
  * The fleet-wide expiry report: active credentials expiring within `withinMs` (expired ones
  * first, then soonest), across all workspaces unless one is given.
  */
-export async function expiringCredentials(db: Db, options: {limit: number; now?: Date; withinMs: number; workspace?: Workspace}): Promise<Credential[]> {
+export async function expiringCredentials(
+  db: Db,
+  options: {limit: number; now?: Date; withinMs: number; workspace?: Workspace},
+): Promise<{credentials: Credential[]; truncated: boolean}> {
   const now = options.now ?? new Date()
   let select = located(db)
     .where('credentials.rotated_at', 'is', null)
     .where('credentials.revoked_at', 'is', null)
     .where('credentials.expires_at', '<=', new Date(now.getTime() + options.withinMs))
   if (options.workspace) select = select.where('tenants.workspace_id', '=', options.workspace.id)
-  const rows = await select.orderBy('credentials.expires_at').orderBy('tenants.tenant_id').limit(options.limit).execute()
-  return rows.map((row) => toCredential(row, now))
+  const rows = await select.orderBy('credentials.expires_at').orderBy('tenants.tenant_id').limit(options.limit + 1).execute()
+  return {credentials: rows.slice(0, options.limit).map((row) => toCredential(row, now)), truncated: rows.length > options.limit}
 }
 
 /**
@@ -399,7 +402,10 @@ export async function rekeyCredentials(
   // Keyset paging: each batch starts after the last id seen, so moved (and unopenable) rows
   // are passed once, not re-read by every batch. A re-run starts over and skips what moved.
   let after: string | undefined
-  for (;;) {
+  // Rows locked by a concurrent rotate, or inserted meanwhile under an id already passed,
+  // are missed by a pass: passes repeat until one moves nothing, and what is left is counted.
+  let movedThisPass = 0
+  for (let pass = 0; ; ) {
     const batch = await db.transaction().execute(async (trx) => {
       let select = located(trx).where('credentials.key_id', '<>', active.id)
       if (after !== undefined) select = select.where('credentials.id', '>', after)
@@ -432,12 +438,18 @@ export async function rekeyCredentials(
       return {counts, moved: updates.length, read: rows.length}
     })
     moved += batch.moved
+    movedThisPass += batch.moved
     for (const [key, count] of Object.entries(batch.counts)) fromKeys[key] = (fromKeys[key] ?? 0) + count
     options.onProgress?.(moved)
-    if (batch.read === 0) break
+    if (batch.read > 0) continue
+    if (movedThisPass === 0 || ++pass >= 5) break
+    after = undefined
+    movedThisPass = 0
+    failed.length = 0
   }
 
-  return {activeKey: active.id, dryRun: false, failed, fromKeys, moved, remaining: failed.length}
+  const left = await pending().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
+  return {activeKey: active.id, dryRun: false, failed, fromKeys, moved, remaining: Number(left.n)}
 }
 
 function capitalise(text: string): string {

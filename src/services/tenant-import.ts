@@ -112,9 +112,9 @@ export async function importTenantsCsv(session: BulkSession, audit: Audit, input
     return options.onRejected?.(rejection)
   }
 
+  const workspaces = await WorkspaceResolver.load(db, options.workspace)
   const single: ControlledTransaction<Schema> | undefined = options.atomic || options.dryRun ? await db.startTransaction().execute() : undefined
   const query: Db = single ?? db
-  const workspaces = new WorkspaceResolver(query, options.workspace)
   const writer = new ChunkWriter({audit, columns: csv.columns, copyIn: session.copyIn, onConflict, run, source: options.source, workspaces})
   const chunkKeys = new Map<string, number>()
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE
@@ -162,7 +162,7 @@ export async function importTenantsCsv(session: BulkSession, audit: Audit, input
         }
 
         const parsed = parseTenantFields(row.values)
-        const workspace = workspaces.cached(row.values.workspace) ?? (await workspaces.load(row.values.workspace))
+        const workspace = workspaces.resolve(row.values.workspace)
         const issues = parsed.ok ? [] : [...parsed.issues]
         if (!workspace.ok) issues.push({field: 'workspace', message: workspace.reason})
         if (issues.length > 0 || !parsed.ok || !workspace.ok) {
@@ -235,34 +235,32 @@ function rejectionOf(line: number, raw: readonly string[], issues: ReadonlyArray
 
 type ResolvedWorkspace = {readonly id: string; readonly ok: true; readonly slug: string} | {readonly ok: false; readonly reason: string}
 
-/** Workspaces named in the `workspace` column, looked up once each. */
+/**
+ * The workspaces rows may name in their `workspace` column, all read before the first row:
+ * the parse loop must never query the session while a chunk is being written on it (a
+ * failed COPY leaves the transaction aborted until its rollback).
+ */
 class WorkspaceResolver {
   readonly #bySlug = new Map<string, ResolvedWorkspace>()
-  readonly #db: Db
   readonly #default: ResolvedWorkspace
   readonly #slugById = new Map<string, string>()
 
-  constructor(db: Db, fallback: Workspace) {
-    this.#db = db
+  private constructor(fallback: Workspace, all: ReadonlyArray<{id: string; slug: string}>) {
     this.#default = {id: fallback.id, ok: true, slug: fallback.slug}
-    this.#bySlug.set(fallback.slug, this.#default)
-    this.#slugById.set(fallback.id, fallback.slug)
+    for (const workspace of all) {
+      this.#bySlug.set(workspace.slug, {id: workspace.id, ok: true, slug: workspace.slug})
+      this.#slugById.set(workspace.id, workspace.slug)
+    }
   }
 
-  cached(slug: string | undefined): ResolvedWorkspace | undefined {
+  static async load(db: Db, fallback: Workspace): Promise<WorkspaceResolver> {
+    return new WorkspaceResolver(fallback, await db.selectFrom('workspaces').select(['id', 'slug']).execute())
+  }
+
+  resolve(slug: string | undefined): ResolvedWorkspace {
     const key = slug?.trim()
-    return key ? this.#bySlug.get(key) : this.#default
-  }
-
-  async load(slug: string | undefined): Promise<ResolvedWorkspace> {
-    const key = (slug ?? '').trim()
-    const row = await this.#db.selectFrom('workspaces').select(['id', 'slug']).where('slug', '=', key).executeTakeFirst()
-    const resolved: ResolvedWorkspace = row
-      ? {id: row.id, ok: true, slug: row.slug}
-      : {ok: false, reason: `workspace "${key}" does not exist (create it with \`synthex tenant workspaces create ${key}\`)`}
-    this.#bySlug.set(key, resolved)
-    if (row) this.#slugById.set(row.id, row.slug)
-    return resolved
+    if (!key) return this.#default
+    return this.#bySlug.get(key) ?? {ok: false, reason: `workspace "${key}" does not exist (create it with \`synthex tenant workspaces create ${key}\`)`}
   }
 
   slugOf(id: string): string {

@@ -80,6 +80,26 @@ describeEachCliBackend('batch tenants create', (target) => {
     expect(await count('mixed')).toBe(4)
   })
 
+  it('writes every rejected row to the reject file, whichever stage rejected it', async () => {
+    // Invalid rows (rejected while parsing) and existing ids (rejected by the writer) interleave.
+    await run(['--from-csv', file('existing.csv', tenantsCsv('rf', 40))])
+    let csv = HEADER
+    for (let index = 0; index < 120; index++) csv += index % 3 === 0 ? `rf bad ${index},X,shopify,x.myshopify.com,,,,\n` : `rf-${String(index).padStart(6, '0')},T,shopify,rf-${index}.myshopify.com,,,,\n`
+    const rejects = file('all-rejects.csv', '')
+    const result = await run(['--from-csv', file('rf.csv', csv), '--reject-file', rejects, '--chunk-size', '7', '--json'])
+    const summary = parseJson<Summary>(result)
+    expect(summary.rejected).toBeGreaterThan(40)
+    const lines = readFileSync(rejects, 'utf8').trimEnd().split('\n')
+    expect(lines).toHaveLength(summary.rejected + 1)
+  })
+
+  it('refuses a reject file it cannot write before importing anything (exit 2)', async () => {
+    const result = await run(['--from-csv', file('rfx.csv', tenantsCsv('rfx', 5)), '--reject-file', '/nonexistent/dir/rejects.csv'])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain('--reject-file: /nonexistent/dir/rejects.csv cannot be written (ENOENT).')
+    expect(await count('rfx')).toBe(0)
+  })
+
   it('prints one JSON summary with --json, rejections included', async () => {
     const result = await run(['--from-csv', file('json.csv', `${HEADER}json-1,J,shopify,json-1.myshopify.com,,,,\njson-1,Again,shopify,json-1b.myshopify.com,,,,\n`), '--json'])
     expect(result.code).toBe(3)

@@ -110,6 +110,20 @@ describeEachCliBackend('credentials', (target) => {
     }
   })
 
+  it('never echoes a secret typed where a name or nothing belongs', async () => {
+    const leaked = `shpat_${randomUUID()}`
+    for (const args of [
+      ['credentials', 'set', 'canary-shop', '--service', 'gmc', '--from-env', leaked],
+      ['credentials', 'set', 'canary-shop', leaked, '--service', 'gmc', '--value-stdin'],
+      ['credentials', 'rotate', 'canary-shop', '--service', 'shopify', '--from-file', leaked, '--json'],
+      ['credentials', 'set', 'canary-shop', '--service', 'gmc', `--${leaked}`],
+    ]) {
+      const result = await run(args, {input: ''})
+      expect(result.code, args.join(' ')).toBe(2)
+      expect(result.stdout + result.stderr, args.join(' ')).not.toContain(leaked)
+    }
+  })
+
   it('asks for the secret without echoing it when run at a terminal with no source', async () => {
     await run(['tenant', 'tenants', 'create', '--tenant-id', 'prompted', '--name', 'Prompted', '--type', 'shopify', '--shopify-shop', 'prompted.myshopify.com'])
     const secret = `typed-${randomUUID()}`

@@ -113,7 +113,7 @@ export async function testDatabase(backend: BackendName): Promise<TestDatabase> 
  * Runs the same suite once per backend, each with a database of its own for the suite.
  * `database()` returns it inside tests and hooks.
  */
-export function describeEachBackend(name: string, suite: (database: () => TestDatabase) => void): void {
+export function describeEachBackend(name: string, suite: (database: () => TestDatabase, backend: BackendName) => void): void {
   for (const backend of backendNames()) {
     describe(`${name} [${backend}]`, () => {
       let current: TestDatabase | undefined
@@ -126,7 +126,7 @@ export function describeEachBackend(name: string, suite: (database: () => TestDa
       suite(() => {
         if (!current) throw new Error(`the ${backend} test database is not open`)
         return current
-      })
+      }, backend)
     })
   }
 }

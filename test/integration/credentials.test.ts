@@ -24,8 +24,9 @@ const audit = {actor: 'alice', source: 'cli'}
 const DAY = 86_400_000
 const keyA = {id: 'a', key: randomBytes(32)}
 const keyB = {id: 'b', key: randomBytes(32)}
+const keyC = {id: 'c', key: randomBytes(32)}
 
-describeEachBackend('credentials', (database) => {
+describeEachBackend('credentials', (database, backend) => {
   let workspace: Workspace
   const keyring = new Keyring(keyA)
 
@@ -93,14 +94,15 @@ describeEachBackend('credentials', (database) => {
     await setCredential(db, keyring, workspace, audit, {service: 'google', tenantId: 'c4'}, {expiresAt: new Date(now.getTime() + 10 * DAY), value: 'y'})
     await setCredential(db, keyring, workspace, audit, {service: 'shopify', tenantId: 'c4'}, {expiresAt: new Date(now.getTime() + 200 * DAY), value: 'z'})
 
-    const soon = await expiringCredentials(db, {limit: 100, withinMs: 30 * DAY})
+    const {credentials: soon} = await expiringCredentials(db, {limit: 100, withinMs: 30 * DAY})
     expect(soon.map((credential) => [credential.workspace === other.slug ? 'other' : credential.workspace, credential.tenantId, credential.status])).toEqual([
       ['other', 'o1', 'expiring'],
       ['default', 'c4', 'expiring'],
     ])
-    expect(await expiringCredentials(db, {limit: 100, withinMs: 30 * DAY, workspace: other})).toHaveLength(1)
+    expect((await expiringCredentials(db, {limit: 100, withinMs: 30 * DAY, workspace: other})).credentials).toHaveLength(1)
+    expect(await expiringCredentials(db, {limit: 1, withinMs: 30 * DAY})).toMatchObject({truncated: true})
     const later = new Date(now.getTime() + 5 * DAY)
-    expect((await expiringCredentials(db, {limit: 100, now: later, withinMs: 0})).map((credential) => [credential.tenantId, credential.status, credential.daysLeft])).toEqual([['o1', 'expired', -2]])
+    expect((await expiringCredentials(db, {limit: 100, now: later, withinMs: 0})).credentials.map((credential) => [credential.tenantId, credential.status, credential.daysLeft])).toEqual([['o1', 'expired', -2]])
     expect((await listCredentials(db, workspace, {expiringWithinMs: 30 * DAY, limit: 100})).credentials.map((credential) => credential.tenantId)).toEqual(['c4'])
   })
 
@@ -167,11 +169,36 @@ describeEachBackend('credentials', (database) => {
     const {db} = database()
     await sql`update credentials set ciphertext = (select c.ciphertext from credentials c join tenants t on t.id = c.tenant_id where t.tenant_id = 'rk-0')
               from tenants where tenants.id = credentials.tenant_id and tenants.tenant_id = 'rk-1'`.execute(db)
-    const onlyC = new Keyring({id: 'c', key: randomBytes(32)}, [keyB])
+    const onlyC = new Keyring(keyC, [keyB])
     const total = Number((await db.selectFrom('credentials').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)
     const result = await rekeyCredentials(db, onlyC, audit, {batchSize: 4})
     expect(result.failed.map((failure) => [failure.tenantId, failure.service])).toEqual([['rk-1', 'shopify']])
     expect(result.failed[0]?.reason).toContain('authentication failed')
     expect([result.moved, result.remaining]).toEqual([total - 1, 1])
   })
+
+  // Concurrent transactions need two sessions: a server database.
+  if (backend === 'postgres') {
+    it('counts what a rekey could not reach, such as a row locked by a concurrent change', async () => {
+      const {db, url} = database()
+      const {default: pg} = await import('pg')
+      const other = new pg.Client({connectionString: url})
+      await other.connect()
+      const toD = new Keyring({id: 'd', key: randomBytes(32)}, [keyC, keyB])
+      try {
+        await other.query('begin')
+        await other.query(`select c.id from credentials c join tenants t on t.id = c.tenant_id where t.tenant_id = 'rk-2' for update of c`)
+        const first = await rekeyCredentials(db, toD, audit)
+        // Not moved: rk-1 (tampered, reported as failed) and rk-2 (locked, skipped, still counted).
+        expect(first.failed.map((failure) => failure.tenantId)).toEqual(['rk-1'])
+        expect(first.remaining).toBe(2)
+      } finally {
+        await other.query('rollback')
+        await other.end()
+      }
+
+      const second = await rekeyCredentials(db, toD, audit)
+      expect([second.moved, second.remaining]).toEqual([1, 1])
+    })
+  }
 })

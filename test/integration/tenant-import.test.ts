@@ -133,6 +133,23 @@ describeEachBackend('bulk tenant import', (database) => {
     expect(await tenantIds()).toEqual(['same'])
   })
 
+  it('handles a workspace column while chunks meet existing tenants, in every mode', async () => {
+    const other = await createWorkspace(database().db, audit, {slug: `ws-mix-${Date.now()}`})
+    await run(HEADER + shops(0, 6))
+    let csv = 'tenant_id,name,type,shopify_shop,workspace\n'
+    for (let index = 0; index < 12; index++) csv += `shop-${index},S ${index},shopify,shop-${index}.myshopify.com,${index % 2 ? other.slug : ''}\n`
+    const cases: Array<[Partial<ImportOptions>, {rejected: number; skipped: number}]> = [
+      [{dryRun: true}, {rejected: 3, skipped: 0}],
+      [{dryRun: true, onConflict: 'skip'}, {rejected: 0, skipped: 3}],
+      [{atomic: true, onConflict: 'skip'}, {rejected: 0, skipped: 3}],
+    ]
+    for (const [options, expected] of cases) {
+      expect(await run(csv, options), JSON.stringify(options)).toMatchObject({created: 9, read: 12, ...expected})
+    }
+
+    expect(await tenantIds(database().db, other)).toHaveLength(6)
+  })
+
   it('records one tenants.imported event per chunk, which each tenant\'s history shows', async () => {
     await run(HEADER + shops(0, 10))
     const events = await database().db.selectFrom('events').selectAll().where('type', '=', 'tenants.imported').execute()

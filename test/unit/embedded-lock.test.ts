@@ -58,6 +58,14 @@ describe('embedded database lock', () => {
     lock.release()
   })
 
+  it('breaks a lock left by an earlier process that had the same pid (a restarted container)', async () => {
+    const dir = dataDir()
+    writeFileSync(`${dir}.lock`, JSON.stringify({command: 'before the restart', hostname: hostname(), pid: process.pid, startedAt: '2020-01-01T00:00:00.000Z', token: 'old'}))
+    const lock = await acquireEmbeddedLock(dir, {command: 'after the restart', timeoutMs: 100})
+    expect(readLockHolder(dir)?.command).toBe('after the restart')
+    lock.release()
+  })
+
   it('lets exactly one of many concurrent takers hold it at a time', async () => {
     const dir = dataDir()
     let holders = 0

@@ -130,6 +130,15 @@ describe('loading keys', () => {
     }
   })
 
+  it('refuses one id for two different keys, which would seal under the wrong one', () => {
+    const env = {SYNTHEX_ENCRYPTION_KEY: `primary:${keyB.toString('base64')}`, SYNTHEX_ENCRYPTION_KEYS: `primary:${keyA.toString('base64')}`}
+    expect(() => loadKeyring(env, server, {createKeyFile: false})).toThrow('the key id "primary" is used for two different keys')
+    // Even if built directly, the active key keeps its id.
+    const keyring = new Keyring({id: 'primary', key: keyB}, [{id: 'primary', key: keyA}])
+    const sealed = seal(keyring, 'x', aad)
+    expect(unseal(new Keyring({id: 'primary', key: keyB}), sealed.value, aad, subject)).toBe('x')
+  })
+
   it('warns when the key file can be read by others', () => {
     const target = embedded()
     writeFileSync(join(target.home, 'encryption.key'), `k1:${keyA.toString('base64')}\n`, {mode: 0o644})

@@ -21,14 +21,18 @@ export default class CredentialsExpiring extends BaseCommand<typeof CredentialsE
 
   static override summary = 'Report credentials that expire soon, fleet-wide.'
 
-  async run(): Promise<{credentials: Credential[]; within: string}> {
+  async run(): Promise<{credentials: Credential[]; truncated: boolean; within: string}> {
     const scoped = this.flags.workspace !== undefined || Boolean(process.env.SYNTHEX_WORKSPACE?.trim())
-    const credentials = await expiringCredentials(await this.db(), {
+    const {credentials, truncated} = await expiringCredentials(await this.db(), {
       limit: this.flags.limit,
       withinMs: durationFlag('within', this.flags.within),
       workspace: scoped ? await this.workspace() : undefined,
     })
-    if (!this.jsonEnabled()) this.output.list(credentials, EXPIRING_COLUMNS, {csv: this.flags.csv, empty: `No credential expires within ${this.flags.within}.`})
-    return {credentials, within: this.flags.within}
+    if (!this.jsonEnabled()) {
+      this.output.list(credentials, EXPIRING_COLUMNS, {csv: this.flags.csv, empty: `No credential expires within ${this.flags.within}.`})
+      if (truncated) this.output.warn(`Only the first ${this.flags.limit.toLocaleString('en-US')} are shown; raise --limit to see them all.`)
+    }
+
+    return {credentials, truncated, within: this.flags.within}
   }
 }

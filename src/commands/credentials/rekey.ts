@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
+import {SynthexError} from '../../errors/synthex-error.js'
 import {rekeyCredentials, type RekeyResult} from '../../services/credentials.js'
 
 export default class CredentialsRekey extends BaseCommand<typeof CredentialsRekey> {
@@ -37,7 +38,14 @@ Key rotation: make the new key SYNTHEX_ENCRYPTION_KEY, list the old one in SYNTH
       for (const failure of result.failed) this.output.warn(`Not moved: ${failure.reason}`)
     }
 
-    if (result.failed.length > 0) process.exitCode = 1
+    if (!result.dryRun && result.remaining > 0) {
+      throw new SynthexError(`${result.remaining.toLocaleString('en-US')} credential${result.remaining === 1 ? ' is' : 's are'} still not under the active key ${result.activeKey} (moved ${result.moved.toLocaleString('en-US')}).`, {
+        code: 'REKEY_INCOMPLETE',
+        details: {failed: result.failed, moved: result.moved, remaining: result.remaining},
+        hint: result.failed.length > 0 ? 'Those listed could not be decrypted: restore or rotate them, then run rekey again. Keep the old keys until rekey reports nothing left.' : 'Run rekey again; keep the old keys until it reports nothing left.',
+      })
+    }
+
     return result
   }
 }

@@ -14,6 +14,7 @@ export default class CredentialsRotate extends BaseCommand<typeof CredentialsRot
   ]
 
   static override flags = {...credentialRefFlags, ...secretSourceFlags, ...expiryFlags}
+  static override readsSecret = true
   static override summary = 'Rotate a tenant\'s credential to a new value.'
 
   async run(): Promise<{current: Credential; previous: Credential}> {

@@ -19,6 +19,7 @@ Give its expiry (--expires-in 90d or --expires-at) so that \`synthex credentials
   ]
 
   static override flags = {...credentialRefFlags, ...secretSourceFlags, ...expiryFlags}
+  static override readsSecret = true
   static override summary = 'Store a tenant\'s credential, encrypted.'
 
   async run(): Promise<Credential> {

@@ -44,10 +44,9 @@ By default valid rows are imported and every invalid row is reported with its li
   async run(): Promise<ImportResult> {
     const {atomic, 'chunk-size': chunkSize, 'dry-run': dryRun, 'from-csv': from, 'on-conflict': onConflict, 'reject-file': rejectPath} = this.flags
     const input = await openInput(from)
+    const rejects = rejectPath ? await RejectFile.open(rejectPath) : undefined
     const workspace = await this.workspace()
     const progress = new ImportProgress({live: this.settings.colorAllowed && Boolean(process.stderr.isTTY)})
-    let rejects: RejectFile | undefined
-    let header: readonly string[] = []
     try {
       const database = await this.database()
       const result = await database.bulk((session) => importTenantsCsv(session, this.audit, input, {
@@ -56,19 +55,11 @@ By default valid rows are imported and every invalid row is reported with its li
         dryRun,
         onConflict: onConflict as OnConflict,
         onProgress: (counts) => progress.update(counts),
-        async onRejected(rejection) {
-          if (!rejectPath) return
-          rejects ??= await RejectFile.open(rejectPath, header)
-          await rejects.write(rejection)
-        },
-        onHeader(columns) {
-          header = columns
-        },
+        onHeader: (header) => rejects?.header(header),
+        onRejected: (rejection) => rejects?.write(rejection),
         source: from === '-' ? 'stdin' : from,
         workspace,
       }))
-      if (rejectPath && !rejects) rejects = await RejectFile.open(rejectPath, header)
-      await rejects?.close()
       progress.done()
       this.report(result, from, rejectPath)
       if (result.rejected > 0) process.exitCode = 3
@@ -76,6 +67,7 @@ By default valid rows are imported and every invalid row is reported with its li
     } finally {
       progress.done()
       input.destroy()
+      await rejects?.close()
     }
   }
 
