@@ -67,7 +67,88 @@ export interface EventsTable {
   workspace_id: null | string
 }
 
+export type Severity = 'critical' | 'info' | 'warning'
+export type NotificationKind = 'escalated' | 'firing' | 'reminder' | 'resolved' | 'test'
+
+export interface AlertRulesTable {
+  enabled: ColumnType<boolean, boolean | undefined, boolean>
+  name: string
+  params: ColumnType<Record<string, number>, string, string>
+  repeat_interval_seconds: ColumnType<number, number | undefined, number>
+  updated_at: Timestamp
+}
+
+export interface AlertsTable {
+  acknowledged_at: NullableTimestamp
+  acknowledged_by: null | string
+  details: ColumnType<Record<string, unknown>, string | undefined, string>
+  fingerprint: string
+  id: Generated<number>
+  notified_at: NullableTimestamp
+  notified_severity: null | Severity
+  resolved_at: NullableTimestamp
+  rule: string
+  severity: Severity
+  started_at: ColumnType<Date, Date | string, Date | string>
+  state: ColumnType<'firing' | 'resolved', 'firing' | 'resolved' | undefined, 'firing' | 'resolved'>
+  summary: string
+  tenant_id: string
+  updated_at: ColumnType<Date, Date | string, Date | string>
+  workspace_id: string
+}
+
+export interface SilencesTable {
+  comment: string
+  created_at: CreatedAt
+  created_by: string
+  ends_at: ColumnType<Date, Date | string, Date | string>
+  id: Generated<number>
+  matchers: ColumnType<Record<string, string>, string, string>
+  starts_at: ColumnType<Date, Date | string, Date | string>
+}
+
+export interface ChannelsTable {
+  config: ColumnType<Record<string, unknown>, string | undefined, string>
+  created_at: CreatedAt
+  id: Generated<string>
+  min_severity: ColumnType<Severity, Severity | undefined, Severity>
+  name: string
+  secret_ciphertext: null | string
+  type: string
+}
+
+export interface AlertNotificationsTable {
+  alert_id: null | number
+  attempts: ColumnType<number, number | undefined, number>
+  channel: string
+  created_at: ColumnType<Date, Date | string, Date | string>
+  id: Generated<number>
+  kind: NotificationKind
+  last_error: null | string
+  next_attempt_at: ColumnType<Date, Date | string, Date | string>
+  payload: ColumnType<Record<string, unknown>, string, string>
+  provider_response: null | string
+  run_id: string
+  sent_at: NullableTimestamp
+  severity: Severity
+  state: ColumnType<'failed' | 'pending' | 'sent', 'failed' | 'pending' | 'sent' | undefined, 'failed' | 'pending' | 'sent'>
+}
+
+export interface AlertRunsTable {
+  dry_run: boolean
+  finished_at: ColumnType<Date, Date | string, Date | string>
+  id: string
+  started_at: ColumnType<Date, Date | string, Date | string>
+  summary: ColumnType<Record<string, unknown>, string, string>
+}
+
 export interface Schema {
+  alert_notifications: AlertNotificationsTable
+  alert_rules: AlertRulesTable
+  alert_runs: AlertRunsTable
+  alerts: AlertsTable
+  channels: ChannelsTable
+  silences: SilencesTable
   credentials: CredentialsTable
   events: EventsTable
   tenants: TenantsTable
@@ -84,3 +165,8 @@ export type NewTenantRow = Insertable<TenantsTable>
 export type TenantRowUpdate = Updateable<TenantsTable>
 export type EventRow = Selectable<EventsTable>
 export type CredentialRow = Selectable<CredentialsTable>
+export type AlertRow = Selectable<AlertsTable>
+export type AlertRuleRow = Selectable<AlertRulesTable>
+export type SilenceRow = Selectable<SilencesTable>
+export type ChannelRow = Selectable<ChannelsTable>
+export type NotificationRow = Selectable<AlertNotificationsTable>

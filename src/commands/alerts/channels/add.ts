@@ -1,0 +1,71 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../../cli/base-command.js'
+import {secretSourceFlags} from '../../../cli/credential-flags.js'
+import {readSecret} from '../../../cli/secret-input.js'
+import {SynthexError} from '../../../errors/synthex-error.js'
+import {SEVERITIES, type Severity} from '../../../notifiers/notifier.js'
+import {CHANNEL_TYPES, channelKind} from '../../../notifiers/registry.js'
+import {addChannel, type ChannelView} from '../../../services/channels.js'
+
+export default class ChannelsAdd extends BaseCommand<typeof ChannelsAdd> {
+  static override args = {
+    name: Args.string({description: 'A name for the channel, e.g. ops-slack.', required: true}),
+  }
+
+  static override description = `Adds a channel that alerts are sent to. Its secret (a Slack webhook URL, a PagerDuty routing key, a SendGrid API key, an SMTP URL with its password, a webhook's URL) is read from standard input, a file or an environment variable, stored encrypted like a credential, and never shown again. Send a test with \`synthex alerts channels test <name>\`.
+
+Types: slack (a digest per run and severity), pagerduty (one event per alert, resolved when the alert resolves), sendgrid and smtp (a digest email per run, --from and --to), webhook (a JSON digest signed with HMAC-SHA256 in X-Synthex-Signature; its signing secret from --signing-secret-env), console (stderr).`
+
+  static override examples = [
+    {command: 'printf %s "$SLACK_URL" | <%= config.bin %> <%= command.id %> ops-slack --type slack --value-stdin --min-severity warning', description: 'A Slack channel for warnings and worse.'},
+    {command: '<%= config.bin %> <%= command.id %> oncall --type pagerduty --from-env PD_ROUTING_KEY --min-severity critical', description: 'Page on critical alerts.'},
+    {command: '<%= config.bin %> <%= command.id %> ops-mail --type smtp --from-env SMTP_URL --from alerts@example.com --to ops@example.com,oncall@example.com', description: 'Email over SMTP.'},
+    {command: '<%= config.bin %> <%= command.id %> zapier --type webhook --from-env ZAPIER_HOOK_URL --signing-secret-env ZAPIER_SIGNING_SECRET', description: 'A signed webhook.'},
+  ]
+
+  static override flags = {
+    ...secretSourceFlags,
+    'api-url': Flags.string({description: 'sendgrid: API base URL (EU: https://api.eu.sendgrid.com).', helpValue: '<url>'}),
+    concurrency: Flags.integer({description: 'Requests in flight at once (default: the provider\'s).', min: 1}),
+    'events-url': Flags.string({description: 'pagerduty: Events API URL (EU: https://events.eu.pagerduty.com/v2/enqueue).', helpValue: '<url>'}),
+    from: Flags.string({description: 'sendgrid, smtp: the sender address.', helpValue: '<email>'}),
+    'min-severity': Flags.string({default: 'info', description: 'Only send alerts of this severity or higher.', options: [...SEVERITIES]}),
+    'rate-per-minute': Flags.integer({description: 'At most this many requests a minute (default: the provider\'s limit).', min: 1}),
+    'signing-secret-env': Flags.string({description: 'webhook: the environment variable holding the HMAC signing secret.', helpValue: '<NAME>'}),
+    to: Flags.string({description: 'sendgrid, smtp: recipients, comma-separated.', helpValue: '<emails>'}),
+    type: Flags.string({description: 'What kind of channel.', options: CHANNEL_TYPES, required: true}),
+  }
+
+  static override readsSecret = true
+  static override summary = 'Add a notification channel.'
+
+  async run(): Promise<ChannelView> {
+    const {flags} = this
+    const kind = channelKind(flags.type)
+    const secret = kind?.secretField ? await readSecret(flags, {canPrompt: this.canPrompt(), prompt: `${kind.secretName} for ${this.args.name}: `}) : undefined
+    const secretOptions: Record<string, string> = {}
+    if (flags['signing-secret-env'] !== undefined) {
+      const value = process.env[flags['signing-secret-env']]
+      if (!value) throw new SynthexError(`--signing-secret-env: the environment variable ${flags['signing-secret-env']} is not set or is empty.`, {code: 'USAGE', kind: 'usage'})
+      secretOptions.signingSecret = value
+    }
+
+    const options: Record<string, unknown> = {}
+    if (flags.from !== undefined) options.from = flags.from
+    if (flags.to !== undefined) options.to = flags.to.split(',').map((address) => address.trim()).filter(Boolean)
+    if (flags['events-url'] !== undefined) options.eventsUrl = flags['events-url']
+    if (flags['api-url'] !== undefined) options.apiUrl = flags['api-url']
+    const channel = await addChannel(await this.db(), secret || Object.keys(secretOptions).length > 0 ? this.keyring({sealing: true}) : undefined, this.audit, {
+      limits: {concurrency: flags.concurrency, perMinute: flags['rate-per-minute']},
+      minSeverity: flags['min-severity'] as Severity,
+      name: this.args.name,
+      options,
+      secret,
+      secretOptions,
+      type: flags.type,
+    })
+    this.output.success(`Added channel ${channel.name} (${channel.type}, ${channel.minSeverity} and up). Try it with \`synthex alerts channels test ${channel.name}\`.`)
+    return channel
+  }
+}

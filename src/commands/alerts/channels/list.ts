@@ -1,0 +1,38 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../../cli/base-command.js'
+import {type ChannelView, listChannels} from '../../../services/channels.js'
+
+export default class ChannelsList extends BaseCommand<typeof ChannelsList> {
+  static override description = 'Lists the channels alerts go to: stored ones, those defined by the environment (SLACK_WEBHOOK_URL, PAGERDUTY_ROUTING_KEY, SENDGRID_API_KEY, SMTP_URL), or the console when there is none. Secrets are never shown.'
+  static override examples = [
+    {command: '<%= config.bin %> <%= command.id %>', description: 'Where do alerts go?'},
+    {command: '<%= config.bin %> <%= command.id %> --json', description: 'As JSON.'},
+  ]
+
+  static override flags = {
+    csv: Flags.boolean({description: 'Print CSV instead of a table.', exclusive: ['json']}),
+  }
+
+  static override summary = 'List notification channels.'
+
+  async run(): Promise<{channels: ChannelView[]}> {
+    const channels = await listChannels(await this.db(), process.env)
+    if (!this.jsonEnabled()) {
+      this.output.list(
+        channels,
+        [
+          {header: 'Name', key: 'name', value: (channel) => channel.name},
+          {header: 'Type', key: 'type', value: (channel) => channel.type},
+          {header: 'From', key: 'source', value: (channel) => channel.source},
+          {header: 'Min severity', key: 'min_severity', value: (channel) => channel.minSeverity},
+          {header: 'Rate', key: 'rate', value: (channel) => `${channel.limits.perMinute}/min x${channel.limits.concurrency}`},
+          {header: 'Settings', key: 'settings', value: (channel) => Object.entries(channel.settings).map(([key, value]) => `${key}=${Array.isArray(value) ? value.join(',') : String(value)}`).join(' ')},
+        ],
+        {csv: this.flags.csv, empty: 'No channels.'},
+      )
+    }
+
+    return {channels}
+  }
+}

@@ -1,0 +1,62 @@
+import {randomUUID} from 'node:crypto'
+import {hostname} from 'node:os'
+
+import {Args} from '@oclif/core'
+
+import {BaseCommand} from '../../../cli/base-command.js'
+import {SynthexError} from '../../../errors/synthex-error.js'
+import {type AlertMessage, DeliveryError} from '../../../notifiers/notifier.js'
+import {notifierFor, resolveChannels} from '../../../services/channels.js'
+
+export default class ChannelsTest extends BaseCommand<typeof ChannelsTest> {
+  static override args = {
+    name: Args.string({description: 'The channel (as `synthex alerts channels list` names it).', required: true}),
+  }
+
+  static override description = 'Sends a real test notification to a channel, right now and outside the outbox, and reports the provider\'s answer: "200 ok" from Slack, "202 Event processed" from PagerDuty, or its error verbatim (e.g. "HTTP 404: no_service"). On PagerDuty the test incident is resolved straight away.'
+  static override examples = [
+    {command: '<%= config.bin %> <%= command.id %> ops-slack', description: 'Does the Slack webhook work?'},
+    {command: '<%= config.bin %> <%= command.id %> env-pagerduty --json', description: 'Test the channel defined by PAGERDUTY_ROUTING_KEY.'},
+  ]
+
+  static override summary = 'Send a test notification to a channel.'
+
+  async run(): Promise<{channel: string; response: string}> {
+    const channels = await resolveChannels(await this.db(), this.keyring({sealing: false}), process.env)
+    const spec = channels.find((channel) => channel.name === this.args.name)
+    if (!spec) {
+      throw new SynthexError(`There is no channel "${this.args.name}".`, {code: 'NOT_FOUND', hint: `Channels: ${channels.map((channel) => channel.name).join(', ')}.`})
+    }
+
+    const fingerprint = `synthex-test-${randomUUID()}`
+    const base = {
+      alertId: null,
+      details: {test: true},
+      fingerprint,
+      rule: 'test',
+      severity: 'info' as const,
+      startedAt: new Date().toISOString(),
+      summary: `Test notification from synthex on ${hostname()}: this channel works.`,
+      tenantId: 'test',
+      tenantName: 'synthex',
+      workspace: 'test',
+    }
+    const notifier = notifierFor(spec)
+    const messages: AlertMessage[] = [{...base, kind: 'test'}]
+    const signal = AbortSignal.timeout(30_000)
+    try {
+      const receipt = await notifier.send({messages, runId: fingerprint}, signal)
+      let response = receipt.response
+      if (spec.type === 'pagerduty') response += `; ${(await notifier.send({messages: [{...base, kind: 'resolved'}], runId: fingerprint}, signal)).response}`
+      this.output.success(`${spec.name} (${spec.type}) answered: ${response}`)
+      return {channel: spec.name, response}
+    } catch (error) {
+      if (!(error instanceof DeliveryError)) throw error
+      throw new SynthexError(`${spec.name} (${spec.type}) refused the test notification: ${error.message}`, {
+        code: 'DELIVERY_FAILED',
+        details: {channel: spec.name, retryable: error.retryable, status: error.status ?? null},
+        hint: error.retryable ? 'The provider may be down or rate limiting; try again in a minute.' : 'Check the channel\'s secret and settings; remove and add it again to change them.',
+      })
+    }
+  }
+}

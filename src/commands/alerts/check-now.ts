@@ -1,0 +1,70 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base-command.js'
+import {durationFlag} from '../../cli/credential-flags.js'
+import {severityRank, SEVERITIES, type Severity} from '../../notifiers/notifier.js'
+import {checkAlerts, type CheckResult} from '../../services/alert-check.js'
+
+export default class AlertsCheckNow extends BaseCommand<typeof AlertsCheckNow> {
+  static override description = `Evaluates the alert rules, reconciles the alerts (new, escalated, reminded, resolved, silenced) and delivers the notifications this calls for to every channel, then prints a one-line summary. Run it from cron every few minutes.
+
+Overlapping runs are safe: the reconcile runs under a database lock and each notification is delivered once. A channel that is down loses nothing: its notifications stay in the outbox and are retried with backoff (honouring Retry-After) by this and later runs; \`synthex alerts deliveries\` shows them. With no channel configured, alerts are printed on stderr.`
+
+  static override examples = [
+    {command: '*/5 * * * * <%= config.bin %> <%= command.id %> >> /var/log/synthex-alerts.log 2>&1', description: 'A crontab line.'},
+    {command: '<%= config.bin %> <%= command.id %> --dry-run', description: 'What would be sent, changing nothing.'},
+    {command: '<%= config.bin %> <%= command.id %> --fail-on critical --json', description: 'A CI gate: exit 3 while a critical alert fires.'},
+  ]
+
+  static override flags = {
+    'dry-run': Flags.boolean({description: 'Show what would be sent; change and send nothing.'}),
+    'fail-on': Flags.string({description: 'Exit 3 when an alert of this severity or higher is firing (and not silenced).', options: [...SEVERITIES]}),
+    'max-wait': Flags.string({default: '30s', description: 'How long this run may wait on rate limits and retries before leaving the rest to the next run.', helpValue: '<duration>'}),
+  }
+
+  static override summary = 'Evaluate alert rules and send notifications (for cron).'
+
+  async run(): Promise<CheckResult> {
+    const {'dry-run': dryRun, 'fail-on': failOn, 'max-wait': maxWait} = this.flags
+    const controller = new AbortController()
+    process.once('SIGINT', () => controller.abort())
+    process.once('SIGTERM', () => controller.abort())
+    const result = await checkAlerts(await this.db(), {
+      consoleUrl: process.env.SYNTHEX_CONSOLE_URL?.trim() || undefined,
+      dryRun,
+      env: process.env,
+      keyring: this.keyring({sealing: false}),
+      maxWaitMs: durationFlag('max-wait', maxWait),
+      signal: controller.signal,
+    })
+    if (!this.jsonEnabled()) {
+      if (result.wouldSend) {
+        this.output.list(
+          result.wouldSend,
+          [
+            {header: 'Channel', key: 'channel', value: (item) => item.channel},
+            {header: 'Kind', key: 'kind', value: (item) => item.kind},
+            {header: 'Severity', key: 'severity', value: (item) => item.severity},
+            {header: 'Summary', key: 'summary', value: (item) => item.summary},
+          ],
+          {empty: 'Dry run: nothing would be sent.'},
+        )
+      }
+
+      process.stdout.write(`${summaryLine(result)}\n`)
+    }
+
+    if (failOn && result.highestFiring && severityRank(result.highestFiring) >= severityRank(failOn as Severity)) process.exitCode = 3
+    return result
+  }
+}
+
+const n = (value: number): string => value.toLocaleString('en-US')
+
+/** The cron log line: `evaluated 2,000 · firing 30 (new 2, escalated 1, resolved 3, silenced 0) · sent 6 · failed 0 · pending retry 0` */
+export function summaryLine(result: CheckResult): string {
+  const changes = `new ${n(result.new)}, escalated ${n(result.escalated)}, reminded ${n(result.reminded)}, resolved ${n(result.resolved)}, silenced ${n(result.silenced)}`
+  const prefix = result.dryRun ? 'dry run: ' : ''
+  const delivery = result.dryRun ? `would send ${n(result.queued)}` : `sent ${n(result.sent)} · failed ${n(result.failed)} · pending retry ${n(result.pendingRetry)}`
+  return `${prefix}evaluated ${n(result.evaluated)} · firing ${n(result.firing)} (${changes}) · ${delivery}`
+}

@@ -1,0 +1,72 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base-command.js'
+import {listDeliveries} from '../../services/alert-delivery.js'
+
+interface DeliveryView {
+  attempts: number
+  channel: string
+  createdAt: Date
+  id: number
+  kind: string
+  lastError: null | string
+  nextAttemptAt: Date
+  providerResponse: null | string
+  sentAt: Date | null
+  severity: string
+  state: string
+  summary: string
+}
+
+export default class AlertsDeliveries extends BaseCommand<typeof AlertsDeliveries> {
+  static override description = 'Lists notifications in the outbox: pending (with when the next attempt is due), sent (with the provider\'s answer) and failed (with why: a permanent refusal such as a 400, or retries exhausted). Failed deliveries are what `synthex health check` warns about.'
+  static override examples = [
+    {command: '<%= config.bin %> <%= command.id %> --state failed', description: 'What did not get through, and why.'},
+    {command: '<%= config.bin %> <%= command.id %> --channel ops-slack --limit 20', description: 'The last 20 notifications of one channel.'},
+  ]
+
+  static override flags = {
+    channel: Flags.string({description: 'Only this channel.', helpValue: '<name>'}),
+    csv: Flags.boolean({description: 'Print CSV instead of a table.', exclusive: ['json']}),
+    limit: Flags.integer({default: 100, description: 'At most this many, newest first.', max: 10_000, min: 1}),
+    state: Flags.string({description: 'Only this state.', options: ['pending', 'sent', 'failed']}),
+  }
+
+  static override summary = 'List notification deliveries.'
+
+  async run(): Promise<{deliveries: DeliveryView[]}> {
+    const rows = await listDeliveries(await this.db(), {channel: this.flags.channel, limit: this.flags.limit, state: this.flags.state as 'failed' | 'pending' | 'sent' | undefined})
+    const deliveries: DeliveryView[] = rows.map((row) => ({
+      attempts: row.attempts,
+      channel: row.channel,
+      createdAt: row.created_at,
+      id: Number(row.id),
+      kind: row.kind,
+      lastError: row.last_error,
+      nextAttemptAt: row.next_attempt_at,
+      providerResponse: row.provider_response,
+      sentAt: row.sent_at,
+      severity: row.severity,
+      state: row.state,
+      summary: String((row.payload as {summary?: string}).summary ?? ''),
+    }))
+    if (!this.jsonEnabled()) {
+      this.output.list(
+        deliveries,
+        [
+          {header: 'ID', key: 'id', value: (item) => item.id},
+          {header: 'Channel', key: 'channel', value: (item) => item.channel},
+          {header: 'State', key: 'state', value: (item) => item.state},
+          {header: 'Kind', key: 'kind', value: (item) => item.kind},
+          {header: 'Attempts', key: 'attempts', value: (item) => item.attempts},
+          {header: 'When', key: 'when', value: (item) => (item.state === 'pending' ? item.nextAttemptAt : (item.sentAt ?? item.createdAt))},
+          {header: 'Answer', key: 'answer', value: (item) => item.lastError ?? item.providerResponse},
+          {header: 'Summary', key: 'summary', value: (item) => item.summary},
+        ],
+        {csv: this.flags.csv, empty: 'No deliveries.'},
+      )
+    }
+
+    return {deliveries}
+  }
+}

@@ -1,0 +1,49 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base-command.js'
+import {SEVERITIES, type Severity} from '../../notifiers/notifier.js'
+import {type Alert, listAlerts} from '../../services/alerts.js'
+
+export default class AlertsList extends BaseCommand<typeof AlertsList> {
+  static override description = 'Lists alerts, firing ones by default (most severe first), with when they started, when they were last notified and whether someone acknowledged them.'
+  static override examples = [
+    {command: '<%= config.bin %> <%= command.id %>', description: 'What is firing now.'},
+    {command: '<%= config.bin %> <%= command.id %> --state resolved --limit 20', description: 'The last 20 resolved alerts.'},
+    {command: '<%= config.bin %> <%= command.id %> --severity critical --json | jq length', description: 'How many critical alerts fire.'},
+  ]
+
+  static override flags = {
+    csv: Flags.boolean({description: 'Print CSV instead of a table.', exclusive: ['json']}),
+    limit: Flags.integer({default: 100, description: 'At most this many alerts.', max: 10_000, min: 1}),
+    severity: Flags.string({description: 'Only this severity.', options: [...SEVERITIES]}),
+    state: Flags.string({default: 'firing', description: 'Which alerts.', options: ['firing', 'resolved', 'all']}),
+  }
+
+  static override summary = 'List alerts.'
+
+  async run(): Promise<{alerts: Alert[]}> {
+    const alerts = await listAlerts(await this.db(), {
+      limit: this.flags.limit,
+      severity: this.flags.severity as Severity | undefined,
+      state: this.flags.state as 'all' | 'firing' | 'resolved',
+    })
+    if (!this.jsonEnabled()) {
+      this.output.list(
+        alerts,
+        [
+          {header: 'ID', key: 'id', value: (alert) => alert.id},
+          {header: 'Severity', key: 'severity', value: (alert) => alert.severity},
+          {header: 'State', key: 'state', value: (alert) => (alert.acknowledgedAt && alert.state === 'firing' ? 'firing (acked)' : alert.state)},
+          {header: 'Rule', key: 'rule', value: (alert) => alert.rule},
+          {header: 'Workspace', key: 'workspace', value: (alert) => alert.workspace},
+          {header: 'Summary', key: 'summary', value: (alert) => alert.summary},
+          {header: 'Since', key: 'started_at', value: (alert) => alert.startedAt},
+          {header: 'Notified', key: 'notified_at', value: (alert) => alert.notifiedAt ?? (alert.state === 'firing' ? 'silenced' : null)},
+        ],
+        {csv: this.flags.csv, empty: this.flags.state === 'firing' ? 'No alert is firing.' : 'No alerts.'},
+      )
+    }
+
+    return {alerts}
+  }
+}

@@ -1,0 +1,24 @@
+import {Args} from '@oclif/core'
+
+import {BaseCommand} from '../../../cli/base-command.js'
+import {expireSilence, type Silence} from '../../../services/silences.js'
+
+export default class AlertsSilencesExpire extends BaseCommand<typeof AlertsSilencesExpire> {
+  static override args = {
+    'silence-id': Args.integer({description: 'The silence\'s id (from `synthex alerts silences`).', min: 1, required: true}),
+  }
+
+  static override description = 'Ends a silence now. Alerts it muted that still fire are sent by the next `synthex alerts check-now`.'
+  static override examples = [
+    {command: '<%= config.bin %> <%= command.id %> 7', description: 'End silence 7.'},
+    {command: '<%= config.bin %> <%= command.id %> 7 && <%= config.bin %> alerts check-now', description: 'End it and send what it held back.'},
+  ]
+
+  static override summary = 'End a silence now.'
+
+  async run(): Promise<Silence> {
+    const silence = await expireSilence(await this.db(), this.audit, this.args['silence-id'])
+    this.output.success(`Silence ${silence.id} ended.`)
+    return silence
+  }
+}

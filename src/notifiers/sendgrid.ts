@@ -1,0 +1,73 @@
+import * as z from 'zod/mini'
+
+import {emailContent} from './email-content.js'
+import {post} from './http.js'
+import {type AlertMessage, type Delivery, type DeliveryReceipt, DeliveryError, type Notifier, type RateLimits} from './notifier.js'
+
+/** SendGrid v3 mail send: one digest email per run. 202 is success; errors carry `errors[]`. */
+
+export const DEFAULT_SENDGRID_URL = 'https://api.sendgrid.com'
+
+export const sendgridConfig = z.object({
+  apiKey: z.string().check(z.minLength(10, {error: 'must be a SendGrid API key'})),
+  apiUrl: z._default(z.url({protocol: /^https?$/}), DEFAULT_SENDGRID_URL),
+  from: z.email({error: 'must be an email address'}),
+  to: z.array(z.email({error: 'must be email addresses'})).check(z.minLength(1, {error: 'needs at least one address'})),
+})
+
+export type SendGridConfig = z.infer<typeof sendgridConfig>
+
+export class SendGridNotifier implements Notifier {
+  readonly maxPerRequest = 500
+  readonly type = 'sendgrid'
+
+  constructor(
+    private readonly config: SendGridConfig,
+    readonly limits: RateLimits,
+  ) {}
+
+  groupKey(_message: AlertMessage, runId: string): string {
+    return runId
+  }
+
+  async send(delivery: Delivery, signal: AbortSignal): Promise<DeliveryReceipt> {
+    const {html, subject, text} = emailContent(delivery)
+    const body = {
+      content: [
+        {type: 'text/plain', value: text},
+        {type: 'text/html', value: html},
+      ],
+      from: {email: this.config.from},
+      personalizations: [{to: this.config.to.map((email) => ({email}))}],
+      subject,
+    }
+    try {
+      const answer = await post(`${this.config.apiUrl.replace(/\/+$/, '')}/v3/mail/send`, JSON.stringify(body), {
+        headers: {authorization: `Bearer ${this.config.apiKey}`},
+        signal,
+      })
+      return {response: `${answer.status} accepted${answer.headers.get('x-message-id') ? ` (${answer.headers.get('x-message-id')})` : ''}`}
+    } catch (error) {
+      throw withSendGridErrors(error)
+    }
+  }
+}
+
+/** SendGrid explains a refusal in `errors[].message`; say that rather than the raw JSON. */
+function withSendGridErrors(error: unknown): unknown {
+  if (!(error instanceof DeliveryError) || !error.response) return error
+  try {
+    const messages = (JSON.parse(error.response) as {errors?: Array<{field?: string; message?: string}>}).errors
+      ?.map((item) => (item.field ? `${item.field}: ${item.message}` : item.message))
+      .filter(Boolean)
+    if (!messages?.length) return error
+    return new DeliveryError(`HTTP ${error.status}: ${messages.join('; ')}`, {
+      response: error.response,
+      retryable: error.retryable,
+      retryAfterMs: error.retryAfterMs,
+      status: error.status,
+    })
+  } catch {
+    return error
+  }
+}

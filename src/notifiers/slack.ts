@@ -1,0 +1,69 @@
+import * as z from 'zod/mini'
+
+import {consoleLink, digestTitle, escapeMrkdwn, headline, SEVERITY_MARK, truncate} from './format.js'
+import {post} from './http.js'
+import type {AlertMessage, Delivery, DeliveryReceipt, Notifier, RateLimits} from './notifier.js'
+
+/**
+ * Slack incoming webhooks: a Block Kit digest per run and severity. Slack takes at most 50
+ * blocks a message; each alert is one section block (its button an accessory), so a digest
+ * of more than MAX_PER_MESSAGE alerts goes out as several messages. Success is `200 ok`;
+ * errors (`invalid_payload`, `no_service`, `channel_not_found`...) come back as the body.
+ */
+
+export const MAX_PER_MESSAGE = 45
+const HEADER_MAX = 150
+const SECTION_MAX = 3000
+const FALLBACK_MAX = 3000
+
+export const slackConfig = z.object({
+  url: z.url({error: 'must be the incoming webhook URL (https://hooks.slack.com/services/...)', protocol: /^https?$/}),
+})
+
+export type SlackConfig = z.infer<typeof slackConfig>
+
+function section(message: AlertMessage, consoleUrl: string | undefined) {
+  const service = message.details.service ? ` · ${escapeMrkdwn(`${String(message.details.service)}/${String(message.details.label ?? 'default')}`)}` : ''
+  const text = `${SEVERITY_MARK[message.severity]} *${escapeMrkdwn(message.tenantName)}* (\`${escapeMrkdwn(message.tenantId)}\`, ${escapeMrkdwn(message.workspace)})${service}\n${escapeMrkdwn(headline(message))}`
+  const link = message.kind === 'resolved' ? undefined : consoleLink(consoleUrl, message)
+  return {
+    text: {text: truncate(text, SECTION_MAX), type: 'mrkdwn'},
+    type: 'section',
+    ...(link
+      ? {accessory: {text: {text: message.details.service ? 'Rotate credential' : 'Open tenant', type: 'plain_text'}, type: 'button', url: link}}
+      : {}),
+  }
+}
+
+/** The JSON body of one message; exported for the tests of its limits. */
+export function slackMessage(delivery: Delivery): Record<string, unknown> {
+  const title = digestTitle(delivery.messages)
+  const fallback = [title, ...delivery.messages.map((message) => `• ${headline(message)}`)].join('\n')
+  return {
+    blocks: [
+      {text: {emoji: true, text: truncate(title, HEADER_MAX), type: 'plain_text'}, type: 'header'},
+      ...delivery.messages.map((message) => section(message, delivery.consoleUrl)),
+      {elements: [{text: `synthex · run ${delivery.runId.slice(0, 8)}`, type: 'mrkdwn'}], type: 'context'},
+    ],
+    text: truncate(fallback, FALLBACK_MAX),
+  }
+}
+
+export class SlackNotifier implements Notifier {
+  readonly maxPerRequest = MAX_PER_MESSAGE
+  readonly type = 'slack'
+
+  constructor(
+    private readonly config: SlackConfig,
+    readonly limits: RateLimits,
+  ) {}
+
+  groupKey(message: AlertMessage, runId: string): string {
+    return `${runId}|${message.severity}`
+  }
+
+  async send(delivery: Delivery, signal: AbortSignal): Promise<DeliveryReceipt> {
+    const answer = await post(this.config.url, JSON.stringify(slackMessage(delivery)), {signal})
+    return {response: `${answer.status} ${answer.body}`.trim()}
+  }
+}

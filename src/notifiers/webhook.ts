@@ -1,0 +1,48 @@
+import {createHmac} from 'node:crypto'
+
+import * as z from 'zod/mini'
+
+import {headline} from './format.js'
+import {post} from './http.js'
+import type {AlertMessage, Delivery, DeliveryReceipt, Notifier, RateLimits} from './notifier.js'
+
+/**
+ * A generic JSON webhook (Zapier, Make, n8n, your own service): a digest per run, signed
+ * with HMAC-SHA256 of the exact body in `X-Synthex-Signature: sha256=<hex>`, so the receiver
+ * can check it came from synthex.
+ */
+
+export const webhookConfig = z.object({
+  signingSecret: z.string().check(z.minLength(16, {error: 'must be at least 16 characters'})),
+  url: z.url({error: 'must be an http(s) URL', protocol: /^https?$/}),
+})
+
+export type WebhookConfig = z.infer<typeof webhookConfig>
+
+export function webhookSignature(secret: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`
+}
+
+export class WebhookNotifier implements Notifier {
+  readonly maxPerRequest = 100
+  readonly type = 'webhook'
+
+  constructor(
+    private readonly config: WebhookConfig,
+    readonly limits: RateLimits,
+  ) {}
+
+  groupKey(_message: AlertMessage, runId: string): string {
+    return runId
+  }
+
+  async send(delivery: Delivery, signal: AbortSignal): Promise<DeliveryReceipt> {
+    const body = JSON.stringify({
+      alerts: delivery.messages.map((message) => ({...message, headline: headline(message)})),
+      run: delivery.runId,
+      source: 'synthex',
+    })
+    const answer = await post(this.config.url, body, {headers: {'x-synthex-signature': webhookSignature(this.config.signingSecret, body)}, signal})
+    return {response: `${answer.status}`}
+  }
+}

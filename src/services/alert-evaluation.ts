@@ -1,0 +1,138 @@
+import {createHash} from 'node:crypto'
+
+import type {Db} from '../db/schema.js'
+import type {Severity} from '../notifiers/notifier.js'
+import type {AlertRule} from './alert-rules.js'
+
+/**
+ * What should be firing now, rule by rule, computed with one query per rule (a fleet of
+ * 200,000 credentials is one indexed range scan, not 200,000 lookups). Suspended tenants
+ * never alert, whatever the rule.
+ */
+
+export interface AlertCandidate {
+  readonly details: Record<string, unknown>
+  readonly fingerprint: string
+  readonly rule: string
+  readonly severity: Severity
+  readonly summary: string
+  readonly tenantId: string
+  readonly tenantName: string
+  readonly workspace: string
+  readonly workspaceId: string
+}
+
+const DAY_MS = 86_400_000
+const SERVICE_NAMES: Record<string, string> = {gmc: 'Merchant Center', google: 'Google', shopify: 'Shopify'}
+
+/** Stable across runs and episodes: the same thing going wrong has the same fingerprint. */
+export function alertFingerprint(parts: readonly string[]): string {
+  return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32)
+}
+
+/**
+ * One fingerprint per credential for both credential rules: an expiring credential that
+ * expires is the same alert getting worse (the same PagerDuty incident), not one alert
+ * resolving and another firing.
+ */
+function credentialFingerprint(row: {label: string; service: string; tenant_uuid: string; workspace_id: string}): string {
+  return alertFingerprint(['credential', row.workspace_id, row.tenant_uuid, row.service, row.label])
+}
+
+const days = (count: number): string => `${count} day${count === 1 ? '' : 's'}`
+
+function credentialName(service: string, label: string): string {
+  return `${SERVICE_NAMES[service] ?? service} credential${label === 'default' ? '' : ` "${label}"`}`
+}
+
+export async function evaluateAlerts(db: Db, rules: readonly AlertRule[], now: Date): Promise<AlertCandidate[]> {
+  const byName = new Map(rules.filter((rule) => rule.enabled).map((rule) => [rule.name, rule]))
+  const candidates: AlertCandidate[] = []
+  const expiring = byName.get('credential_expiring')
+  const expired = byName.get('credential_expired')
+  if (expiring || expired) {
+    const horizon = expiring ? Math.max(expiring.params.info ?? 0, expiring.params.warning ?? 0, expiring.params.critical ?? 0) : 0
+    const rows = await db
+      .selectFrom('credentials')
+      .innerJoin('tenants', 'tenants.id', 'credentials.tenant_id')
+      .innerJoin('workspaces', 'workspaces.id', 'tenants.workspace_id')
+      .select([
+        'credentials.service',
+        'credentials.label',
+        'credentials.expires_at',
+        'tenants.id as tenant_uuid',
+        'tenants.tenant_id',
+        'tenants.name',
+        'tenants.workspace_id',
+        'workspaces.slug',
+      ])
+      .where('credentials.rotated_at', 'is', null)
+      .where('credentials.revoked_at', 'is', null)
+      .where('credentials.expires_at', '<=', new Date(now.getTime() + (horizon + 1) * DAY_MS))
+      .where('tenants.status', '<>', 'suspended')
+      .execute()
+    for (const row of rows) {
+      const expiresAt = row.expires_at as Date
+      const left = Math.floor((expiresAt.getTime() - now.getTime()) / DAY_MS)
+      const what = credentialName(row.service, row.label)
+      const base = {service: row.service, label: row.label, expiresAt: expiresAt.toISOString(), daysLeft: left}
+      const who = {tenantId: row.tenant_id, tenantName: row.name, workspace: row.slug, workspaceId: row.workspace_id}
+      if (expiresAt.getTime() <= now.getTime()) {
+        if (!expired) continue
+        const ago = Math.floor((now.getTime() - expiresAt.getTime()) / DAY_MS)
+        candidates.push({
+          ...who,
+          details: base,
+          fingerprint: credentialFingerprint(row),
+          rule: 'credential_expired',
+          severity: 'critical',
+          summary: `${what} of ${row.name} (${row.tenant_id}) expired ${ago === 0 ? 'today' : `${days(ago)} ago`}`,
+        })
+        continue
+      }
+
+      if (!expiring) continue
+      const {critical = 1, info = 30, warning = 7} = expiring.params
+      const severity: Severity | undefined = left <= critical ? 'critical' : left <= warning ? 'warning' : left <= info ? 'info' : undefined
+      if (!severity) continue
+      const within = severity === 'critical' ? critical : severity === 'warning' ? warning : info
+      candidates.push({
+        ...who,
+        details: {...base, withinDays: Math.max(within, 1)},
+        fingerprint: credentialFingerprint(row),
+        rule: 'credential_expiring',
+        severity,
+        summary: `${what} of ${row.name} (${row.tenant_id}) expires ${left === 0 ? 'within a day' : `in ${days(left)}`}`,
+      })
+    }
+  }
+
+  const inactive = byName.get('tenant_inactive')
+  if (inactive) {
+    const threshold = inactive.params.days ?? 30
+    const rows = await db
+      .selectFrom('tenants')
+      .innerJoin('workspaces', 'workspaces.id', 'tenants.workspace_id')
+      .select(['tenants.id as tenant_uuid', 'tenants.tenant_id', 'tenants.name', 'tenants.workspace_id', 'workspaces.slug', 'tenants.last_activity_at', 'tenants.created_at'])
+      .where('tenants.status', '=', 'active')
+      .where((eb) => eb(eb.fn.coalesce('tenants.last_activity_at', 'tenants.created_at'), '<=', new Date(now.getTime() - threshold * DAY_MS)))
+      .execute()
+    for (const row of rows) {
+      const since = (row.last_activity_at ?? row.created_at) as Date
+      const idle = Math.floor((now.getTime() - since.getTime()) / DAY_MS)
+      candidates.push({
+        details: {inactiveDays: idle, lastActivityAt: row.last_activity_at?.toISOString() ?? null, thresholdDays: threshold},
+        fingerprint: alertFingerprint(['tenant_inactive', row.workspace_id, row.tenant_uuid]),
+        rule: 'tenant_inactive',
+        severity: 'info',
+        summary: `${row.name} (${row.tenant_id}) has had no activity for ${days(idle)}`,
+        tenantId: row.tenant_id,
+        tenantName: row.name,
+        workspace: row.slug,
+        workspaceId: row.workspace_id,
+      })
+    }
+  }
+
+  return candidates
+}

@@ -1,0 +1,265 @@
+import {randomUUID} from 'node:crypto'
+
+import {sql} from 'kysely'
+
+import type {AlertRow, Db, NotificationKind} from '../db/schema.js'
+import {type AlertMessage, severityRank, type Severity} from '../notifiers/notifier.js'
+import {type AlertCandidate, evaluateAlerts} from './alert-evaluation.js'
+import {loadRules} from './alert-rules.js'
+import {activeSilences, type Silence, silences} from './silences.js'
+
+/**
+ * Step 2 of the alerting pipeline (DESIGN.md): bring the `alerts` table in line with what
+ * should be firing, and write every notification this calls for to the outbox, all in one
+ * transaction under a Postgres advisory lock. Two overlapping cron runs therefore decide
+ * each notification once: the second sees what the first committed.
+ *
+ * new -> firing, notified; severity raised above what was sent, or the rule changed (an
+ * expiring credential expired) -> escalated, notified;
+ * firing past its rule's repeat interval and not acknowledged -> reminder; gone -> resolved,
+ * notified if anything was sent; silenced -> recorded, not sent, and sent once the silence
+ * ends if it still fires.
+ */
+
+export interface ChannelTarget {
+  readonly minSeverity: Severity
+  readonly name: string
+}
+
+export interface ReconcileResult {
+  readonly escalated: number
+  /** Active credentials and tenants the rules looked at. */
+  readonly evaluated: number
+  readonly firing: number
+  readonly new: number
+  /** The notifications written to the outbox (or, on a dry run, that would be). */
+  readonly notifications: ReadonlyArray<{channel: string; message: AlertMessage}>
+  readonly reminded: number
+  readonly resolved: number
+  readonly runId: string
+  /** Firing alerts muted by a silence. */
+  readonly silenced: number
+}
+
+/** The lock that serialises reconciles across processes (an arbitrary, fixed 64-bit key). */
+const RECONCILE_LOCK = 7_318_273_645_210_001n
+
+interface Decision {
+  readonly alert: Pick<AlertRow, 'fingerprint' | 'rule' | 'severity' | 'started_at' | 'summary' | 'tenant_id' | 'workspace_id'> & {
+    details: Record<string, unknown>
+    id: number | null
+  }
+  readonly escalatedFrom?: Severity
+  readonly kind: NotificationKind
+  readonly tenantName: string
+  readonly workspace: string
+}
+
+function message(decision: Decision): AlertMessage {
+  const {alert} = decision
+  return {
+    alertId: alert.id,
+    details: alert.details,
+    ...(decision.escalatedFrom ? {escalatedFrom: decision.escalatedFrom} : {}),
+    fingerprint: alert.fingerprint,
+    kind: decision.kind,
+    rule: alert.rule,
+    severity: alert.severity,
+    startedAt: alert.started_at.toISOString(),
+    summary: alert.summary,
+    tenantId: alert.tenant_id,
+    tenantName: decision.tenantName,
+    workspace: decision.workspace,
+  }
+}
+
+export async function reconcileAlerts(db: Db, options: {channels: readonly ChannelTarget[]; dryRun?: boolean; now: Date; runId?: string}): Promise<ReconcileResult> {
+  const {channels, now} = options
+  const runId = options.runId ?? randomUUID()
+  const trx = await db.startTransaction().execute()
+  try {
+    await sql`select pg_advisory_xact_lock(${RECONCILE_LOCK.toString()}::bigint)`.execute(trx)
+    const rules = await loadRules(trx)
+    const repeatOf = new Map(rules.map((rule) => [rule.name as string, rule.repeatIntervalMs]))
+    const candidates = await evaluateAlerts(trx, rules, now)
+    const evaluated = await countSubjects(trx)
+    const open = await trx.selectFrom('alerts').selectAll().where('state', '=', 'firing').forUpdate().execute()
+    const muting = await activeSilences(trx, now)
+    const workspaces = new Map((await trx.selectFrom('workspaces').select(['id', 'slug']).execute()).map((row) => [row.id, row.slug]))
+    const tenantNames = await names(trx, open)
+
+    const openByFingerprint = new Map(open.map((alert) => [alert.fingerprint, alert]))
+    const decisions: Decision[] = []
+    const inserts: Array<AlertCandidate & {notified: boolean}> = []
+    const updates: AlertUpdate[] = []
+    let escalated = 0
+    let reminded = 0
+    let silencedCount = 0
+    const isSilenced = (alert: {rule: string; severity: string; tenantId: string; workspace: string}): boolean => muting.some((silence: Silence) => silences(silence, alert))
+
+    for (const candidate of candidates) {
+      const current = openByFingerprint.get(candidate.fingerprint)
+      const muted = isSilenced(candidate)
+      if (muted) silencedCount++
+      if (!current) {
+        inserts.push({...candidate, notified: !muted})
+        continue
+      }
+
+      openByFingerprint.delete(candidate.fingerprint)
+      const snapshot = {...current, details: candidate.details, id: Number(current.id), rule: candidate.rule, severity: candidate.severity, summary: candidate.summary}
+      const who = {tenantName: candidate.tenantName, workspace: candidate.workspace}
+      let kind: NotificationKind | undefined
+      // Worse: a higher severity than was sent, or another rule (an expiring credential expired).
+      const worse = current.notified_severity === null || severityRank(candidate.severity) > severityRank(current.notified_severity) || candidate.rule !== current.rule
+      if (!muted && current.notified_at === null) kind = 'firing'
+      else if (!muted && worse) kind = 'escalated'
+      else if (!muted && !current.acknowledged_at && now.getTime() - (current.notified_at as Date).getTime() >= (repeatOf.get(current.rule) ?? 86_400_000)) kind = 'reminder'
+
+      if (kind === 'escalated') escalated++
+      if (kind === 'reminder') reminded++
+      if (kind) decisions.push({alert: snapshot, kind, ...who, ...(kind === 'escalated' && current.notified_severity ? {escalatedFrom: current.notified_severity} : {})})
+      const changed = kind !== undefined || candidate.severity !== current.severity || candidate.summary !== current.summary || candidate.rule !== current.rule
+      if (changed) {
+        updates.push({
+          // Escalation asks for attention again: it clears an acknowledgement.
+          acknowledged: kind !== 'escalated' && current.acknowledged_at !== null,
+          details: candidate.details,
+          id: Number(current.id),
+          notifiedAt: kind ? now : current.notified_at,
+          notifiedSeverity: kind ? candidate.severity : current.notified_severity,
+          rule: candidate.rule,
+          severity: candidate.severity,
+          summary: candidate.summary,
+        })
+      }
+    }
+
+    // Whatever is still open is no longer true.
+    const resolving = [...openByFingerprint.values()]
+    for (const alert of resolving) {
+      if (alert.notified_at === null) continue
+      decisions.push({
+        alert: {...alert, id: Number(alert.id), severity: alert.notified_severity ?? alert.severity},
+        kind: 'resolved',
+        tenantName: tenantNames.get(`${alert.workspace_id}\u0000${alert.tenant_id}`) ?? alert.tenant_id,
+        workspace: workspaces.get(alert.workspace_id) ?? alert.workspace_id,
+      })
+    }
+
+    const inserted = await insertAlerts(trx, inserts, now)
+    for (const [index, candidate] of inserts.entries()) {
+      if (!candidate.notified) continue
+      decisions.push({
+        alert: {...candidate, id: inserted[index] ?? null, started_at: now, tenant_id: candidate.tenantId, workspace_id: candidate.workspaceId},
+        kind: 'firing',
+        tenantName: candidate.tenantName,
+        workspace: candidate.workspace,
+      })
+    }
+
+    await updateAlerts(trx, updates, now)
+    if (resolving.length > 0) {
+      await trx.updateTable('alerts').set({resolved_at: now, state: 'resolved', updated_at: now}).where('id', 'in', resolving.map((alert) => alert.id)).execute()
+    }
+
+    const notifications = decisions.flatMap((decision) =>
+      channels.filter((channel) => severityRank(decision.alert.severity) >= severityRank(channel.minSeverity)).map((channel) => ({channel: channel.name, message: message(decision)})),
+    )
+    await queueNotifications(trx, runId, notifications, now)
+    if (options.dryRun) await trx.rollback().execute()
+    else await trx.commit().execute()
+    return {
+      escalated,
+      evaluated,
+      firing: candidates.length,
+      new: inserts.length,
+      notifications,
+      reminded,
+      resolved: resolving.length,
+      runId,
+      silenced: silencedCount,
+    }
+  } catch (error) {
+    await trx.rollback().execute().catch(() => {})
+    throw error
+  }
+}
+
+/** What the rules looked at: active credentials and tenants that are not suspended. */
+async function countSubjects(db: Db): Promise<number> {
+  const {rows} = await sql<{n: number}>`
+    select (select count(*) from credentials where rotated_at is null and revoked_at is null)
+         + (select count(*) from tenants where status <> 'suspended') as n`.execute(db)
+  return Number(rows[0]?.n ?? 0)
+}
+
+async function names(db: Db, alerts: readonly AlertRow[]): Promise<Map<string, string>> {
+  if (alerts.length === 0) return new Map()
+  const rows = await db
+    .selectFrom('tenants')
+    .select(['workspace_id', 'tenant_id', 'name'])
+    .where('tenant_id', 'in', [...new Set(alerts.map((alert) => alert.tenant_id))])
+    .execute()
+  return new Map(rows.map((row) => [`${row.workspace_id}\u0000${row.tenant_id}`, row.name]))
+}
+
+async function insertAlerts(db: Db, inserts: ReadonlyArray<AlertCandidate & {notified: boolean}>, now: Date): Promise<number[]> {
+  if (inserts.length === 0) return []
+  const {rows} = await sql<{id: number}>`
+    insert into alerts (fingerprint, rule, workspace_id, tenant_id, severity, summary, details, started_at, updated_at, notified_at, notified_severity)
+    select fingerprint, rule, workspace_id, tenant_id, severity, summary, details, ${now}, ${now},
+           case when notified then ${now}::timestamptz end, case when notified then severity end
+    from unnest(
+      ${inserts.map((alert) => alert.fingerprint)}::text[], ${inserts.map((alert) => alert.rule)}::text[],
+      ${inserts.map((alert) => alert.workspaceId)}::uuid[], ${inserts.map((alert) => alert.tenantId)}::text[],
+      ${inserts.map((alert) => alert.severity)}::text[], ${inserts.map((alert) => alert.summary)}::text[],
+      ${inserts.map((alert) => JSON.stringify(alert.details))}::jsonb[], ${inserts.map((alert) => alert.notified)}::boolean[]
+    ) with ordinality as t(fingerprint, rule, workspace_id, tenant_id, severity, summary, details, notified, n)
+    order by n
+    returning id`.execute(db)
+  return rows.map((row) => Number(row.id))
+}
+
+interface AlertUpdate {
+  readonly acknowledged: boolean
+  readonly details: Record<string, unknown>
+  readonly id: number
+  readonly notifiedAt: Date | null
+  readonly notifiedSeverity: Severity | null
+  readonly rule: string
+  readonly severity: Severity
+  readonly summary: string
+}
+
+async function updateAlerts(db: Db, updates: readonly AlertUpdate[], now: Date): Promise<void> {
+  if (updates.length === 0) return
+  await sql`
+    update alerts set
+      rule = u.rule, severity = u.severity, summary = u.summary, details = u.details, updated_at = ${now},
+      notified_at = u.notified_at, notified_severity = u.notified_severity,
+      acknowledged_at = case when u.acknowledged then alerts.acknowledged_at end,
+      acknowledged_by = case when u.acknowledged then alerts.acknowledged_by end
+    from unnest(
+      ${updates.map((update) => update.id)}::bigint[], ${updates.map((update) => update.severity)}::text[], ${updates.map((update) => update.summary)}::text[],
+      ${updates.map((update) => JSON.stringify(update.details))}::jsonb[], ${updates.map((update) => update.notifiedAt)}::timestamptz[],
+      ${updates.map((update) => update.notifiedSeverity)}::text[], ${updates.map((update) => update.acknowledged)}::boolean[],
+      ${updates.map((update) => update.rule)}::text[]
+    ) as u(id, severity, summary, details, notified_at, notified_severity, acknowledged, rule)
+    where alerts.id = u.id`.execute(db)
+}
+
+async function queueNotifications(db: Db, runId: string, notifications: ReadonlyArray<{channel: string; message: AlertMessage}>, now: Date): Promise<void> {
+  for (let offset = 0; offset < notifications.length; offset += 10_000) {
+    const slice = notifications.slice(offset, offset + 10_000)
+    await sql`
+      insert into alert_notifications (run_id, channel, alert_id, kind, severity, payload, next_attempt_at, created_at)
+      select ${runId}::uuid, channel, alert_id, kind, severity, payload, ${now}, ${now}
+      from unnest(
+        ${slice.map((item) => item.channel)}::text[], ${slice.map((item) => item.message.alertId)}::bigint[],
+        ${slice.map((item) => item.message.kind)}::text[], ${slice.map((item) => item.message.severity)}::text[],
+        ${slice.map((item) => JSON.stringify(item.message))}::jsonb[]
+      ) with ordinality as t(channel, alert_id, kind, severity, payload, n)
+      order by n`.execute(db)
+  }
+}

@@ -1,0 +1,88 @@
+import type {AlertRow, Db} from '../db/schema.js'
+import type {Severity} from '../notifiers/notifier.js'
+import {NotFoundError} from './errors.js'
+import {type Audit, recordEvents} from './events.js'
+
+export interface Alert {
+  readonly acknowledgedAt: Date | null
+  readonly acknowledgedBy: string | null
+  readonly details: Record<string, unknown>
+  readonly fingerprint: string
+  readonly id: number
+  readonly notifiedAt: Date | null
+  readonly resolvedAt: Date | null
+  readonly rule: string
+  readonly severity: Severity
+  readonly startedAt: Date
+  readonly state: 'firing' | 'resolved'
+  readonly summary: string
+  readonly tenantId: string
+  readonly workspace: string
+}
+
+export interface AlertRun {
+  readonly dryRun: boolean
+  readonly finishedAt: Date
+  readonly id: string
+  readonly startedAt: Date
+  readonly summary: Record<string, unknown>
+}
+
+function toAlert(row: AlertRow & {slug: string}): Alert {
+  return {
+    acknowledgedAt: row.acknowledged_at,
+    acknowledgedBy: row.acknowledged_by,
+    details: row.details,
+    fingerprint: row.fingerprint,
+    id: Number(row.id),
+    notifiedAt: row.notified_at,
+    resolvedAt: row.resolved_at,
+    rule: row.rule,
+    severity: row.severity,
+    startedAt: row.started_at,
+    state: row.state,
+    summary: row.summary,
+    tenantId: row.tenant_id,
+    workspace: row.slug,
+  }
+}
+
+export async function listAlerts(db: Db, options: {limit: number; severity?: Severity; state?: 'all' | 'firing' | 'resolved'}): Promise<Alert[]> {
+  let select = db.selectFrom('alerts').innerJoin('workspaces', 'workspaces.id', 'alerts.workspace_id').selectAll('alerts').select('workspaces.slug')
+  const state = options.state ?? 'firing'
+  if (state !== 'all') select = select.where('alerts.state', '=', state)
+  if (options.severity) select = select.where('alerts.severity', '=', options.severity)
+  const rows = await select.orderBy('alerts.id', 'desc').limit(options.limit).execute()
+  const order: Record<Severity, number> = {critical: 0, info: 2, warning: 1}
+  return rows.map((row) => toAlert(row)).sort((a, b) => order[a.severity] - order[b.severity] || b.id - a.id)
+}
+
+/** Acknowledges a firing alert: no more reminders about it, until it escalates or resolves. */
+export async function acknowledgeAlert(db: Db, audit: Audit, id: number, now = new Date()): Promise<Alert> {
+  return db.transaction().execute(async (trx) => {
+    const row = await trx
+      .updateTable('alerts')
+      .set({acknowledged_at: now, acknowledged_by: audit.actor})
+      .where('id', '=', id)
+      .where('state', '=', 'firing')
+      .returningAll()
+      .executeTakeFirst()
+    if (!row) throw new NotFoundError(`There is no firing alert ${id}.`, 'List firing alerts with `synthex alerts list`.')
+    const workspace = await trx.selectFrom('workspaces').select('slug').where('id', '=', row.workspace_id).executeTakeFirstOrThrow()
+    await recordEvents(trx, audit, [{aggregateId: row.tenant_id, aggregateType: 'tenant', data: {alert: Number(row.id), rule: row.rule, summary: row.summary}, type: 'alert.acknowledged', workspaceId: row.workspace_id}])
+    return toAlert({...row, slug: workspace.slug})
+  })
+}
+
+export async function recordAlertRun(db: Db, run: {dryRun: boolean; finishedAt: Date; id: string; startedAt: Date; summary: Record<string, unknown>}): Promise<void> {
+  await db
+    .insertInto('alert_runs')
+    .values({dry_run: run.dryRun, finished_at: run.finishedAt, id: run.id, started_at: run.startedAt, summary: JSON.stringify(run.summary)})
+    .execute()
+}
+
+/** The last real (not dry) run of `alerts check-now`: `health check`'s dead-man's switch. */
+export async function lastAlertRun(db: Db): Promise<AlertRun | undefined> {
+  const row = await db.selectFrom('alert_runs').selectAll().where('dry_run', '=', false).orderBy('started_at', 'desc').limit(1).executeTakeFirst()
+  return row ? {dryRun: row.dry_run, finishedAt: row.finished_at, id: row.id, startedAt: row.started_at, summary: row.summary} : undefined
+}

@@ -1,0 +1,121 @@
+import {randomBytes} from 'node:crypto'
+
+import {afterAll, beforeAll, beforeEach, expect, it} from 'vitest'
+
+import {PagerDutyFake} from '../fakes/pagerduty-fake.js'
+import {SlackFake} from '../fakes/slack-fake.js'
+import {parseJson, runCli} from '../helpers/cli.js'
+import {describeEachCliBackend} from '../helpers/cli-backends.js'
+import {withDatabase} from '../helpers/inspect-database.js'
+
+const KEY = randomBytes(32).toString('base64')
+
+interface CheckResult {
+  failed: number
+  firing: number
+  new: number
+  pendingRetry: number
+  sent: number
+}
+
+describeEachCliBackend('alerts from the command line', (target) => {
+  const slack = new SlackFake()
+  const pagerduty = new PagerDutyFake()
+  const run = (args: string[], options: {env?: Record<string, string>; input?: string} = {}) =>
+    runCli(args, {env: {...target().env, SYNTHEX_ENCRYPTION_KEY: KEY, SYNTHEX_LOCK_TIMEOUT: '120s', ...options.env}, input: options.input})
+
+  beforeAll(async () => {
+    await Promise.all([slack.listen(), pagerduty.listen()])
+  })
+
+  afterAll(async () => {
+    await Promise.all([slack.close(), pagerduty.close()])
+  })
+
+  beforeEach(() => {
+    slack.reset()
+    pagerduty.reset()
+  })
+
+  it('adds channels with hidden secrets, tests them against the provider, and removes them', async () => {
+    const added = await run(['alerts', 'channels', 'add', 'ops-slack', '--type', 'slack', '--value-stdin', '--json'], {input: `${slack.webhookUrl}\n`})
+    expect(added.code, added.stderr).toBe(0)
+    const pd = await run(['alerts', 'channels', 'add', 'oncall', '--type', 'pagerduty', '--from-env', 'PD_KEY', '--events-url', pagerduty.eventsUrl, '--min-severity', 'critical'], {env: {PD_KEY: PagerDutyFake.ROUTING_KEY}})
+    expect(pd.code, pd.stderr).toBe(0)
+
+    const listed = await run(['alerts', 'channels', 'list'])
+    expect(listed.stdout).toMatch(/^ops-slack\s+slack\s+stored\s+info/m)
+    expect(listed.stdout).toMatch(/^oncall\s+pagerduty\s+stored\s+critical/m)
+    for (const secret of [SlackFake.PATH, PagerDutyFake.ROUTING_KEY]) expect(listed.stdout + listed.stderr).not.toContain(secret)
+
+    const tested = await run(['alerts', 'channels', 'test', 'ops-slack'])
+    expect(tested.code).toBe(0)
+    expect(tested.stderr).toContain('ops-slack (slack) answered: 200 ok')
+    expect(slack.messages[0]?.text).toContain('Test notification from synthex')
+    const paged = await run(['alerts', 'channels', 'test', 'oncall', '--json'])
+    expect(parseJson<{response: string}>(paged).response).toBe('202 Event processed; 202 Event processed')
+    expect(pagerduty.events.map((event) => event.event_action)).toEqual(['trigger', 'resolve'])
+
+    slack.failNext({body: 'no_service', status: 404})
+    const refused = await run(['alerts', 'channels', 'test', 'ops-slack', '--json'])
+    expect(refused.code).toBe(1)
+    expect(parseJson<{error: {code: string; message: string}}>(refused).error).toMatchObject({code: 'DELIVERY_FAILED', message: 'ops-slack (slack) refused the test notification: HTTP 404: no_service'})
+
+    expect((await run(['alerts', 'channels', 'remove', 'oncall'])).code).toBe(2)
+    expect((await run(['alerts', 'channels', 'remove', 'oncall', '--yes'])).code).toBe(0)
+    expect((await run(['alerts', 'channels', 'list', '--json'])).stdout).not.toContain('oncall')
+  })
+
+  it('delivers each of 1,000 notifications exactly once when four check-now runs start at once', async () => {
+    const count = 1000
+    await withDatabase(target(), async (db) => {
+      const workspace = await db.selectFrom('workspaces').select('id').where('slug', '=', 'default').executeTakeFirstOrThrow()
+      const old = new Date(Date.now() - 90 * 86_400_000)
+      const rows = Array.from({length: count}, (_, index) => ({created_at: old, metadata: '{}', name: `Idle ${index}`, shopify_shop: `idle-${index}.myshopify.com`, tenant_id: `idle-${index}`, type: 'shopify' as const, workspace_id: workspace.id}))
+      for (let offset = 0; offset < count; offset += 500) await db.insertInto('tenants').values(rows.slice(offset, offset + 500)).execute()
+    })
+    await run(['alerts', 'channels', 'remove', 'ops-slack', '--yes'])
+    const fast = ['--rate-per-minute', '600000', '--concurrency', '4']
+    expect((await run(['alerts', 'channels', 'add', 'all-slack', '--type', 'slack', '--value-stdin', ...fast], {input: slack.webhookUrl})).code).toBe(0)
+    expect((await run(['alerts', 'channels', 'add', 'all-pd', '--type', 'pagerduty', '--from-env', 'PD_KEY', '--events-url', pagerduty.eventsUrl, ...fast], {env: {PD_KEY: PagerDutyFake.ROUTING_KEY}})).code).toBe(0)
+
+    const runs = await Promise.all(Array.from({length: 4}, () => run(['alerts', 'check-now', '--json'])))
+    expect(runs.map((result) => result.code)).toEqual([0, 0, 0, 0])
+    const results = runs.map((result) => parseJson<CheckResult>(result))
+    expect(results.reduce((sum, result) => sum + result.new, 0)).toBe(count)
+    expect(results.reduce((sum, result) => sum + result.sent, 0)).toBe(2 * count)
+    expect(results.every((result) => result.failed === 0 && result.pendingRetry === 0)).toBe(true)
+
+    const dedupKeys = pagerduty.events.map((event) => event.dedup_key)
+    expect(dedupKeys).toHaveLength(count)
+    expect(new Set(dedupKeys).size).toBe(count)
+    const tenants = slack.messages.flatMap((message) => message.blocks.filter((block) => block.type === 'section').map((block) => /\(`(idle-\d+)`/.exec(block.text?.text ?? '')?.[1]))
+    expect(tenants).toHaveLength(count)
+    expect(new Set(tenants).size).toBe(count)
+    expect(slack.messages.every((message) => message.blocks.length <= 50)).toBe(true)
+
+    // Nothing new: nothing more is sent.
+    const again = await run(['alerts', 'check-now'])
+    expect(again.stdout).toMatch(/^evaluated [\d,]+ · firing 1,000 \(new 0, escalated 0, reminded 0, resolved 0, silenced 0\) · sent 0 · failed 0 · pending retry 0\n$/)
+    expect(pagerduty.received).toHaveLength(count)
+  })
+
+  it('gates on severity with --fail-on, and lists alerts, rules and deliveries', async () => {
+    const fail = await run(['alerts', 'check-now', '--fail-on', 'info'])
+    expect(fail.code).toBe(3)
+    expect((await run(['alerts', 'check-now', '--fail-on', 'warning'])).code).toBe(0)
+    const listed = await run(['alerts', 'list', '--json', '--limit', '5000'])
+    expect(parseJson<{alerts: unknown[]}>(listed).alerts).toHaveLength(1000)
+    expect((await run(['alerts', 'rules'])).stdout).toMatch(/^tenant_inactive\s+yes\s+days=30d\s+1d/m)
+    const changed = await run(['alerts', 'rules', 'set', 'tenant_inactive', '--days', '120'])
+    expect(changed.code).toBe(0)
+    const resolved = parseJson<{resolved: number; sent: number}>(await run(['alerts', 'check-now', '--json']))
+    expect(resolved).toMatchObject({resolved: 1000, sent: 2000})
+    expect(pagerduty.events.every((event) => event.event_action === 'resolve')).toBe(true)
+    const deliveries = parseJson<{deliveries: Array<{state: string}>}>(await run(['alerts', 'deliveries', '--json', '--limit', '10']))
+    expect(deliveries.deliveries.every((delivery) => delivery.state === 'sent')).toBe(true)
+    const invalid = await run(['alerts', 'rules', 'set', 'credential_expiring', '--warning', '40'])
+    expect(invalid.code).toBe(2)
+    expect(invalid.stderr).toContain('must satisfy info >= warning >= critical (got 30 / 40 / 1)')
+  })
+})

@@ -1,0 +1,243 @@
+import {randomBytes} from 'node:crypto'
+
+import {sql} from 'kysely'
+import {afterAll, beforeAll, beforeEach, expect, it} from 'vitest'
+
+import {Keyring} from '../../src/crypto/keyring.js'
+import {PagerDutyNotifier} from '../../src/notifiers/pagerduty.js'
+import {SendGridNotifier} from '../../src/notifiers/sendgrid.js'
+import {deliverPending, listDeliveries} from '../../src/services/alert-delivery.js'
+import {checkAlerts} from '../../src/services/alert-check.js'
+import {acknowledgeAlert, lastAlertRun, listAlerts} from '../../src/services/alerts.js'
+import {addChannel, notifierFor, removeChannel, resolveChannels} from '../../src/services/channels.js'
+import {rotateCredential, setCredential} from '../../src/services/credentials.js'
+import {createSilence, expireSilence} from '../../src/services/silences.js'
+import {createTenant} from '../../src/services/tenants.js'
+import {findWorkspace, type Workspace} from '../../src/services/workspaces.js'
+import {PagerDutyFake} from '../fakes/pagerduty-fake.js'
+import {SendGridFake} from '../fakes/sendgrid-fake.js'
+import {SlackFake} from '../fakes/slack-fake.js'
+import {SmtpFake} from '../fakes/smtp-fake.js'
+import {describeEachBackend} from '../helpers/backends.js'
+
+const audit = {actor: 'oncall', source: 'cli'}
+const HOUR = 3_600_000
+const DAY = 24 * HOUR
+const keyring = new Keyring({id: 'k', key: randomBytes(32)})
+const fast = {concurrency: 4, perMinute: 600_000}
+
+describeEachBackend('alerts', (database) => {
+  let workspace: Workspace
+  const slack = new SlackFake()
+  const pagerduty = new PagerDutyFake()
+  const sendgrid = new SendGridFake()
+  const smtp = new SmtpFake()
+
+  const check = (at: Date, options: {dryRun?: boolean; maxWaitMs?: number} = {}) =>
+    checkAlerts(database().db, {env: {}, keyring, maxWaitMs: options.maxWaitMs ?? 2000, now: () => at, ...options})
+
+  const shop = async (tenantId: string, expiresAt: Date, name = `Shop ${tenantId}`): Promise<void> => {
+    await createTenant(database().db, workspace, audit, {name, shopify_shop: `${tenantId}.myshopify.com`, tenant_id: tenantId, type: 'shopify'})
+    await setCredential(database().db, keyring, workspace, audit, {service: 'shopify', tenantId}, {expiresAt, value: `token-${tenantId}`})
+  }
+
+  const slackTexts = (): string[] => slack.messages.flatMap((message) => message.blocks.filter((block) => block.type === 'section').map((block) => block.text?.text ?? ''))
+
+  beforeAll(async () => {
+    await Promise.all([slack.listen(), pagerduty.listen(), sendgrid.listen(), smtp.listen()])
+    workspace = await findWorkspace(database().db, 'default')
+  })
+
+  afterAll(async () => {
+    await Promise.all([slack.close(), pagerduty.close(), sendgrid.close(), smtp.close()])
+  })
+
+  beforeEach(async () => {
+    const {db} = database()
+    await sql`truncate alert_notifications, alerts, silences, channels, alert_runs, tenants cascade`.execute(db)
+    for (const fake of [slack, pagerduty, sendgrid]) fake.reset()
+    smtp.mails.length = 0
+    await addChannel(db, keyring, audit, {limits: fast, name: 'slack', options: {}, secret: slack.webhookUrl, type: 'slack'})
+    await addChannel(db, keyring, audit, {
+      limits: fast,
+      minSeverity: 'warning',
+      name: 'pd',
+      options: {eventsUrl: pagerduty.eventsUrl},
+      secret: PagerDutyFake.ROUTING_KEY,
+      type: 'pagerduty',
+    })
+  })
+
+  it('goes through a life cycle: fire, reminder, acknowledge, escalate, silence and its end, resolve', async () => {
+    const {db} = database()
+    const t0 = new Date()
+    const at = (ms: number) => new Date(t0.getTime() + ms)
+    await shop('life', at(5.5 * DAY))
+
+    const fired = await check(t0)
+    expect(fired).toMatchObject({firing: 1, new: 1, sent: 2})
+    const [trigger] = pagerduty.events
+    expect(trigger).toMatchObject({event_action: 'trigger', payload: {severity: 'warning', summary: 'Shopify credential of Shop life (life) expires in 5 days'}})
+    expect(slackTexts()).toEqual([expect.stringContaining('Shopify credential of Shop life (life) expires in 5 days')])
+
+    expect(await check(at(HOUR))).toMatchObject({new: 0, reminded: 0, sent: 0})
+
+    const reminder = await check(at(25 * HOUR))
+    expect(reminder).toMatchObject({reminded: 1, sent: 2})
+    expect(pagerduty.events.at(-1)).toMatchObject({dedup_key: trigger?.dedup_key, event_action: 'trigger'})
+    expect(slackTexts().at(-1)).toContain('Still firing: Shopify credential of Shop life (life) expires in 4 days')
+
+    const [firing] = await listAlerts(db, {limit: 10})
+    await acknowledgeAlert(db, audit, firing?.id as number, at(26 * HOUR))
+    expect(await check(at(50 * HOUR))).toMatchObject({reminded: 0, sent: 0})
+
+    // Within a day of expiry: critical, sent even though acknowledged, and the ack is cleared.
+    const escalated = await check(at(5.1 * DAY))
+    expect(escalated).toMatchObject({escalated: 1, sent: 2})
+    expect(pagerduty.events.at(-1)).toMatchObject({dedup_key: trigger?.dedup_key, payload: {severity: 'critical'}})
+    expect((await listAlerts(db, {limit: 10}))[0]).toMatchObject({acknowledgedAt: null, severity: 'critical'})
+
+    // A silence records a new alert without sending it; when it ends, the alert is sent.
+    const silence = await createSilence(db, audit, {comment: 'migrating', durationMs: 2 * HOUR, matchers: {tenant: 'quiet'}, now: at(5.1 * DAY)})
+    await shop('quiet', at(5.9 * DAY))
+    const muted = await check(at(5.1 * DAY + HOUR))
+    expect(muted).toMatchObject({new: 1, sent: 0, silenced: 1})
+    expect(pagerduty.events.filter((event) => event.payload?.summary.includes('(quiet)'))).toEqual([])
+    await expireSilence(db, audit, silence.id, at(5.1 * DAY + 90 * 60_000))
+    const unmuted = await check(at(5.1 * DAY + 2 * HOUR))
+    expect(unmuted).toMatchObject({new: 0, sent: 2, silenced: 0})
+    expect(pagerduty.events.at(-1)?.payload?.summary).toBe('Shopify credential of Shop quiet (quiet) expires within a day')
+
+    // Rotating the credential resolves the alert: PagerDuty gets a resolve with the same key.
+    await rotateCredential(db, keyring, workspace, audit, {service: 'shopify', tenantId: 'life'}, {expiresAt: at(400 * DAY), value: 'new-token'}, at(5.2 * DAY))
+    const resolved = await check(at(5.2 * DAY))
+    expect(resolved).toMatchObject({resolved: 1, sent: 2})
+    expect(pagerduty.events.at(-1)).toMatchObject({dedup_key: trigger?.dedup_key, event_action: 'resolve'})
+    expect(slackTexts().at(-1)).toContain('Resolved: Shopify credential of Shop life (life)')
+    expect((await listAlerts(db, {limit: 10, state: 'resolved'})).map((alert) => alert.tenantId)).toEqual(['life'])
+  })
+
+  it('treats an expiring credential that expires as the same alert getting worse, not a resolve', async () => {
+    const t0 = new Date()
+    await shop('lapse', new Date(t0.getTime() + 12 * HOUR))
+    await check(t0)
+    const [trigger] = pagerduty.events
+    const lapsed = await check(new Date(t0.getTime() + 13 * HOUR))
+    expect(lapsed).toMatchObject({escalated: 1, new: 0, resolved: 0, sent: 2})
+    expect(pagerduty.events.at(-1)).toMatchObject({dedup_key: trigger?.dedup_key, event_action: 'trigger', payload: {summary: 'Shopify credential of Shop lapse (lapse) expired today'}})
+    expect((await listAlerts(database().db, {limit: 10}))[0]).toMatchObject({rule: 'credential_expired', severity: 'critical'})
+  })
+
+  it('marks a notification refused with a 400 as failed, listed with the provider\'s answer', async () => {
+    const {db} = database()
+    await shop('rejected', new Date(Date.now() + 12 * HOUR))
+    pagerduty.failNext({body: '{"status":"invalid event","message":"Event object is invalid","errors":["Invalid routing key"]}', status: 400})
+    const result = await check(new Date())
+    expect(result).toMatchObject({failed: 1, pendingRetry: 0, sent: 1})
+    const [failed] = await listDeliveries(db, {limit: 10, state: 'failed'})
+    expect(failed).toMatchObject({attempts: 1, channel: 'pd', state: 'failed'})
+    expect(failed?.last_error).toBe('HTTP 400: {"status":"invalid event","message":"Event object is invalid","errors":["Invalid routing key"]}')
+  })
+
+  it('retries 500s and 429s across runs until each notification arrives exactly once', async () => {
+    const {db} = database()
+    const t0 = new Date()
+    // One worker, so that the same notification meets each failure in turn.
+    await removeChannel(db, audit, 'pd')
+    await addChannel(db, keyring, audit, {limits: {concurrency: 1, perMinute: 600_000}, minSeverity: 'warning', name: 'pd', options: {eventsUrl: pagerduty.eventsUrl}, secret: PagerDutyFake.ROUTING_KEY, type: 'pagerduty'})
+    for (const id of ['r1', 'r2', 'r3']) await shop(id, new Date(t0.getTime() + 12 * HOUR))
+    pagerduty.failNext({status: 500}, {status: 503}, {headers: {'retry-after': '120'}, status: 429})
+    const runs = []
+    for (let hour = 0; hour < 6; hour++) runs.push(await check(new Date(t0.getTime() + hour * HOUR), {maxWaitMs: 500}))
+    expect(runs[0]).toMatchObject({new: 3, pendingRetry: 3})
+    // Run 1: the Slack digest (3 notifications); PagerDuty's first meets a 500, then a 503 an hour
+    // later, then a 429 asking for 2 minutes; the fourth run delivers all three.
+    expect(runs.map((run) => run.sent)).toEqual([3, 0, 0, 3, 0, 0])
+    expect(runs.at(-1)).toMatchObject({failed: 0, pendingRetry: 0})
+    expect(pagerduty.events.map((event) => event.payload?.summary.match(/\((r\d)\)/)?.[1]).sort()).toEqual(['r1', 'r2', 'r3'])
+    expect(pagerduty.received).toHaveLength(6)
+    const attempts = (await listDeliveries(db, {channel: 'pd', limit: 10})).map((row) => row.attempts).sort()
+    expect(attempts).toEqual([1, 1, 4])
+  })
+
+  it('waits as long as Retry-After says before trying again within a run', async () => {
+    await shop('patient', new Date(Date.now() + 12 * HOUR))
+    pagerduty.failNext({headers: {'retry-after': '2'}, status: 429})
+    const result = await checkAlerts(database().db, {env: {}, keyring, maxWaitMs: 20_000})
+    expect(result).toMatchObject({pendingRetry: 0, sent: 2})
+    const [refused, accepted] = pagerduty.received
+    expect((accepted?.at ?? 0) - (refused?.at ?? 0)).toBeGreaterThanOrEqual(2000)
+  })
+
+  it('sends one escaped email digest over SMTP, and through SendGrid', async () => {
+    const {db} = database()
+    await addChannel(db, keyring, audit, {minSeverity: 'critical', name: 'mail', options: {from: 'alerts@example.com', to: ['ops@example.com']}, secret: smtp.url, type: 'smtp'})
+    await addChannel(db, keyring, audit, {
+      minSeverity: 'critical',
+      name: 'sg',
+      options: {apiUrl: sendgrid.url, from: 'alerts@example.com', to: ['ops@example.com', 'cto@example.com']},
+      secret: SendGridFake.API_KEY,
+      type: 'sendgrid',
+    })
+    const soon = new Date(Date.now() + 12 * HOUR)
+    await shop('x1', soon, '<b>&"\'')
+    await shop('x2', soon)
+    await shop('x3', soon)
+    await check(new Date())
+
+    expect(smtp.mails).toHaveLength(1)
+    const [mail] = smtp.mails
+    expect(mail).toMatchObject({from: 'alerts@example.com', subject: '[CRITICAL] 3 credentials expire within 1 day', to: ['ops@example.com']})
+    expect(mail?.html).toContain('&lt;b&gt;&amp;&quot;&#39;')
+    expect(mail?.html).not.toContain('<b>&')
+    expect(mail?.text).toContain('Shopify credential of <b>&"\' (x1) expires within a day')
+
+    expect(sendgrid.mails).toHaveLength(1)
+    expect(sendgrid.mails[0]).toMatchObject({personalizations: [{to: [{email: 'ops@example.com'}, {email: 'cto@example.com'}]}], subject: '[CRITICAL] 3 credentials expire within 1 day'})
+    expect(slackTexts().find((text) => text.includes('(`x1`'))).toContain('*&lt;b&gt;&amp;"\'*')
+  })
+
+  it('reports a provider\'s refusal verbatim (SendGrid errors[], Slack bodies)', async () => {
+    const wrongKey = new SendGridNotifier({apiKey: 'SG.wrong-key-000', apiUrl: sendgrid.url, from: 'a@example.com', to: ['b@example.com']}, fast)
+    const message = {alertId: 1, details: {}, fingerprint: 'f', kind: 'test' as const, rule: 'test', severity: 'info' as const, startedAt: '', summary: 's', tenantId: 't', tenantName: 't', workspace: 'w'}
+    await expect(wrongKey.send({messages: [message], runId: 'r'}, new AbortController().signal)).rejects.toThrow('HTTP 401: The provided authorization grant is invalid, expired, or revoked')
+    const channel = (await resolveChannels(database().db, keyring, {})).find((spec) => spec.name === 'slack')
+    slack.failNext({body: 'channel_not_found', status: 404})
+    await expect(notifierFor(channel as never).send({messages: [message], runId: 'r'}, new AbortController().signal)).rejects.toThrow('HTTP 404: channel_not_found')
+  })
+
+  it('cuts a 2,000-character summary to PagerDuty\'s 1,024 instead of being refused', async () => {
+    const notifier = new PagerDutyNotifier({eventsUrl: pagerduty.eventsUrl, routingKey: PagerDutyFake.ROUTING_KEY}, fast)
+    const long = {alertId: 1, details: {}, fingerprint: 'long', kind: 'firing' as const, rule: 'r', severity: 'warning' as const, startedAt: new Date().toISOString(), summary: 'z'.repeat(2000), tenantId: 't', tenantName: 't', workspace: 'w'}
+    await notifier.send({messages: [long], runId: 'r'}, new AbortController().signal)
+    expect(pagerduty.events[0]?.payload?.summary).toHaveLength(1024)
+  })
+
+  it('changes and sends nothing on a dry run, and records each real run', async () => {
+    const {db} = database()
+    await shop('dry', new Date(Date.now() + 3 * DAY))
+    const planned = await check(new Date(), {dryRun: true})
+    expect(planned).toMatchObject({dryRun: true, new: 1, queued: 2, sent: 0})
+    expect(planned.wouldSend?.map((item) => item.channel).sort()).toEqual(['pd', 'slack'])
+    expect(await listAlerts(db, {limit: 10})).toEqual([])
+    expect(slack.received).toHaveLength(0)
+    expect(await lastAlertRun(db)).toBeUndefined()
+
+    const real = await check(new Date())
+    expect(real).toMatchObject({highestFiring: 'warning', new: 1, sent: 2})
+    expect(await lastAlertRun(db)).toMatchObject({id: real.runId, summary: {new: 1, sent: 2}})
+  })
+
+  it('delivers what earlier runs left before what this run adds', async () => {
+    const {db} = database()
+    await shop('old', new Date(Date.now() + 12 * HOUR))
+    await check(new Date(), {maxWaitMs: -1})
+    expect(pagerduty.received).toHaveLength(0)
+    await shop('new', new Date(Date.now() + 12 * HOUR))
+    const channels = (await resolveChannels(db, keyring, {})).map((spec) => ({name: spec.name, notifier: notifierFor(spec)}))
+    const {reconcileAlerts} = await import('../../src/services/alert-reconcile.js')
+    await reconcileAlerts(db, {channels: channels.map((channel) => ({minSeverity: channel.name === 'pd' ? 'warning' as const : 'info' as const, name: channel.name})), now: new Date()})
+    await deliverPending(db, channels.filter((channel) => channel.name === 'pd'), {maxWaitMs: 2000})
+    expect(pagerduty.events.map((event) => event.payload?.summary.match(/\((\w+)\)/)?.[1])).toEqual(['old', 'new'])
+  })
+})
