@@ -1,6 +1,6 @@
 // Small helpers for synthex benchmarks: run commands many times, interleaved with their
 // peers so that machine noise hits all of them alike, and report medians and ratios.
-import {spawnSync} from 'node:child_process'
+import {spawn, spawnSync} from 'node:child_process'
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -24,6 +24,20 @@ export function timeOnce({args, command, env}) {
   }
 
   return elapsed
+}
+
+/**
+ * Like timeOnce, but without blocking this process: for benchmarks that serve something
+ * (a fake provider) from this process while the command runs.
+ */
+export async function timeOnceAsync({args, command, env}) {
+  const started = process.hrtime.bigint()
+  const child = spawn(command, args, {env: {...process.env, ...env}, stdio: ['ignore', 'ignore', 'pipe']})
+  let stderr = ''
+  child.stderr.on('data', (chunk) => (stderr += chunk))
+  const code = await new Promise((resolve) => child.on('close', resolve))
+  if (code !== 0) throw new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr.slice(0, 500)}`)
+  return Number(process.hrtime.bigint() - started) / 1e6
 }
 
 /**

@@ -5,7 +5,9 @@ import type {Keyring} from '../crypto/keyring.js'
 import {loadKeyring, serverKeyMissing} from '../crypto/load-keyring.js'
 import {type OpenDatabase, openDatabase, type OpenProgress} from '../db/open-database.js'
 import type {Db} from '../db/schema.js'
+import {SynthexError} from '../errors/synthex-error.js'
 import type {Audit} from '../services/events.js'
+import {flagNames} from '../services/usage.js'
 import {findWorkspace, type Workspace} from '../services/workspaces.js'
 import {type ErrorReport, EXIT_CODES, toErrorReport} from './error-report.js'
 import {Output} from './output.js'
@@ -17,6 +19,8 @@ export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['a
 
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const
 const CLOSE_TIMEOUT_MS = 5000
+/** How long an interrupted command may spend reporting its run before it exits. */
+const REPORT_ON_SIGNAL_MS = 1000
 
 /**
  * The base of every synthex command: global flags, settings, the lazily opened database,
@@ -50,8 +54,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /**
    * `auto`: the embedded database migrates itself and a server database must be up to date.
    * `ignore`: the `db` commands, which are how a server database gets up to date.
+   * `report`: like `auto` for the embedded database; a server database opens as it is.
    */
-  static databaseMigrations: 'auto' | 'ignore' = 'auto'
+  static databaseMigrations: 'auto' | 'ignore' | 'report' = 'auto'
+  /** Connections to a server database: more for commands that work in parallel. */
+  static databasePoolSize = 4
   static override enableJsonFlag = true
   /**
    * The command reads a secret: its usage errors never quote what was typed, since a secret
@@ -60,12 +67,18 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   static readsSecret = false
 
   protected args!: CommandArgs<T>
+  /** How long to wait for a server database to accept a connection (default 10 s). */
+  protected connectTimeoutMs: number | undefined
   protected flags!: CommandFlags<T>
   protected settings!: Settings
   #database: Promise<OpenDatabase> | undefined
+  /** The database once open: an interrupted command reports through it without waiting for one. */
+  #opened: OpenDatabase | undefined
   #interrupted = false
   #output: Output | undefined
   #signalHandlers = new Map<string, () => void>()
+  readonly #startedAt = performance.now()
+  readonly #startedAtDate = new Date()
   #spinner: Spinner | undefined
   #workspace: Promise<Workspace> | undefined
 
@@ -102,6 +115,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.stopSpinner()
     for (const [signal, handler] of this.#signalHandlers) process.removeListener(signal, handler)
     try {
+      // An interrupted run was reported by the signal handler.
+      if (!this.#interrupted) await this.reportFinished(error)
       await this.closeDatabase()
     } finally {
       await super.finally(error)
@@ -147,11 +162,20 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected async database(): Promise<OpenDatabase> {
-    this.#database ??= openDatabase(this.settings.database, {
+    const target = this.settings.database
+    // A command with a short connect timeout (health check) waits less for the embedded
+    // database's lock: giving up a little before its own timeout names the holder.
+    const bounded =
+      target.kind === 'embedded' && this.connectTimeoutMs !== undefined ? {...target, lockTimeoutMs: Math.min(target.lockTimeoutMs, Math.floor(this.connectTimeoutMs * 0.8))} : target
+    this.#database ??= openDatabase(bounded, {
       command: (this.id ?? 'synthex').replaceAll(':', ' '),
+      connectTimeoutMs: this.connectTimeoutMs,
       migrations: (this.ctor as unknown as typeof BaseCommand).databaseMigrations,
+      poolSize: (this.ctor as unknown as typeof BaseCommand).databasePoolSize,
       onProgress: (progress) => this.showProgress(progress),
-    }).finally(() => this.stopSpinner())
+    })
+      .then((database) => (this.#opened = database))
+      .finally(() => this.stopSpinner())
     return this.#database
   }
 
@@ -178,6 +202,28 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected async workspace(): Promise<Workspace> {
     this.#workspace ??= this.db().then((db) => findWorkspace(db, this.settings.workspace))
     return this.#workspace
+  }
+
+  /** Usage analytics and DogStatsD, through the `command_finished` hook; never fails the command. */
+  private async reportFinished(error: Error | undefined, interrupted = false): Promise<void> {
+    const exit = (error as {oclif?: {exit?: number}} | undefined)?.oclif?.exit
+    const exitCode = interrupted ? EXIT_CODES.interrupted : typeof process.exitCode === 'number' ? process.exitCode : (exit ?? (error ? 1 : 0))
+    const db = interrupted ? this.#opened?.db : this.#database ? await this.#database.then((database) => database.db).catch(() => undefined) : undefined
+    const errorClass = interrupted ? 'interrupted' : error && (error as {code?: string}).code !== 'EEXIT' ? (error instanceof SynthexError ? error.code.toLowerCase() : error.name) : null
+    try {
+      await this.config.runHook('command_finished', {
+        actor: this.settings?.actor ?? 'unknown',
+        command: (this.id ?? 'synthex').replaceAll(':', ' '),
+        db,
+        durationMs: performance.now() - this.#startedAt,
+        errorClass,
+        exitCode,
+        flags: flagNames(this.argv),
+        startedAt: this.#startedAtDate,
+      })
+    } catch {
+      // Analytics never break a command.
+    }
   }
 
   private async closeDatabase(): Promise<void> {
@@ -210,6 +256,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.#interrupted = true
     this.stopSpinner()
     this.reportError({code: 'INTERRUPTED', exitCode: EXIT_CODES.interrupted, message: `Interrupted by ${signal}; nothing after the last completed step was saved.`})
+    // An interrupted run is still a run for usage analytics and DogStatsD, if that is quick.
+    await Promise.race([this.reportFinished(undefined, true), new Promise((resolve) => setTimeout(resolve, REPORT_ON_SIGNAL_MS).unref())])
     // Close the database (releasing the embedded lock, rolling back an open transaction),
     // but do not let a hung connection keep the process alive.
     await Promise.race([this.closeDatabase().catch(() => {}), new Promise((resolve) => setTimeout(resolve, CLOSE_TIMEOUT_MS).unref())])

@@ -27,7 +27,8 @@ export function credentialRef(tenantId: string, flags: {label: string; service: 
   return {label: flags.label, service: flags.service as CredentialService, tenantId}
 }
 
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/
+/** An ISO-8601 date or time, as flags accept it (2025-06-01, 2025-06-01T12:00:00Z). */
+export const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/
 
 /** The expiry the flags give, or null for none. */
 export function expiryFromFlags(flags: {'expires-at'?: string; 'expires-in'?: string}, now = new Date()): Date | null {

@@ -39,10 +39,14 @@ export interface OpenOptions {
   readonly connectTimeoutMs?: number
   /**
    * `auto` (the default): the embedded database migrates itself, a server database must be
-   * up to date. `ignore`: open as it is (for `db migrate` and `db status`).
+   * up to date. `ignore`: open as it is (for `db migrate` and `db status`). `report`: the
+   * embedded database migrates itself, a server database opens as it is (for `health check`,
+   * which reports pending migrations rather than refusing to run).
    */
-  readonly migrations?: 'auto' | 'ignore'
+  readonly migrations?: 'auto' | 'ignore' | 'report'
   readonly onProgress?: (progress: OpenProgress) => void
+  /** Connections to a server database (default 4); a command sending in parallel needs more. */
+  readonly poolSize?: number
 }
 
 /** Opens the database a command works on; see DESIGN.md, "Embedded default". */
@@ -148,7 +152,7 @@ async function connectServer(
     ...(sslOverride === false ? {ssl: false} : {}),
     application_name: 'synthex',
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
-    max: 4,
+    max: options.poolSize ?? 4,
     types: {
       getTypeParser: ((oid: number, format?: 'binary' | 'text') =>
         // int8 as a number when it fits, as PGlite returns it, so both backends agree.
@@ -173,7 +177,7 @@ async function connectServer(
     })
   }
 
-  if (options.migrations !== 'ignore' && pending.length > 0) {
+  if ((options.migrations ?? 'auto') === 'auto' && pending.length > 0) {
     await close()
     throw new MigrationsPendingError(pending)
   }

@@ -117,10 +117,32 @@ export interface ChannelsTable {
   type: string
 }
 
+export interface HealthRunsTable {
+  checks: ColumnType<unknown, string, string>
+  duration_ms: number
+  id: Generated<number>
+  started_at: ColumnType<Date, Date | string, Date | string>
+  status: 'degraded' | 'healthy' | 'unhealthy'
+  workspace_id: null | string
+}
+
+export interface CommandRunsTable {
+  actor: string
+  command: string
+  duration_ms: number
+  error_class: null | string
+  exit_code: number
+  flags: string[]
+  id: Generated<number>
+  started_at: ColumnType<Date, Date | string, Date | string>
+}
+
 export interface AlertNotificationsTable {
   alert_id: null | number
   attempts: ColumnType<number, number | undefined, number>
   channel: string
+  claimed_by: null | string
+  claimed_until: NullableTimestamp
   created_at: ColumnType<Date, Date | string, Date | string>
   id: Generated<number>
   kind: NotificationKind
@@ -148,6 +170,8 @@ export interface Schema {
   alert_runs: AlertRunsTable
   alerts: AlertsTable
   channels: ChannelsTable
+  command_runs: CommandRunsTable
+  health_runs: HealthRunsTable
   silences: SilencesTable
   credentials: CredentialsTable
   events: EventsTable

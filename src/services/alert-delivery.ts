@@ -1,3 +1,5 @@
+import {randomUUID} from 'node:crypto'
+import {setMaxListeners} from 'node:events'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {sql} from 'kysely'
@@ -9,12 +11,16 @@ import {RateLimiter} from './rate-limiter.js'
 /**
  * Step 3 of the alerting pipeline (DESIGN.md): deliver the outbox.
  *
- * A worker claims the oldest pending notifications of its channel (`FOR UPDATE SKIP
- * LOCKED`, so concurrent runs never claim the same row), sends them as one request, and
- * records the outcome before committing: sent; or retried later with exponential backoff
- * and jitter (at least the provider's Retry-After) on 429, 5xx, timeouts and network errors;
- * or failed for good on other 4xx, or after the last attempt. Rows left by earlier runs go
- * first. A channel that is down loses nothing: its rows wait in the outbox.
+ * A worker claims a batch of its channel's oldest due notifications with one statement (a
+ * lease: `claimed_until`, taken with `FOR UPDATE SKIP LOCKED`, so concurrent runs never claim
+ * the same row), sends them request by request, and records each outcome: sent; or retried
+ * later with exponential backoff and jitter (at least the provider's Retry-After) on 429,
+ * 5xx, timeouts and network errors; or failed for good on other 4xx, or after the last
+ * attempt. Outcomes are written in batches a few milliseconds apart, so a delivery costs its
+ * HTTP request and a share of two statements. Rows left by earlier runs go first. A channel
+ * that is down loses nothing: its rows wait in the outbox. A process that dies leaves its
+ * claims to expire (LEASE_MS); a request it had sent in its last moments may then be sent
+ * again, which PagerDuty deduplicates by `dedup_key`.
  */
 
 export interface DeliveryChannel {
@@ -23,6 +29,8 @@ export interface DeliveryChannel {
 }
 
 export interface DeliveryOptions {
+  /** Who claims (the run's id): outcomes are recorded only while this claimant holds the lease. */
+  readonly claimant?: string
   /** Base URL for links in notifications (SYNTHEX_CONSOLE_URL). */
   readonly consoleUrl?: string
   readonly maxAttempts?: number
@@ -42,6 +50,15 @@ export interface DeliveryResult {
 const BASE_BACKOFF_MS = 5000
 const MAX_BACKOFF_MS = 30 * 60_000
 export const DEFAULT_MAX_ATTEMPTS = 10
+/** How long a claim lasts. */
+export const LEASE_MS = 120_000
+/** A request is started only with this much of the lease left: the longest notifier timeout (15 s) and then some. */
+const SEND_MARGIN_MS = 30_000
+/** Requests a worker claims at once: about a second of its share of the channel's rate. */
+const MAX_REQUESTS_PER_CLAIM = 50
+const MAX_ROWS_PER_CLAIM = 1000
+/** Outcomes are written together, at most this long after the first of them. */
+const RECORD_LINGER_MS = 10
 
 /** Exponential backoff with jitter: 5 s, 10 s, 20 s ... capped at 30 min, each between half and all of it. */
 export function backoff(attempt: number, random = Math.random): number {
@@ -52,20 +69,38 @@ export function backoff(attempt: number, random = Math.random): number {
 export async function deliverPending(db: Db, channels: readonly DeliveryChannel[], options: DeliveryOptions = {}): Promise<DeliveryResult> {
   const now = options.now ?? (() => new Date())
   const signal = options.signal ?? new AbortController().signal
-  const deadline = Date.now() + (options.maxWaitMs ?? 30_000)
-  const totals = {failed: 0, sent: 0}
-  await Promise.all(
-    channels.flatMap((channel) => {
-      const limiter = new RateLimiter(channel.notifier.limits.perMinute)
-      return Array.from({length: Math.max(1, channel.notifier.limits.concurrency)}, () =>
-        work(db, channel, limiter, {consoleUrl: options.consoleUrl, deadline, maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS, now, signal, totals}),
-      )
-    }),
-  )
-  // Rows a concurrent run is sending right now are locked: they are in hand, not waiting.
+  // Every request listens to the run's signal: many listeners are expected, not a leak.
+  setMaxListeners(0, signal)
+  const recorder = new OutcomeRecorder(db, options.claimant ?? randomUUID())
+  const context: WorkContext = {
+    consoleUrl: options.consoleUrl,
+    deadline: Date.now() + (options.maxWaitMs ?? 30_000),
+    maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    now,
+    recorder,
+    signal,
+  }
+  try {
+    await Promise.all(
+      channels.flatMap((channel) => {
+        const {concurrency, perMinute} = channel.notifier.limits
+        const workers = Math.max(1, concurrency)
+        const limiter = new RateLimiter(perMinute)
+        const turns = new Turns()
+        const requestsPerClaim = Math.min(MAX_REQUESTS_PER_CLAIM, Math.max(1, Math.ceil(perMinute / 60 / workers)))
+        const rowsPerClaim = Math.min(MAX_ROWS_PER_CLAIM, requestsPerClaim * Math.max(1, channel.notifier.maxPerRequest))
+        return Array.from({length: workers}, () => work(db, {channel, limiter, rowsPerClaim, turns}, context))
+      }),
+    )
+  } finally {
+    await recorder.close()
+  }
+
+  // Rows another run holds a claim on are in hand, not waiting.
   const {rows} = await sql<{n: number}>`
-    select count(*)::int as n from (select id from alert_notifications where state = 'pending' for update skip locked) as waiting`.execute(db)
-  return {...totals, pending: Number(rows[0]?.n ?? 0)}
+    select count(*)::int as n from alert_notifications
+    where state = 'pending' and (claimed_until is null or claimed_until < now())`.execute(db)
+  return {failed: recorder.failed, pending: Number(rows[0]?.n ?? 0), sent: recorder.sent}
 }
 
 interface WorkContext {
@@ -73,54 +108,72 @@ interface WorkContext {
   readonly deadline: number
   readonly maxAttempts: number
   readonly now: () => Date
+  readonly recorder: OutcomeRecorder
   readonly signal: AbortSignal
-  readonly totals: {failed: number; sent: number}
 }
 
-/** One worker of one channel: claim, send, record, until nothing is due or time is up. */
-async function work(db: Db, channel: DeliveryChannel, limiter: RateLimiter, context: WorkContext): Promise<void> {
+/** What a channel's workers share. */
+interface ChannelWork {
+  readonly channel: DeliveryChannel
+  readonly limiter: RateLimiter
+  readonly rowsPerClaim: number
+  readonly turns: Turns
+}
+
+/**
+ * Runs tasks one after another. A channel's workers claim in turn and reserve their first
+ * rate-limit slot before the next one claims, so requests start in the order their rows
+ * were claimed, oldest first, however the database's answers interleave.
+ */
+class Turns {
+  #tail: Promise<unknown> = Promise.resolve()
+
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.#tail.then(task)
+    this.#tail = result.catch(() => {})
+    return result
+  }
+}
+
+/** One worker of one channel: claim a batch, send it request by request, until nothing is due or time is up. */
+async function work(db: Db, {channel, limiter, rowsPerClaim, turns}: ChannelWork, context: WorkContext): Promise<void> {
+  const {recorder, signal} = context
   for (;;) {
-    if (context.signal.aborted) return
-    const outcome = await db.transaction().execute(async (trx) => {
-      const rows = await claim(trx, channel, context.now())
-      if (rows.length === 0) return 'idle' as const
-      if (!(await limiter.take(context.signal, context.deadline))) return 'out-of-time' as const
-      const messages = rows.map((row) => row.payload as unknown as AlertMessage)
-      try {
-        const receipt = await channel.notifier.send({consoleUrl: context.consoleUrl, messages, runId: rows[0]?.run_id as string}, context.signal)
-        await trx
-          .updateTable('alert_notifications')
-          .set((eb) => ({attempts: eb('attempts', '+', 1), last_error: null, provider_response: receipt.response, sent_at: context.now(), state: 'sent'}))
-          .where('id', 'in', rows.map((row) => row.id))
-          .execute()
-        context.totals.sent += rows.length
-        return 'sent' as const
-      } catch (error) {
-        const failure = error instanceof DeliveryError ? error : new DeliveryError(`internal error: ${(error as Error).message}`, {retryable: false})
-        const attempts = Math.max(...rows.map((row) => row.attempts)) + 1
-        const final = !failure.retryable || attempts >= context.maxAttempts
-        const wait = Math.max(failure.retryAfterMs ?? 0, backoff(attempts))
-        if (failure.retryAfterMs !== undefined) limiter.holdUntil(Date.now() + failure.retryAfterMs)
-        await trx
-          .updateTable('alert_notifications')
-          .set((eb) => ({
-            attempts: eb('attempts', '+', 1),
-            last_error: `${failure.message}${final && failure.retryable ? ` (gave up after ${attempts} attempts)` : ''}`,
-            next_attempt_at: new Date(context.now().getTime() + wait),
-            state: final ? 'failed' : 'pending',
-          }))
-          .where('id', 'in', rows.map((row) => row.id))
-          .execute()
-        if (final) context.totals.failed += rows.length
-        return final ? ('failed' as const) : ({retryInMs: wait} as const)
-      }
+    if (signal.aborted || Date.now() >= context.deadline) return
+    const leaseEnds = Date.now() + LEASE_MS
+    const {firstTurn, rows} = await turns.run(async () => {
+      const rows = await claim(db, channel.name, rowsPerClaim, context.now(), recorder.claimant)
+      return {firstTurn: rows.length > 0 ? limiter.take(signal, context.deadline) : undefined, rows}
     })
-    if (outcome === 'idle' || outcome === 'out-of-time') return
-    if (typeof outcome === 'object') {
+    if (rows.length === 0 || firstTurn === undefined) return
+    const requests = group(rows, channel.notifier)
+    let retryInMs: number | undefined
+    for (const [index, request] of requests.entries()) {
+      const rest = () => requests.slice(index).flat()
+      if (signal.aborted || Date.now() + SEND_MARGIN_MS > leaseEnds) {
+        recorder.release(rest())
+        break
+      }
+
+      if (!(await (index === 0 ? firstTurn : limiter.take(signal, context.deadline)))) {
+        recorder.release(rest())
+        return
+      }
+
+      const outcome = await send(channel, request, context)
+      if (outcome !== undefined) {
+        // The channel is struggling: leave the rest of the batch for later, as it was.
+        recorder.release(requests.slice(index + 1).flat())
+        retryInMs = outcome
+        break
+      }
+    }
+
+    if (retryInMs !== undefined) {
       // Retry within this run only if the wait fits in its budget; otherwise the next run will.
-      if (Date.now() + outcome.retryInMs > context.deadline) return
+      if (Date.now() + retryInMs > context.deadline) return
       try {
-        await sleep(outcome.retryInMs, undefined, {signal: context.signal})
+        await sleep(retryInMs, undefined, {signal})
       } catch {
         return
       }
@@ -128,44 +181,167 @@ async function work(db: Db, channel: DeliveryChannel, limiter: RateLimiter, cont
   }
 }
 
+/** Sends one request and records its outcome; returns how long to wait when it is to be retried. */
+async function send(channel: DeliveryChannel, rows: readonly NotificationRow[], context: WorkContext): Promise<number | undefined> {
+  const messages = rows.map((row) => row.payload as unknown as AlertMessage)
+  try {
+    const receipt = await channel.notifier.send({consoleUrl: context.consoleUrl, messages, runId: rows[0]?.run_id as string}, context.signal)
+    context.recorder.markSent(rows, receipt.response, context.now())
+    return undefined
+  } catch (error) {
+    const failure = error instanceof DeliveryError ? error : new DeliveryError(`internal error: ${(error as Error).message}`, {retryable: false})
+    const attempts = Math.max(...rows.map((row) => row.attempts)) + 1
+    const final = !failure.retryable || attempts >= context.maxAttempts
+    const wait = Math.max(failure.retryAfterMs ?? 0, backoff(attempts))
+    context.recorder.markFailed(rows, {
+      error: `${failure.message}${final && failure.retryable ? ` (gave up after ${attempts} attempts)` : ''}`,
+      final,
+      nextAttemptAt: new Date(context.now().getTime() + wait),
+    })
+    return final ? undefined : wait
+  }
+}
+
 /**
- * The next request's worth of notifications for a channel: the oldest due one, and the
- * due ones that share its group (a digest per run, per run and severity, or one alert),
- * up to the notifier's maximum per request. Locked until the transaction ends; rows locked
- * by another worker or run are skipped, never waited for.
+ * Claims up to `limit` of a channel's due notifications, oldest first, for LEASE_MS. Rows
+ * another worker or run is claiming are skipped, never waited for; rows whose claim expired
+ * (their process died) are due again.
  */
-async function claim(trx: Db, channel: DeliveryChannel, now: Date): Promise<NotificationRow[]> {
-  const first = await trx
-    .selectFrom('alert_notifications')
-    .selectAll()
-    .where('channel', '=', channel.name)
-    .where('state', '=', 'pending')
-    .where('next_attempt_at', '<=', now)
-    .orderBy('id')
-    .limit(1)
-    .forUpdate()
-    .skipLocked()
-    .executeTakeFirst()
-  if (!first) return []
-  const {maxPerRequest, groupKey} = channel.notifier
-  if (maxPerRequest <= 1) return [first]
-  const key = groupKey(first.payload as unknown as AlertMessage, first.run_id)
-  const more = await trx
-    .selectFrom('alert_notifications')
-    .selectAll()
-    .where('channel', '=', channel.name)
-    .where('state', '=', 'pending')
-    .where('next_attempt_at', '<=', now)
-    .where('run_id', '=', first.run_id)
-    .where('id', '>', first.id)
-    .orderBy('id')
-    .limit(Math.max(maxPerRequest * 4, 200))
-    .forUpdate()
-    .skipLocked()
-    .execute()
-  const group = [first, ...more.filter((row) => groupKey(row.payload as unknown as AlertMessage, row.run_id) === key)].slice(0, maxPerRequest)
-  // Locks taken on rows of other groups end with this transaction; they were not sent.
-  return group
+async function claim(db: Db, channel: string, limit: number, now: Date, claimant: string): Promise<NotificationRow[]> {
+  const {rows} = await sql<NotificationRow>`
+    update alert_notifications set claimed_until = now() + ${`${LEASE_MS} milliseconds`}::interval, claimed_by = ${claimant}::uuid
+    where id in (
+      select id from alert_notifications
+      where channel = ${channel} and state = 'pending' and next_attempt_at <= ${now}
+        and (claimed_until is null or claimed_until < now())
+      order by id
+      limit ${limit}
+      for update skip locked)
+    returning *`.execute(db)
+  return rows.sort((a, b) => Number(a.id) - Number(b.id))
+}
+
+/** Claimed rows as requests: grouped by the notifier's key (a digest per run and severity...), in order, at most maxPerRequest each. */
+function group(rows: readonly NotificationRow[], notifier: Notifier): NotificationRow[][] {
+  const groups = new Map<string, NotificationRow[][]>()
+  const requests: NotificationRow[][] = []
+  for (const row of rows) {
+    const key = notifier.maxPerRequest <= 1 ? String(row.id) : notifier.groupKey(row.payload as unknown as AlertMessage, row.run_id)
+    const open = groups.get(key)?.at(-1)
+    if (open && open.length < notifier.maxPerRequest) {
+      open.push(row)
+      continue
+    }
+
+    const request = [row]
+    groups.set(key, [...(groups.get(key) ?? []), request])
+    requests.push(request)
+  }
+
+  return requests
+}
+
+interface Outcome {
+  readonly attempted: boolean
+  readonly error: null | string
+  readonly id: number
+  readonly nextAttemptAt: Date | null
+  readonly response: null | string
+  readonly sentAt: Date | null
+  readonly state: 'failed' | 'pending' | 'sent'
+}
+
+/**
+ * Writes delivery outcomes in batches (one statement per flush, at most RECORD_LINGER_MS
+ * after the first waiting outcome), and ends the claims on them. An outcome is written only
+ * while this claimant still holds the row, so a run that overran its lease cannot undo what
+ * the run that took over recorded.
+ */
+class OutcomeRecorder {
+  failed = 0
+  sent = 0
+  #error: unknown
+  #flushing: Promise<void> = Promise.resolve()
+  #timer: NodeJS.Timeout | undefined
+  #waiting: Outcome[] = []
+
+  constructor(
+    private readonly db: Db,
+    readonly claimant: string,
+  ) {}
+
+  async close(): Promise<void> {
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    this.#flush()
+    await this.#flushing
+    if (this.#error !== undefined) throw this.#error
+  }
+
+  markFailed(rows: readonly NotificationRow[], outcome: {error: string; final: boolean; nextAttemptAt: Date}): void {
+    if (outcome.final) this.failed += rows.length
+    this.#add(
+      rows.map((row) => ({
+        attempted: true,
+        error: outcome.error,
+        id: Number(row.id),
+        nextAttemptAt: outcome.nextAttemptAt,
+        response: null,
+        sentAt: null,
+        state: outcome.final ? 'failed' : 'pending',
+      })),
+    )
+  }
+
+  /** Claimed but not sent: due again at once, for this run or another. */
+  release(rows: readonly NotificationRow[]): void {
+    this.#add(rows.map((row) => ({attempted: false, error: null, id: Number(row.id), nextAttemptAt: null, response: null, sentAt: null, state: 'pending'})))
+  }
+
+  markSent(rows: readonly NotificationRow[], response: string, at: Date): void {
+    this.sent += rows.length
+    this.#add(rows.map((row) => ({attempted: true, error: null, id: Number(row.id), nextAttemptAt: null, response, sentAt: at, state: 'sent'})))
+  }
+
+  #add(outcomes: readonly Outcome[]): void {
+    if (outcomes.length === 0) return
+    this.#waiting.push(...outcomes)
+    this.#timer ??= setTimeout(() => {
+      this.#timer = undefined
+      this.#flush()
+    }, RECORD_LINGER_MS)
+  }
+
+  #flush(): void {
+    const batch = this.#waiting
+    if (batch.length === 0) return
+    this.#waiting = []
+    this.#flushing = this.#flushing.then(() =>
+      this.#write(batch).catch((error: unknown) => {
+        this.#error ??= error
+      }),
+    )
+  }
+
+  async #write(batch: readonly Outcome[]): Promise<void> {
+    await sql`
+      update alert_notifications as n set
+        state = u.state,
+        attempts = n.attempts + case when u.attempted then 1 else 0 end,
+        last_error = case when u.attempted then u.error else n.last_error end,
+        provider_response = coalesce(u.response, n.provider_response),
+        sent_at = coalesce(u.sent_at, n.sent_at),
+        next_attempt_at = coalesce(u.next_attempt_at, n.next_attempt_at),
+        claimed_until = null,
+        claimed_by = null
+      from unnest(
+        ${batch.map((outcome) => outcome.id)}::bigint[], ${batch.map((outcome) => outcome.state)}::text[],
+        ${batch.map((outcome) => outcome.attempted)}::boolean[], ${batch.map((outcome) => outcome.error)}::text[],
+        ${batch.map((outcome) => outcome.response)}::text[], ${batch.map((outcome) => outcome.sentAt)}::timestamptz[],
+        ${batch.map((outcome) => outcome.nextAttemptAt)}::timestamptz[]
+      ) as u(id, state, attempted, error, response, sent_at, next_attempt_at)
+      where n.id = u.id and n.claimed_by = ${this.claimant}::uuid`.execute(this.db)
+  }
 }
 
 /** Failed and pending notifications, for `alerts deliveries` and `health check`. */

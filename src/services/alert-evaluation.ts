@@ -1,5 +1,7 @@
 import {createHash} from 'node:crypto'
 
+import {sql} from 'kysely'
+
 import type {Db} from '../db/schema.js'
 import type {Severity} from '../notifiers/notifier.js'
 import type {AlertRule} from './alert-rules.js'
@@ -59,7 +61,8 @@ export async function evaluateAlerts(db: Db, rules: readonly AlertRule[], now: D
       .select([
         'credentials.service',
         'credentials.label',
-        'credentials.expires_at',
+        // Epoch milliseconds: a number is much cheaper to read than a timestamp, 20,000 times a run.
+        sql<number>`extract(epoch from credentials.expires_at) * 1000`.as('expires_ms'),
         'tenants.id as tenant_uuid',
         'tenants.tenant_id',
         'tenants.name',
@@ -72,7 +75,7 @@ export async function evaluateAlerts(db: Db, rules: readonly AlertRule[], now: D
       .where('tenants.status', '<>', 'suspended')
       .execute()
     for (const row of rows) {
-      const expiresAt = row.expires_at as Date
+      const expiresAt = new Date(Number(row.expires_ms))
       const left = Math.floor((expiresAt.getTime() - now.getTime()) / DAY_MS)
       const what = credentialName(row.service, row.label)
       const base = {service: row.service, label: row.label, expiresAt: expiresAt.toISOString(), daysLeft: left}
@@ -130,6 +133,34 @@ export async function evaluateAlerts(db: Db, rules: readonly AlertRule[], now: D
         tenantName: row.name,
         workspace: row.slug,
         workspaceId: row.workspace_id,
+      })
+    }
+  }
+
+  const failing = byName.get('health_failing')
+  if (failing) {
+    const runs = failing.params.runs ?? 3
+    const latest = await db
+      .selectFrom('health_runs')
+      .leftJoin('workspaces', 'workspaces.id', 'health_runs.workspace_id')
+      .select(['health_runs.status', 'health_runs.checks', 'health_runs.started_at', 'health_runs.workspace_id', 'workspaces.slug'])
+      .orderBy('health_runs.id', 'desc')
+      .limit(runs)
+      .execute()
+    const last = latest[0]
+    if (last && latest.length === runs && latest.every((run) => run.status === 'unhealthy') && last.workspace_id && last.slug) {
+      const unhealthy = (last.checks as Array<{name: string; reason: string; status: string}>).filter((check) => check.status === 'unhealthy')
+      candidates.push({
+        details: {checks: unhealthy.map((check) => `${check.name}: ${check.reason}`), lastRunAt: last.started_at.toISOString(), runs},
+        // One alert for the whole installation, whichever workspace ran the checks.
+        fingerprint: alertFingerprint(['health_failing']),
+        rule: 'health_failing',
+        severity: 'critical',
+        summary: `health check unhealthy on ${runs} run${runs === 1 ? '' : 's'} in a row: ${unhealthy.map((check) => check.name).join(', ') || 'see synthex health check'}`,
+        tenantId: '-',
+        tenantName: 'synthex',
+        workspace: last.slug,
+        workspaceId: last.workspace_id,
       })
     }
   }

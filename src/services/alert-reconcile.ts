@@ -31,6 +31,8 @@ export interface ReconcileResult {
   /** Active credentials and tenants the rules looked at. */
   readonly evaluated: number
   readonly firing: number
+  /** The highest severity firing and not silenced after this reconcile, for --fail-on. */
+  readonly highestFiring: Severity | null
   readonly new: number
   /** The notifications written to the outbox (or, on a dry run, that would be). */
   readonly notifications: ReadonlyArray<{channel: string; message: AlertMessage}>
@@ -83,10 +85,15 @@ export async function reconcileAlerts(db: Db, options: {channels: readonly Chann
     const repeatOf = new Map(rules.map((rule) => [rule.name as string, rule.repeatIntervalMs]))
     const candidates = await evaluateAlerts(trx, rules, now)
     const evaluated = await countSubjects(trx)
-    const open = await trx.selectFrom('alerts').selectAll().where('state', '=', 'firing').forUpdate().execute()
+    // Not locked: only reconciles write these columns, and they hold the advisory lock. An
+    // acknowledgement committed meanwhile survives the update below, which reads it afresh.
+    const open = await trx
+      .selectFrom('alerts')
+      .select(['id', 'fingerprint', 'rule', 'severity', 'summary', 'started_at', 'notified_at', 'notified_severity', 'acknowledged_at', 'tenant_id', 'workspace_id'])
+      .where('state', '=', 'firing')
+      .execute()
     const muting = await activeSilences(trx, now)
     const workspaces = new Map((await trx.selectFrom('workspaces').select(['id', 'slug']).execute()).map((row) => [row.id, row.slug]))
-    const tenantNames = await names(trx, open)
 
     const openByFingerprint = new Map(open.map((alert) => [alert.fingerprint, alert]))
     const decisions: Decision[] = []
@@ -95,19 +102,20 @@ export async function reconcileAlerts(db: Db, options: {channels: readonly Chann
     let escalated = 0
     let reminded = 0
     let silencedCount = 0
+    let highestFiring: Severity | null = null
     const isSilenced = (alert: {rule: string; severity: string; tenantId: string; workspace: string}): boolean => muting.some((silence: Silence) => silences(silence, alert))
 
     for (const candidate of candidates) {
       const current = openByFingerprint.get(candidate.fingerprint)
       const muted = isSilenced(candidate)
       if (muted) silencedCount++
+      else if (highestFiring === null || severityRank(candidate.severity) > severityRank(highestFiring)) highestFiring = candidate.severity
       if (!current) {
         inserts.push({...candidate, notified: !muted})
         continue
       }
 
       openByFingerprint.delete(candidate.fingerprint)
-      const snapshot = {...current, details: candidate.details, id: Number(current.id), rule: candidate.rule, severity: candidate.severity, summary: candidate.summary}
       const who = {tenantName: candidate.tenantName, workspace: candidate.workspace}
       let kind: NotificationKind | undefined
       // Worse: a higher severity than was sent, or another rule (an expiring credential expired).
@@ -118,12 +126,16 @@ export async function reconcileAlerts(db: Db, options: {channels: readonly Chann
 
       if (kind === 'escalated') escalated++
       if (kind === 'reminder') reminded++
-      if (kind) decisions.push({alert: snapshot, kind, ...who, ...(kind === 'escalated' && current.notified_severity ? {escalatedFrom: current.notified_severity} : {})})
+      if (kind) {
+        const snapshot = {...current, details: candidate.details, id: Number(current.id), rule: candidate.rule, severity: candidate.severity, summary: candidate.summary}
+        decisions.push({alert: snapshot, kind, ...who, ...(kind === 'escalated' && current.notified_severity ? {escalatedFrom: current.notified_severity} : {})})
+      }
+
       const changed = kind !== undefined || candidate.severity !== current.severity || candidate.summary !== current.summary || candidate.rule !== current.rule
       if (changed) {
         updates.push({
           // Escalation asks for attention again: it clears an acknowledgement.
-          acknowledged: kind !== 'escalated' && current.acknowledged_at !== null,
+          clearAcknowledgement: kind === 'escalated',
           details: candidate.details,
           id: Number(current.id),
           notifiedAt: kind ? now : current.notified_at,
@@ -137,10 +149,12 @@ export async function reconcileAlerts(db: Db, options: {channels: readonly Chann
 
     // Whatever is still open is no longer true.
     const resolving = [...openByFingerprint.values()]
-    for (const alert of resolving) {
-      if (alert.notified_at === null) continue
+    const notifiedOfResolving = resolving.filter((alert) => alert.notified_at !== null)
+    const tenantNames = await names(trx, notifiedOfResolving)
+    const detailsOf = await details(trx, notifiedOfResolving)
+    for (const alert of notifiedOfResolving) {
       decisions.push({
-        alert: {...alert, id: Number(alert.id), severity: alert.notified_severity ?? alert.severity},
+        alert: {...alert, details: detailsOf.get(Number(alert.id)) ?? {}, id: Number(alert.id), severity: alert.notified_severity ?? alert.severity},
         kind: 'resolved',
         tenantName: tenantNames.get(`${alert.workspace_id}\u0000${alert.tenant_id}`) ?? alert.tenant_id,
         workspace: workspaces.get(alert.workspace_id) ?? alert.workspace_id,
@@ -173,6 +187,7 @@ export async function reconcileAlerts(db: Db, options: {channels: readonly Chann
       escalated,
       evaluated,
       firing: candidates.length,
+      highestFiring,
       new: inserts.length,
       notifications,
       reminded,
@@ -194,14 +209,22 @@ async function countSubjects(db: Db): Promise<number> {
   return Number(rows[0]?.n ?? 0)
 }
 
-async function names(db: Db, alerts: readonly AlertRow[]): Promise<Map<string, string>> {
+type OpenAlert = Pick<AlertRow, 'id' | 'tenant_id' | 'workspace_id'>
+
+/** Tenant names for the messages of resolving alerts (whose tenants the rules no longer return). */
+async function names(db: Db, alerts: readonly OpenAlert[]): Promise<Map<string, string>> {
   if (alerts.length === 0) return new Map()
-  const rows = await db
-    .selectFrom('tenants')
-    .select(['workspace_id', 'tenant_id', 'name'])
-    .where('tenant_id', 'in', [...new Set(alerts.map((alert) => alert.tenant_id))])
-    .execute()
+  const {rows} = await sql<{name: string; tenant_id: string; workspace_id: string}>`
+    select workspace_id, tenant_id, name from tenants where tenant_id = any(${[...new Set(alerts.map((alert) => alert.tenant_id))]}::text[])`.execute(db)
   return new Map(rows.map((row) => [`${row.workspace_id}\u0000${row.tenant_id}`, row.name]))
+}
+
+/** The details of resolving alerts, for their resolve messages (not read for every open alert on every run). */
+async function details(db: Db, alerts: readonly OpenAlert[]): Promise<Map<number, Record<string, unknown>>> {
+  if (alerts.length === 0) return new Map()
+  const {rows} = await sql<{details: Record<string, unknown>; id: number}>`
+    select id, details from alerts where id = any(${alerts.map((alert) => Number(alert.id))}::bigint[])`.execute(db)
+  return new Map(rows.map((row) => [Number(row.id), row.details]))
 }
 
 async function insertAlerts(db: Db, inserts: ReadonlyArray<AlertCandidate & {notified: boolean}>, now: Date): Promise<number[]> {
@@ -222,7 +245,7 @@ async function insertAlerts(db: Db, inserts: ReadonlyArray<AlertCandidate & {not
 }
 
 interface AlertUpdate {
-  readonly acknowledged: boolean
+  readonly clearAcknowledgement: boolean
   readonly details: Record<string, unknown>
   readonly id: number
   readonly notifiedAt: Date | null
@@ -238,14 +261,14 @@ async function updateAlerts(db: Db, updates: readonly AlertUpdate[], now: Date):
     update alerts set
       rule = u.rule, severity = u.severity, summary = u.summary, details = u.details, updated_at = ${now},
       notified_at = u.notified_at, notified_severity = u.notified_severity,
-      acknowledged_at = case when u.acknowledged then alerts.acknowledged_at end,
-      acknowledged_by = case when u.acknowledged then alerts.acknowledged_by end
+      acknowledged_at = case when u.clear_acknowledgement then null else alerts.acknowledged_at end,
+      acknowledged_by = case when u.clear_acknowledgement then null else alerts.acknowledged_by end
     from unnest(
       ${updates.map((update) => update.id)}::bigint[], ${updates.map((update) => update.severity)}::text[], ${updates.map((update) => update.summary)}::text[],
       ${updates.map((update) => JSON.stringify(update.details))}::jsonb[], ${updates.map((update) => update.notifiedAt)}::timestamptz[],
-      ${updates.map((update) => update.notifiedSeverity)}::text[], ${updates.map((update) => update.acknowledged)}::boolean[],
+      ${updates.map((update) => update.notifiedSeverity)}::text[], ${updates.map((update) => update.clearAcknowledgement)}::boolean[],
       ${updates.map((update) => update.rule)}::text[]
-    ) as u(id, severity, summary, details, notified_at, notified_severity, acknowledged, rule)
+    ) as u(id, severity, summary, details, notified_at, notified_severity, clear_acknowledgement, rule)
     where alerts.id = u.id`.execute(db)
 }
 

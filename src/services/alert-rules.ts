@@ -9,12 +9,13 @@ import {type Audit, recordEvents} from './events.js'
  * that `alerts rules set` changes them for every machine using the database.
  */
 
-export const RULE_NAMES = ['credential_expiring', 'credential_expired', 'tenant_inactive'] as const
+export const RULE_NAMES = ['credential_expiring', 'credential_expired', 'health_failing', 'tenant_inactive'] as const
 export type RuleName = (typeof RULE_NAMES)[number]
 
 export const RULE_DESCRIPTIONS: Record<RuleName, string> = {
   credential_expired: 'an active credential has expired (critical)',
   credential_expiring: 'an active credential expires within the info / warning / critical number of days',
+  health_failing: '`health check` was unhealthy on its last N runs in a row (critical)',
   tenant_inactive: 'an active tenant has had no activity for the given number of days (info)',
 }
 
@@ -48,7 +49,7 @@ export async function loadRules(db: Db): Promise<AlertRule[]> {
 function checkParams(name: RuleName, params: Record<string, number>): Array<{field: string; message: string}> {
   const issues: Array<{field: string; message: string}> = []
   for (const [key, value] of Object.entries(params)) {
-    if (!Number.isInteger(value) || value < 0) issues.push({field: key, message: 'must be a whole number of days, 0 or more'})
+    if (!Number.isInteger(value) || value < 0) issues.push({field: key, message: `must be a whole number${key === 'runs' ? '' : ' of days'}, 0 or more`})
   }
 
   if (name === 'credential_expiring') {
@@ -57,6 +58,7 @@ function checkParams(name: RuleName, params: Record<string, number>): Array<{fie
   }
 
   if (name === 'tenant_inactive' && (params.days ?? 0) < 1) issues.push({field: 'days', message: 'must be at least 1'})
+  if (name === 'health_failing' && (params.runs ?? 0) < 1) issues.push({field: 'runs', message: 'must be at least 1'})
   return issues
 }
 

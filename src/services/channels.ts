@@ -146,15 +146,7 @@ const CONSOLE: ChannelSpec = {config: {}, limits: limitsOf('console'), minSeveri
  */
 export async function resolveChannels(db: Db, keyring: Keyring | undefined, env: NodeJS.ProcessEnv): Promise<ChannelSpec[]> {
   const rows = await db.selectFrom('channels').selectAll().orderBy('name').execute()
-  const stored = rows.map((row) => {
-    let secrets: Record<string, unknown> = {}
-    if (row.secret_ciphertext) {
-      if (!keyring) throw new InvalidInputError([{field: 'SYNTHEX_ENCRYPTION_KEY', message: `is needed to open the secret of channel "${row.name}"`}])
-      secrets = JSON.parse(unseal(keyring, row.secret_ciphertext, channelAad(row.name, row.type), `channel ${row.name}`)) as Record<string, unknown>
-    }
-
-    return storedSpec(row, (row.config.options ?? {}) as Record<string, unknown>, secrets)
-  })
+  const stored = rows.map((row) => openStored(row, keyring))
   const fromEnvironment = environmentChannels(env)
   for (const spec of fromEnvironment) {
     const issues = checkChannelConfig(spec.type, spec.config)
@@ -168,6 +160,48 @@ export async function resolveChannels(db: Db, keyring: Keyring | undefined, env:
 
   const all = [...stored, ...fromEnvironment]
   return all.length > 0 ? all : [CONSOLE]
+}
+
+export interface ChannelProblem {
+  readonly name: string
+  readonly reason: string
+}
+
+/**
+ * Like resolveChannels, for `health check`: the channels that can send, and each one that
+ * cannot (a secret the key does not open, an environment variable with a bad value) as a
+ * problem rather than an error, so one broken channel does not hide the others.
+ */
+export async function inspectChannels(db: Db, keyring: () => Keyring | undefined, env: NodeJS.ProcessEnv): Promise<{channels: ChannelSpec[]; problems: ChannelProblem[]}> {
+  const rows = await db.selectFrom('channels').selectAll().orderBy('name').execute()
+  const channels: ChannelSpec[] = []
+  const problems: ChannelProblem[] = []
+  for (const row of rows) {
+    try {
+      channels.push(openStored(row, row.secret_ciphertext ? keyring() : undefined))
+    } catch (error) {
+      problems.push({name: row.name, reason: error instanceof InvalidInputError ? 'SYNTHEX_ENCRYPTION_KEY is not set' : (error as Error).message.split('\n')[0] ?? ''})
+    }
+  }
+
+  for (const spec of environmentChannels(env)) {
+    const issues = checkChannelConfig(spec.type, spec.config)
+    if (issues.length === 0) channels.push(spec)
+    else problems.push({name: spec.name, reason: issues.map((issue) => `${issue.field} ${issue.message}`).join('; ')})
+  }
+
+  return {channels, problems}
+}
+
+/** A stored channel with its secret opened; throws, naming the channel, when it does not open. */
+function openStored(row: ChannelRow, keyring: Keyring | undefined): ChannelSpec {
+  let secrets: Record<string, unknown> = {}
+  if (row.secret_ciphertext) {
+    if (!keyring) throw new InvalidInputError([{field: 'SYNTHEX_ENCRYPTION_KEY', message: `is needed to open the secret of channel "${row.name}"`}])
+    secrets = JSON.parse(unseal(keyring, row.secret_ciphertext, channelAad(row.name, row.type), `channel ${row.name}`)) as Record<string, unknown>
+  }
+
+  return storedSpec(row, (row.config.options ?? {}) as Record<string, unknown>, secrets)
 }
 
 /** Stored and environment channels as they may be shown (no secrets). */

@@ -1,8 +1,6 @@
-import {sql} from 'kysely'
-
 import type {Db, TenantRow, TenantStatus, TenantType} from '../db/schema.js'
 import {ConflictError, InvalidInputError, NotFoundError} from './errors.js'
-import {type Audit, type AuditEvent, IMPORTED, recordEvents, toAuditEvent} from './events.js'
+import {asTenantEvent, type Audit, type AuditEvent, ofTenant, recordEvents, toAuditEvent} from './events.js'
 import {parseTenantFields, TENANT_FIELDS, type TenantField, type TenantFields, type TenantFieldsInput} from './tenant-fields.js'
 import type {Workspace} from './workspaces.js'
 
@@ -262,16 +260,6 @@ export async function deleteTenant(db: Db, workspace: Workspace, audit: Audit, t
 }
 
 
-/**
- * An import event as one tenant's history shows it: that this tenant was created by it,
- * not the thousands of other ids of its chunk.
- */
-function asTenantEvent(event: AuditEvent, tenantId: string): AuditEvent {
-  if (event.type !== IMPORTED) return event
-  const {tenantIds, ...data} = event.data as {tenantIds?: unknown[]}
-  return {...event, aggregateId: tenantId, aggregateType: 'tenant', data: {...data, tenantsInChunk: tenantIds?.length ?? 0}}
-}
-
 /** A tenant's audit trail, oldest first; still readable after the tenant is deleted. */
 export async function tenantHistory(
   db: Db,
@@ -283,13 +271,8 @@ export async function tenantHistory(
     .selectFrom('events')
     .selectAll()
     .where('workspace_id', '=', workspace.id)
-    .where((eb) =>
-      eb.or([
-        eb.and([eb('aggregate_type', '=', 'tenant'), eb('aggregate_id', '=', tenantId)]),
-        // Bulk imports record one event per chunk listing the tenants they created.
-        eb.and([eb('type', '=', IMPORTED), sql<boolean>`data -> 'tenantIds' ? ${tenantId}`]),
-      ]),
-    )
+    // Bulk imports record one event per chunk listing the tenants they created: ofTenant finds those too.
+    .where(ofTenant(tenantId))
   if (page.after !== undefined) select = select.where('id', '>', page.after)
   const rows = await select.orderBy('id').limit(page.limit + 1).execute()
   if (rows.length === 0 && page.after === undefined) throw notFound(workspace, tenantId)

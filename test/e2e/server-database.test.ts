@@ -1,12 +1,12 @@
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, expect, it} from 'vitest'
 
 import {readMigrationFiles} from '../../src/db/migrations.js'
-import {backendNames, createServerDatabase} from '../helpers/backends.js'
+import {createServerDatabase, describeOnServer} from '../helpers/backends.js'
 import {parseJson, runCli} from '../helpers/cli.js'
 
 const migrations = readMigrationFiles().map((file) => file.name)
 
-describe.runIf(backendNames().includes('postgres'))('a server database [server]', () => {
+describeOnServer('a server database [server]', () => {
   let url = ''
   let drop: () => Promise<void> = async () => {}
 

@@ -130,3 +130,12 @@ export function describeEachBackend(name: string, suite: (database: () => TestDa
     })
   }
 }
+
+/**
+ * A suite about the Postgres server itself (locks another process holds, sslmode, `db
+ * migrate` on a server). Like describeEachBackend, it exists only where its backend does:
+ * the PGlite-only run of `npm test` has no server to test.
+ */
+export function describeOnServer(name: string, suite: () => void): void {
+  if (backendNames().includes('postgres')) describe(name, suite)
+}

@@ -6,6 +6,8 @@ import {severityRank, SEVERITIES, type Severity} from '../../notifiers/notifier.
 import {checkAlerts, type CheckResult} from '../../services/alert-check.js'
 
 export default class AlertsCheckNow extends BaseCommand<typeof AlertsCheckNow> {
+  // Delivery workers of several channels claim and record at once.
+  static override databasePoolSize = 8
   static override description = `Evaluates the alert rules, reconciles the alerts (new, escalated, reminded, resolved, silenced) and delivers the notifications this calls for to every channel, then prints a one-line summary. Run it from cron every few minutes.
 
 Overlapping runs are safe: the reconcile runs under a database lock and each notification is delivered once. A channel that is down loses nothing: its notifications stay in the outbox and are retried with backoff (honouring Retry-After) by this and later runs; \`synthex alerts deliveries\` shows them. With no channel configured, alerts are printed on stderr.`
@@ -54,7 +56,11 @@ Overlapping runs are safe: the reconcile runs under a database lock and each not
       process.stdout.write(`${summaryLine(result)}\n`)
     }
 
-    if (failOn && result.highestFiring && severityRank(result.highestFiring) >= severityRank(failOn as Severity)) process.exitCode = 3
+    if (failOn && result.highestFiring && severityRank(result.highestFiring) >= severityRank(failOn as Severity)) {
+      this.output.info(`A ${result.highestFiring} alert is firing (--fail-on ${failOn}): exit 3. See \`synthex alerts list\`.`)
+      process.exitCode = 3
+    }
+
     return result
   }
 }

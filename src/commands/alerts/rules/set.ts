@@ -9,11 +9,12 @@ export default class AlertsRulesSet extends BaseCommand<typeof AlertsRulesSet> {
     rule: Args.string({description: 'The rule to change.', options: [...RULE_NAMES], required: true}),
   }
 
-  static override description = 'Changes a rule\'s thresholds (in days), its repeat interval, or turns it on or off. The settings are stored in the database, so they apply to every machine running `synthex alerts check-now` on it.'
+  static override description = 'Changes a rule\'s thresholds (in days, or runs for health_failing), its repeat interval, or turns it on or off. The settings are stored in the database, so they apply to every machine running `synthex alerts check-now` on it.'
   static override examples = [
     {command: '<%= config.bin %> <%= command.id %> credential_expiring --info 45 --warning 14 --critical 3', description: 'Warn earlier about expiring credentials.'},
     {command: '<%= config.bin %> <%= command.id %> tenant_inactive --days 60 --repeat 7d', description: 'Inactive after 60 days; remind weekly.'},
     {command: '<%= config.bin %> <%= command.id %> tenant_inactive --disable', description: 'Turn a rule off.'},
+    {command: '<%= config.bin %> <%= command.id %> health_failing --runs 2', description: 'Page when `health check` is unhealthy twice in a row.'},
   ]
 
   static override flags = {
@@ -22,6 +23,7 @@ export default class AlertsRulesSet extends BaseCommand<typeof AlertsRulesSet> {
     disable: Flags.boolean({description: 'Turn the rule off.', exclusive: ['enable']}),
     enable: Flags.boolean({description: 'Turn the rule on.', exclusive: ['disable']}),
     info: Flags.integer({description: 'credential_expiring: info at or under this many days left.', min: 0}),
+    runs: Flags.integer({description: 'health_failing: consecutive unhealthy `health check` runs.', min: 1}),
     repeat: Flags.string({description: 'Send a firing, unacknowledged alert again after this long (e.g. 24h).', helpValue: '<duration>'}),
     warning: Flags.integer({description: 'credential_expiring: warning at or under this many days left.', min: 0}),
   }
@@ -29,13 +31,13 @@ export default class AlertsRulesSet extends BaseCommand<typeof AlertsRulesSet> {
   static override summary = 'Change an alert rule.'
 
   async run(): Promise<AlertRule> {
-    const {critical, days, disable, enable, info, repeat, warning} = this.flags
+    const {critical, days, disable, enable, info, repeat, runs, warning} = this.flags
     const rule = await updateRule(await this.db(), this.audit, this.args.rule, {
       enabled: enable ? true : disable ? false : undefined,
-      params: {critical, days, info, warning},
+      params: {critical, days, info, runs, warning},
       repeatIntervalMs: repeat === undefined ? undefined : durationFlag('repeat', repeat),
     })
-    this.output.success(`Rule ${rule.name}: ${rule.enabled ? 'enabled' : 'disabled'}, ${Object.entries(rule.params).map(([key, value]) => `${key}=${value}d`).join(' ') || 'no thresholds'}, repeat every ${Math.round(rule.repeatIntervalMs / 60_000)} min.`)
+    this.output.success(`Rule ${rule.name}: ${rule.enabled ? 'enabled' : 'disabled'}, ${Object.entries(rule.params).map(([key, value]) => `${key}=${value}${key === 'runs' ? '' : 'd'}`).join(' ') || 'no thresholds'}, repeat every ${Math.round(rule.repeatIntervalMs / 60_000)} min.`)
     return rule
   }
 }

@@ -1,0 +1,38 @@
+import type {Hook} from '@oclif/core'
+
+import type {Db} from '../../db/schema.js'
+import {commandDatagrams, dogstatsdTarget, sendDatagrams} from '../../services/dogstatsd.js'
+import {type CommandRun, recordCommandRun} from '../../services/usage.js'
+
+/** What BaseCommand hands the `command_finished` hook when a command ends, however it ends. */
+export interface CommandFinished extends CommandRun {
+  /** The command's database, when it opened one: commands that never did are not recorded there. */
+  readonly db: Db | undefined
+}
+
+const RECORD_TIMEOUT_MS = 2000
+
+/**
+ * Usage analytics and DogStatsD, after every command. Neither may break or slow the command
+ * noticeably: failures are swallowed, and each has a short time limit.
+ */
+const hook: Hook<'command_finished'> = async function (options) {
+  const run = options as unknown as CommandFinished
+  const target = dogstatsdTarget(process.env)
+  const outcome = run.exitCode === 0 ? 'success' : run.errorClass === 'interrupted' ? 'interrupted' : 'error'
+  await Promise.all([
+    target ? sendDatagrams(target, commandDatagrams({command: run.command, durationMs: run.durationMs, exitCode: run.exitCode, outcome})) : undefined,
+    run.db ? withTimeout(recordCommandRun(run.db, run), RECORD_TIMEOUT_MS).catch(() => {}) : undefined,
+  ])
+}
+
+async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await Promise.race([work, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+export default hook

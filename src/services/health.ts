@@ -1,0 +1,324 @@
+import {connect} from 'node:net'
+
+import {sql} from 'kysely'
+
+import {unseal} from '../crypto/envelope.js'
+import type {Keyring} from '../crypto/keyring.js'
+import {pendingMigrations} from '../db/migrations.js'
+import type {Db} from '../db/schema.js'
+import {DEFAULT_EVENTS_URL} from '../notifiers/pagerduty.js'
+import {DEFAULT_SENDGRID_URL} from '../notifiers/sendgrid.js'
+import {type ChannelSpec, inspectChannels} from './channels.js'
+import {credentialAad, describeCredential} from './credentials.js'
+
+/**
+ * `health check`: independent checks run at once, each under its own timeout, each healthy,
+ * degraded or unhealthy with a reason and its duration; the overall status is the worst.
+ * A check that cannot finish in time is unhealthy ("no answer within 5 s"), so a stopped or
+ * unreachable database makes the probe fail fast instead of hanging the pipeline.
+ */
+
+export const HEALTH_STATUSES = ['healthy', 'degraded', 'unhealthy'] as const
+export type HealthStatus = (typeof HEALTH_STATUSES)[number]
+
+export interface CheckOutcome {
+  readonly durationMs: number
+  readonly name: string
+  readonly reason: string
+  readonly status: HealthStatus
+  /** A figure for monitoring (nagios performance data, a Prometheus gauge), with its unit. */
+  readonly value?: {readonly unit: 'ms' | 's' | ''; readonly value: number}
+}
+
+export interface HealthReport {
+  readonly checks: readonly CheckOutcome[]
+  readonly durationMs: number
+  readonly startedAt: Date
+  readonly status: HealthStatus
+}
+
+export interface HealthOptions {
+  /** Seconds since the last `alerts check-now` run above which cron is considered stopped. */
+  readonly cronMaxAgeMs: number
+  readonly deep: boolean
+  readonly env: NodeJS.ProcessEnv
+  readonly keyring: () => Keyring
+  /** Database round trip above which the database is degraded. */
+  readonly latencyThresholdMs: number
+  readonly now?: () => Date
+  /** Opens the database (may throw: that is the database check failing). */
+  readonly open: () => Promise<Db>
+  readonly timeoutMs: number
+  /** Records the run, for the `health_failing` rule and the metrics (not on a dry look). */
+  readonly record: boolean
+  readonly workspaceId?: () => Promise<string | undefined>
+}
+
+export const DEFAULT_SHOPIFY_API_URL = 'https://admin.shopify.com'
+export const DEFAULT_GOOGLE_API_URL = 'https://merchantapi.googleapis.com'
+/** Expiring within this many days makes the credentials check degraded. */
+const EXPIRING_DAYS = 7
+/** A pending notification older than this is stuck (cron not delivering, a channel down for long). */
+const STUCK_MS = 60 * 60_000
+/** Failed deliveries count against health for this long. */
+const FAILED_WINDOW_MS = 24 * 60 * 60_000
+const DAY_MS = 86_400_000
+/** The variable that defines each environment channel, as users know them. */
+const ENVIRONMENT_VARIABLES: Record<string, string> = {'env-pagerduty': 'PAGERDUTY_ROUTING_KEY', 'env-sendgrid': 'SENDGRID_API_KEY', 'env-slack': 'SLACK_WEBHOOK_URL', 'env-smtp': 'SMTP_URL'}
+
+const rank = (status: HealthStatus): number => HEALTH_STATUSES.indexOf(status)
+export const worst = (statuses: readonly HealthStatus[]): HealthStatus => statuses.reduce<HealthStatus>((a, b) => (rank(b) > rank(a) ? b : a), 'healthy')
+
+class CheckTimeout extends Error {}
+
+type Check = () => Promise<Omit<CheckOutcome, 'durationMs' | 'name'>>
+
+/**
+ * Runs one check under the timeout; whatever it throws makes it unhealthy, with the reason.
+ * A check of the database's contents starts (and is timed) once the database is open.
+ */
+async function run(name: string, check: Check, timeoutMs: number, database?: Promise<Db>): Promise<CheckOutcome> {
+  if (database) {
+    const ready = await database.then(
+      () => true,
+      () => false,
+    )
+    if (!ready) return {durationMs: 0, name, reason: 'not checked: the database is unreachable', status: 'unhealthy'}
+  }
+
+  const started = performance.now()
+  let timer: NodeJS.Timeout | undefined
+  try {
+    const outcome = await Promise.race([
+      check(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new CheckTimeout()), timeoutMs)
+      }),
+    ])
+    return {durationMs: performance.now() - started, name, ...outcome}
+  } catch (error) {
+    const reason = error instanceof CheckTimeout ? `no answer within ${formatSeconds(timeoutMs)}` : firstLine(error)
+    return {durationMs: performance.now() - started, name, reason, status: 'unhealthy'}
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+export async function checkHealth(options: HealthOptions): Promise<HealthReport> {
+  const now = options.now ?? (() => new Date())
+  const startedAt = now()
+  const started = performance.now()
+  const opening = options.open()
+  // Opening can take longer than a check (the first run creates the embedded database): its
+  // own timeout is the database check's; an open that outlives it still fails the rest.
+  const opened = Promise.race([
+    opening,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new CheckTimeout()), options.timeoutMs).unref()),
+  ])
+  opened.catch(() => {})
+  // The other checks need the database; when it is down they say so rather than each timing out.
+  const db = (): Promise<Db> => opening
+  // The channels check and --deep's probes of their endpoints share one reading.
+  const inspecting = opening.then(async (db) => inspectChannels(db, options.keyring, options.env))
+  inspecting.catch(() => {})
+  const checks: Array<[string, Check, Promise<Db>?]> = [
+    ['database', () => checkDatabase(opening, options.latencyThresholdMs)],
+    ['migrations', async () => checkMigrations(await db()), opened],
+    ['encryption', async () => checkEncryption(await db(), options.keyring), opened],
+    ['credentials', async () => checkCredentials(await db(), startedAt), opened],
+    ['channels', async () => checkChannels(await inspecting), opened],
+    ['deliveries', async () => checkDeliveries(await db(), startedAt), opened],
+    ['cron', async () => checkCron(await db(), startedAt, options.cronMaxAgeMs), opened],
+  ]
+  const deadline = performance.now() + options.timeoutMs
+  const runs = [Promise.all(checks.map(([name, check, after]) => run(name, check, options.timeoutMs, after)))]
+  if (options.deep) {
+    // Channel endpoints are known once the database has answered; their probes get what is
+    // left of the timeout, so --deep still answers within it. A channel that cannot be read
+    // is the channels check's to report.
+    runs.push(
+      opened
+        .then(async () => inspecting)
+        .then(({channels}) => {
+          const remainingMs = Math.max(1, deadline - performance.now())
+          return Promise.all(endpointsOf(channels).map((endpoint) => run(`channel ${endpoint.name}`, () => checkReachable(endpoint.url, remainingMs), remainingMs)))
+        })
+        .catch(() => []),
+      Promise.all([
+        run('shopify api', () => checkReachable(new URL(options.env.SYNTHEX_SHOPIFY_API_URL || DEFAULT_SHOPIFY_API_URL), options.timeoutMs), options.timeoutMs),
+        run('google api', () => checkReachable(new URL(options.env.SYNTHEX_GOOGLE_API_URL || DEFAULT_GOOGLE_API_URL), options.timeoutMs), options.timeoutMs),
+      ]),
+    )
+  }
+
+  const outcomes = (await Promise.all(runs)).flat()
+  const report: HealthReport = {checks: outcomes, durationMs: performance.now() - started, startedAt, status: worst(outcomes.map((outcome) => outcome.status))}
+  if (options.record) {
+    // Recording is best effort: a database that is down is already what the report says.
+    await opened
+      .then(async (db) => {
+        const workspaceId = (await options.workspaceId?.().catch(() => undefined)) ?? null
+        await db
+          .insertInto('health_runs')
+          .values({checks: JSON.stringify(report.checks), duration_ms: report.durationMs, started_at: startedAt, status: report.status, workspace_id: workspaceId})
+          .execute()
+      })
+      .catch(() => {})
+  }
+
+  return report
+}
+
+async function checkDatabase(opening: Promise<Db>, thresholdMs: number): ReturnType<Check> {
+  const db = await opening
+  const started = performance.now()
+  await sql`select 1`.execute(db)
+  const ms = performance.now() - started
+  const value = {unit: 'ms' as const, value: round(ms)}
+  return ms > thresholdMs
+    ? {reason: `round trip ${round(ms)} ms, over ${thresholdMs} ms`, status: 'degraded', value}
+    : {reason: `reachable, round trip ${round(ms)} ms`, status: 'healthy', value}
+}
+
+async function checkMigrations(db: Db): ReturnType<Check> {
+  const pending = await pendingMigrations(db)
+  return pending.length === 0
+    ? {reason: 'up to date', status: 'healthy', value: {unit: '', value: 0}}
+    : {reason: `${pending.length} pending (${pending.join(', ')}): run synthex db migrate`, status: 'unhealthy', value: {unit: '', value: pending.length}}
+}
+
+/** The key is there and opens a real credential (the newest), not just that a key is set. */
+async function checkEncryption(db: Db, keyring: () => Keyring): ReturnType<Check> {
+  const sample = await db
+    .selectFrom('credentials')
+    .innerJoin('tenants', 'tenants.id', 'credentials.tenant_id')
+    .select(['credentials.ciphertext', 'credentials.label', 'credentials.service', 'credentials.tenant_id', 'tenants.tenant_id as tenant', 'tenants.workspace_id'])
+    .where('credentials.rotated_at', 'is', null)
+    .where('credentials.revoked_at', 'is', null)
+    .orderBy('credentials.id', 'desc')
+    .limit(1)
+    .executeTakeFirst()
+  const keys = keyring()
+  if (!sample) return keys.active ? {reason: 'key present; no credential stored yet', status: 'healthy'} : {reason: 'no key configured; none needed until a credential is stored', status: 'healthy'}
+  try {
+    unseal(keys, sample.ciphertext, credentialAad(sample), describeCredential({label: sample.label, service: sample.service, tenantId: sample.tenant}))
+  } catch (error) {
+    return {reason: `cannot open a stored credential: ${firstLine(error)}`, status: 'unhealthy'}
+  }
+
+  return keys.active ? {reason: 'key present; opened a stored credential', status: 'healthy'} : {reason: 'opened a stored credential, but no active key is set to seal new ones (SYNTHEX_ENCRYPTION_KEY)', status: 'degraded'}
+}
+
+async function checkCredentials(db: Db, now: Date): ReturnType<Check> {
+  const {rows} = await sql<{expired: number; expiring: number; next_days: null | number}>`
+    select count(*) filter (where expires_at <= ${now})::int as expired,
+           count(*) filter (where expires_at > ${now} and expires_at <= ${new Date(now.getTime() + EXPIRING_DAYS * DAY_MS)})::int as expiring,
+           extract(epoch from min(expires_at) filter (where expires_at > ${now}) - ${now}::timestamptz) / 86400 as next_days
+    from credentials c join tenants t on t.id = c.tenant_id
+    where c.rotated_at is null and c.revoked_at is null and t.status <> 'suspended'`.execute(db)
+  const {expired, expiring} = rows[0] ?? {expired: 0, expiring: 0}
+  const nextDays = rows[0]?.next_days === null || rows[0]?.next_days === undefined ? undefined : Math.floor(Number(rows[0].next_days))
+  const value = nextDays === undefined ? undefined : {unit: '' as const, value: nextDays}
+  if (Number(expired) > 0) return {reason: `${expired} expired${Number(expiring) > 0 ? `, ${expiring} expiring within ${EXPIRING_DAYS} days` : ''}: see synthex credentials expiring`, status: 'unhealthy', value}
+  if (Number(expiring) > 0) return {reason: `${expiring} expiring within ${EXPIRING_DAYS} days: see synthex credentials expiring`, status: 'degraded', value}
+  return {reason: nextDays === undefined ? 'none expiring' : `none expiring within ${EXPIRING_DAYS} days (next in ${nextDays} days)`, status: 'healthy', value}
+}
+
+async function checkChannels({channels, problems}: {channels: readonly ChannelSpec[]; problems: ReadonlyArray<{name: string; reason: string}>}): ReturnType<Check> {
+  const total = channels.length + problems.length
+  const value = {unit: '' as const, value: total}
+  if (problems.length > 0) {
+    const names = problems.map((problem) => `${problem.name}: ${problem.reason}`).join('; ')
+    return {reason: `${problems.length} of ${total} cannot send (${names}): alerts to ${problems.length === 1 ? 'it' : 'them'} would be lost`, status: 'unhealthy', value}
+  }
+
+  if (total === 0) return {reason: 'no channel configured: alerts only go to stderr (synthex alerts channels add)', status: 'degraded', value}
+  const fromEnvironment = channels.filter((channel) => channel.source === 'environment').map((channel) => ENVIRONMENT_VARIABLES[channel.name] ?? channel.name)
+  return {reason: `${total} configured${fromEnvironment.length > 0 ? ` (${fromEnvironment.join(', ')} from the environment)` : ''}`, status: 'healthy', value}
+}
+
+async function checkDeliveries(db: Db, now: Date): ReturnType<Check> {
+  const {rows} = await sql<{failed: number; stuck: number}>`
+    select count(*) filter (where state = 'failed' and created_at > ${new Date(now.getTime() - FAILED_WINDOW_MS)})::int as failed,
+           count(*) filter (where state = 'pending' and created_at < ${new Date(now.getTime() - STUCK_MS)})::int as stuck
+    from alert_notifications where state in ('failed', 'pending')`.execute(db)
+  const failed = Number(rows[0]?.failed ?? 0)
+  const stuck = Number(rows[0]?.stuck ?? 0)
+  const problems = [failed > 0 ? `${failed} failed in the last 24 h` : '', stuck > 0 ? `${stuck} pending for over an hour` : ''].filter(Boolean)
+  return problems.length > 0
+    ? {reason: `${problems.join(', ')}: see synthex alerts deliveries`, status: 'degraded', value: {unit: '', value: failed + stuck}}
+    : {reason: 'no failed or stuck notifications', status: 'healthy', value: {unit: '', value: 0}}
+}
+
+/** The dead-man's switch: cron is expected to run `alerts check-now` every few minutes. */
+async function checkCron(db: Db, now: Date, maxAgeMs: number): ReturnType<Check> {
+  const last = await db.selectFrom('alert_runs').select('started_at').where('dry_run', '=', false).orderBy('started_at', 'desc').limit(1).executeTakeFirst()
+  if (!last) return {reason: 'alerts check-now has never run: schedule it (see examples/crontab)', status: 'degraded'}
+  const ageMs = Math.max(0, now.getTime() - last.started_at.getTime())
+  const value = {unit: 's' as const, value: Math.round(ageMs / 1000)}
+  return ageMs > maxAgeMs
+    ? {reason: `last alerts check-now ${formatAge(ageMs)} ago, over ${formatAge(maxAgeMs)}: is its cron job running?`, status: 'degraded', value}
+    : {reason: `last alerts check-now ${formatAge(ageMs)} ago`, status: 'healthy', value}
+}
+
+interface Endpoint {
+  readonly name: string
+  readonly url: URL
+}
+
+/** Where each channel sends (no secret: only scheme, host and port are ever shown or used). */
+function endpointsOf(channels: readonly ChannelSpec[]): Endpoint[] {
+  const endpoints: Endpoint[] = []
+  for (const channel of channels) {
+    const config = channel.config as Record<string, unknown>
+    const target = config.url ?? config.eventsUrl ?? config.apiUrl ?? (channel.type === 'pagerduty' ? DEFAULT_EVENTS_URL : channel.type === 'sendgrid' ? DEFAULT_SENDGRID_URL : undefined)
+    if (typeof target !== 'string') continue
+    try {
+      endpoints.push({name: channel.name, url: new URL(target)})
+    } catch {
+      // A channel with a malformed URL is reported by `alerts channels test`.
+    }
+  }
+
+  return endpoints
+}
+
+const DEFAULT_PORTS: Record<string, number> = {'http:': 80, 'https:': 443, 'smtp:': 587, 'smtps:': 465}
+
+/**
+ * Reachable: a TCP connection to the endpoint's host and port opens. Nothing is sent, so a
+ * probe never posts to a channel or counts against an API's quota.
+ */
+async function checkReachable(url: URL, timeoutMs: number): ReturnType<Check> {
+  const port = url.port ? Number(url.port) : (DEFAULT_PORTS[url.protocol] ?? 443)
+  const where = `${url.hostname}:${port}`
+  const started = performance.now()
+  await new Promise<void>((resolve, reject) => {
+    const socket = connect({host: url.hostname, port, timeout: timeoutMs})
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve()
+    })
+    socket.once('timeout', () => {
+      socket.destroy()
+      reject(new Error(`${where}: no answer within ${formatSeconds(timeoutMs)}`))
+    })
+    socket.once('error', (error: NodeJS.ErrnoException) => reject(new Error(`${where}: ${error.code ?? error.message}`)))
+  })
+  const ms = round(performance.now() - started)
+  return {reason: `${where} reachable in ${ms} ms`, status: 'healthy', value: {unit: 'ms', value: ms}}
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? 'failed'
+}
+
+const round = (ms: number): number => Math.round(ms * 10) / 10
+const formatSeconds = (ms: number): string => `${ms / 1000} s`
+
+function formatAge(ms: number): string {
+  if (ms < 120_000) return `${Math.round(ms / 1000)} s`
+  if (ms < 2 * 3_600_000) return `${Math.round(ms / 60_000)} min`
+  if (ms < 2 * DAY_MS) return `${Math.round(ms / 3_600_000)} h`
+  return `${Math.round(ms / DAY_MS)} days`
+}

@@ -1,0 +1,200 @@
+import {rename, rm, writeFile} from 'node:fs/promises'
+
+import {sql} from 'kysely'
+
+import type {Db} from '../db/schema.js'
+import {SynthexError} from '../errors/synthex-error.js'
+import {SEVERITIES} from '../notifiers/notifier.js'
+import {type HealthReport, type HealthStatus} from './health.js'
+import {exposition, type MetricFamily} from './prometheus-exposition.js'
+
+/**
+ * Fleet figures for Prometheus (`metrics`): tenants, credentials, the next expiry, firing
+ * alerts, the outbox, command runs and durations, and the latest health status. Everything
+ * is read from the database, so any machine sharing it reports the same numbers.
+ */
+
+/** Seconds: a CLI command takes from a tenth of a second to minutes (a million-row import). */
+export const DURATION_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300] as const
+
+export const HEALTH_VALUE: Record<HealthStatus, number> = {degraded: 0.5, healthy: 1, unhealthy: 0}
+
+export async function fleetMetrics(db: Db, now = new Date()): Promise<MetricFamily[]> {
+  const [tenants, credentials, alerts, deliveries, commands, health, lastRun] = await Promise.all([
+    sql<{n: number; status: string; type: string; workspace: string}>`
+      select w.slug as workspace, t.type, t.status, count(*)::int as n
+      from tenants t join workspaces w on w.id = t.workspace_id group by 1, 2, 3 order by 1, 2, 3`.execute(db),
+    sql<{n: number; next_days: null | number; status: string; workspace: string}>`
+      select w.slug as workspace, s.status, count(*)::int as n,
+             min(extract(epoch from c.expires_at - ${now}::timestamptz) / 86400) filter (where s.status in ('ok', 'expiring')) as next_days
+      from credentials c
+      join tenants t on t.id = c.tenant_id
+      join workspaces w on w.id = t.workspace_id
+      cross join lateral (select case
+        when c.revoked_at is not null then 'revoked'
+        when c.rotated_at is not null then 'rotated'
+        when c.expires_at is not null and c.expires_at <= ${now} then 'expired'
+        when c.expires_at is not null and c.expires_at <= ${now}::timestamptz + interval '30 days' then 'expiring'
+        else 'ok' end as status) s
+      group by 1, 2 order by 1, 2`.execute(db),
+    sql<{n: number; severity: string}>`select severity, count(*)::int as n from alerts where state = 'firing' group by 1`.execute(db),
+    sql<{n: number; state: string}>`select state, count(*)::int as n from alert_notifications group by 1`.execute(db),
+    sql<{buckets: number[]; command: string; errors: number; runs: number; sum_ms: number}>`
+      select command, count(*)::int as runs, count(*) filter (where exit_code <> 0)::int as errors, sum(duration_ms) as sum_ms,
+             array[${sql.join(DURATION_BUCKETS.map((bucket) => sql`count(*) filter (where duration_ms <= ${bucket * 1000})::int`))}] as buckets
+      from command_runs group by 1 order by 1`.execute(db),
+    db.selectFrom('health_runs').select(['status', 'started_at']).orderBy('id', 'desc').limit(1).executeTakeFirst(),
+    db.selectFrom('alert_runs').select('started_at').where('dry_run', '=', false).orderBy('started_at', 'desc').limit(1).executeTakeFirst(),
+  ])
+
+  const nextDays = credentials.rows.map((row) => row.next_days).filter((value): value is number => value !== null).map(Number)
+  const firing = new Map(alerts.rows.map((row) => [row.severity, Number(row.n)]))
+  const states = new Map(deliveries.rows.map((row) => [row.state, Number(row.n)]))
+  const families: MetricFamily[] = [
+    {
+      help: 'Tenants by workspace, type and status.',
+      name: 'synthex_tenants',
+      samples: tenants.rows.map((row) => ({labels: {status: row.status, type: row.type, workspace: row.workspace}, value: Number(row.n)})),
+      type: 'gauge',
+    },
+    {
+      help: 'Credential versions by workspace and status (ok, expiring within 30 days, expired, rotated, revoked).',
+      name: 'synthex_credentials',
+      samples: credentials.rows.map((row) => ({labels: {status: row.status, workspace: row.workspace}, value: Number(row.n)})),
+      type: 'gauge',
+    },
+    {
+      help: 'Seconds until the next active credential expires (absent when none has an expiry ahead).',
+      name: 'synthex_credential_next_expiry_seconds',
+      samples: nextDays.length > 0 ? [{value: Math.round(Math.min(...nextDays) * 86_400)}] : [],
+      type: 'gauge',
+    },
+    {
+      help: 'Alerts firing, by severity.',
+      name: 'synthex_alerts_firing',
+      samples: SEVERITIES.map((severity) => ({labels: {severity}, value: firing.get(severity) ?? 0})),
+      type: 'gauge',
+    },
+    {
+      help: 'Notifications in the outbox, by state.',
+      name: 'synthex_alert_deliveries',
+      samples: (['pending', 'sent', 'failed'] as const).map((state) => ({labels: {state}, value: states.get(state) ?? 0})),
+      type: 'gauge',
+    },
+    {
+      help: 'Unix time of the last alerts check-now run (the cron heartbeat).',
+      name: 'synthex_alerts_last_run_timestamp_seconds',
+      samples: lastRun ? [{value: Math.floor(lastRun.started_at.getTime() / 1000)}] : [],
+      type: 'gauge',
+    },
+    {
+      help: 'synthex commands run against this database, by command.',
+      name: 'synthex_command_runs_total',
+      samples: commands.rows.map((row) => ({labels: {command: row.command}, value: Number(row.runs)})),
+      type: 'counter',
+    },
+    {
+      help: 'synthex commands that exited non-zero, by command.',
+      name: 'synthex_command_errors_total',
+      samples: commands.rows.map((row) => ({labels: {command: row.command}, value: Number(row.errors)})),
+      type: 'counter',
+    },
+    {
+      help: 'How long synthex commands took, in seconds.',
+      name: 'synthex_command_duration_seconds',
+      samples: commands.rows.flatMap((row) => [
+        ...DURATION_BUCKETS.map((bucket, index) => ({labels: {command: row.command, le: String(bucket)}, suffix: '_bucket', value: Number(row.buckets[index])})),
+        {labels: {command: row.command, le: '+Inf'}, suffix: '_bucket', value: Number(row.runs)},
+        {labels: {command: row.command}, suffix: '_sum', value: Number(row.sum_ms) / 1000},
+        {labels: {command: row.command}, suffix: '_count', value: Number(row.runs)},
+      ]),
+      type: 'histogram',
+    },
+    {
+      help: 'The latest health check: 1 healthy, 0.5 degraded, 0 unhealthy (absent before the first).',
+      name: 'synthex_health_status',
+      samples: health ? [{value: HEALTH_VALUE[health.status]}] : [],
+      type: 'gauge',
+    },
+  ]
+  return families
+}
+
+/** A health report as metrics: overall and per check, with each check's duration. */
+export function healthMetrics(report: HealthReport): MetricFamily[] {
+  return [
+    {help: 'Overall health: 1 healthy, 0.5 degraded, 0 unhealthy.', name: 'synthex_health_status', samples: [{value: HEALTH_VALUE[report.status]}], type: 'gauge'},
+    {
+      help: 'Each health check: 1 healthy, 0.5 degraded, 0 unhealthy.',
+      name: 'synthex_health_check_status',
+      samples: report.checks.map((check) => ({labels: {check: check.name}, value: HEALTH_VALUE[check.status]})),
+      type: 'gauge',
+    },
+    {
+      help: 'How long each health check took, in seconds.',
+      name: 'synthex_health_check_duration_seconds',
+      samples: report.checks.map((check) => ({labels: {check: check.name}, value: Math.round(check.durationMs) / 1000})),
+      type: 'gauge',
+    },
+  ]
+}
+
+export const renderMetrics = exposition
+
+/**
+ * Writes the exposition for node_exporter's textfile collector atomically: to a temporary
+ * file beside it, then renamed, so the collector never reads half a file.
+ */
+export async function writeTextfile(path: string, text: string): Promise<void> {
+  const temporary = `${path}.${process.pid}.tmp`
+  try {
+    await writeFile(temporary, text, {mode: 0o644})
+    await rename(temporary, path)
+  } catch (error) {
+    await rm(temporary, {force: true}).catch(() => {})
+    throw new SynthexError(`Cannot write ${path}: ${(error as Error).message}.`, {cause: error, code: 'IO', kind: 'runtime'})
+  }
+}
+
+/**
+ * Sends the exposition to a Prometheus Pushgateway, replacing this job's group (PUT). A URL
+ * without a `/metrics/job/...` path gets `/metrics/job/synthex`.
+ */
+/**
+ * PUTs the exposition to a Pushgateway. Basic-auth credentials come from the URL's user
+ * information or from `credentials` (SYNTHEX_PUSHGATEWAY_USER / _PASSWORD, which keep them
+ * out of argv); they travel only in the Authorization header and are never echoed.
+ */
+export async function pushMetrics(url: string, text: string, options: {credentials?: {password?: string; user?: string}; signal?: AbortSignal} = {}): Promise<{status: number; url: string}> {
+  let target: URL
+  try {
+    target = new URL(url)
+  } catch {
+    throw new SynthexError('--push: that is not a URL such as http://pushgateway:9091.', {code: 'USAGE', kind: 'usage'})
+  }
+
+  const user = decodeURIComponent(target.username) || options.credentials?.user || ''
+  const password = decodeURIComponent(target.password) || options.credentials?.password || ''
+  target.username = ''
+  target.password = ''
+  const given = `${target.protocol}//${target.host}${target.pathname.replace(/\/+$/, '')}`
+  if (!/\/metrics\/job\/[^/]+/.test(target.pathname)) target.pathname = `${target.pathname.replace(/\/+$/, '')}/metrics/job/synthex`
+  const where = `${target.protocol}//${target.host}${target.pathname}`
+  const headers: Record<string, string> = {'content-type': 'text/plain; version=0.0.4'}
+  if (user || password) headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
+  const timeout = AbortSignal.timeout(10_000)
+  let response: Response
+  try {
+    response = await fetch(target, {body: text, headers, method: 'PUT', signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout})
+  } catch (error) {
+    throw new SynthexError(`Cannot reach the Pushgateway at ${where}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}.`, {cause: error, code: 'REMOTE', kind: 'runtime'})
+  }
+
+  const body = (await response.text()).trim()
+  if (!response.ok) {
+    const hint = response.status === 401 || response.status === 403 ? ' Check the credentials (user:password@ in the URL, or SYNTHEX_PUSHGATEWAY_USER and SYNTHEX_PUSHGATEWAY_PASSWORD).' : ''
+    throw new SynthexError(`The Pushgateway at ${where} answered ${response.status}${body ? `: ${body.slice(0, 300)}` : ''}.${hint}`, {code: 'REMOTE', kind: 'runtime'})
+  }
+
+  return {status: response.status, url: given}
+}

@@ -1,0 +1,168 @@
+import {randomBytes} from 'node:crypto'
+import {createServer, type Socket} from 'node:net'
+import {join} from 'node:path'
+
+import {sql} from 'kysely'
+import {describe, expect, it} from 'vitest'
+
+import {acquireEmbeddedLock} from '../../src/db/embedded-lock.js'
+import {makeHome, parseJson, runCli} from '../helpers/cli.js'
+import {describeEachCliBackend} from '../helpers/cli-backends.js'
+import {withDatabase} from '../helpers/inspect-database.js'
+
+const KEY = randomBytes(32).toString('base64')
+const CHECKS = ['database', 'migrations', 'encryption', 'credentials', 'channels', 'deliveries', 'cron']
+
+interface Report {
+  checks: Array<{durationMs: number; name: string; reason: string; status: string; value?: {unit: string; value: number}}>
+  durationMs: number
+  startedAt: string
+  status: string
+}
+
+const statusOf = (report: Report, name: string): string | undefined => report.checks.find((check) => check.name === name)?.status
+
+describeEachCliBackend('health check from the command line', (target) => {
+  // A generous latency threshold and timeout: a busy 2-core CI machine must not turn a
+  // reachable database into a degraded one, which these tests do not mean to assert.
+  const run = (args: string[], env: Record<string, string> = {}) =>
+    runCli(['health', 'check', '--max-latency', '10s', '--timeout', '20s', ...args], {env: {...target().env, SYNTHEX_ENCRYPTION_KEY: KEY, SYNTHEX_LOCK_TIMEOUT: '60s', ...env}})
+  const synthex = (args: string[], input?: string) => runCli(args, {env: {...target().env, SYNTHEX_ENCRYPTION_KEY: KEY, SYNTHEX_LOCK_TIMEOUT: '60s'}, input})
+
+  it('passes a fresh setup as degraded with a warning, gates on it with --fail-on degraded, in every format, recording each run', async () => {
+    const text = await run([])
+    expect(text.code, text.stderr).toBe(0)
+    expect(text.stdout).toMatch(/^!\s+channels\s+degraded\s+\d+ ms\s+no channel configured/m)
+    expect(text.stdout).toMatch(/^!\s+cron\s+degraded\s+\d+ ms\s+alerts check-now has never run/m)
+    expect(text.stdout).toMatch(/^✓\s+database\s+healthy\s+/m)
+    expect(text.stdout).toMatch(/\n! degraded \(7 checks in \d+ ms\)\n$/)
+    expect(text.stderr).toContain('Degraded: channels, cron.')
+
+    const json = await run(['--json'])
+    expect(json.code).toBe(0)
+    const report = parseJson<Report>(json)
+    expect(report.status).toBe('degraded')
+    expect(report.checks.map((check) => check.name)).toEqual(CHECKS)
+    expect(report.checks.map((check) => check.status)).toEqual(['healthy', 'healthy', 'healthy', 'healthy', 'degraded', 'healthy', 'degraded'])
+    expect(json.stderr).not.toContain('Degraded')
+    const formatted = await run(['--format', 'json', '--fail-on', 'degraded'])
+    expect(formatted.code).toBe(3)
+    expect(parseJson<Report>(formatted)).toMatchObject({checks: expect.any(Array), status: 'degraded'})
+
+    const prometheus = await run(['--format', 'prometheus'])
+    expect(prometheus.code).toBe(0)
+    expect(prometheus.stdout).toMatch(/^synthex_health_status 0\.5$/m)
+    expect(prometheus.stdout).toMatch(/^synthex_health_check_status\{check="channels"\} 0\.5$/m)
+    expect(prometheus.stdout).toMatch(/^synthex_health_check_status\{check="database"\} 1$/m)
+
+    const nagios = await run(['--format', 'nagios'])
+    expect(nagios.code).toBe(1)
+    expect(nagios.stdout).toMatch(/^SYNTHEX WARNING - channels: no channel configured[^|\n]*; cron: alerts check-now has never run[^|\n]* \| 'database'=[\d.]+ms 'migrations'=0 [^\n]*\n$/)
+
+    const recorded = await withDatabase(target(), (db) => db.selectFrom('health_runs').select(['status', 'workspace_id']).orderBy('id').execute())
+    expect(recorded.map((row) => row.status)).toEqual(Array.from({length: 5}, () => 'degraded'))
+    expect(recorded.every((row) => row.workspace_id !== null)).toBe(true)
+  })
+
+  it('watches cron: healthy right after alerts check-now, degraded once it is older than --cron-max-age', async () => {
+    const slack = {SLACK_WEBHOOK_URL: 'http://127.0.0.1:9/services/T000/B000/XXXX'}
+    expect((await synthex(['alerts', 'check-now'])).code).toBe(0)
+    const ranAt = Date.now()
+
+    const fresh = await run(['--json'], slack)
+    const report = parseJson<Report>(fresh)
+    expect(report.checks.find((check) => check.name === 'cron')).toMatchObject({reason: expect.stringMatching(/^last alerts check-now \d+ s ago$/), status: 'healthy'})
+    expect(report.status).toBe('healthy')
+    const ok = await run(['--format', 'nagios'], slack)
+    expect(ok.code).toBe(0)
+    expect(ok.stdout).toMatch(/^SYNTHEX OK - 7 checks healthy \| 'database'=[\d.]+ms [^\n]*'cron'=\d+s\n$/)
+
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, ranAt + 1500 - Date.now())))
+    const warning = await run(['--format', 'nagios', '--cron-max-age', '1s'], slack)
+    expect(warning.code).toBe(1)
+    expect(warning.stdout).toMatch(/^SYNTHEX WARNING - cron: last alerts check-now \d+ s ago, over 1 s: is its cron job running\? \| /)
+  })
+
+  it('fails on an expired credential: exit 3, and CRITICAL with exit 2 for nagios', async () => {
+    const created = await synthex(['tenant', 'tenants', 'create', '--tenant-id', 'lapsed', '--name', 'Lapsed', '--type', 'shopify', '--shopify-shop', 'lapsed.myshopify.com'])
+    expect(created.code, created.stderr).toBe(0)
+    const set = await synthex(['credentials', 'set', 'lapsed', '--service', 'shopify', '--value-stdin', '--expires-in', '3d'], 'shpat_lapsed')
+    expect(set.code, set.stderr).toBe(0)
+
+    // Three days left: degraded.
+    const expiring = await run(['--json'])
+    expect(expiring.code).toBe(0)
+    expect(statusOf(parseJson<Report>(expiring), 'credentials')).toBe('degraded')
+
+    await withDatabase(target(), (db) => sql`update credentials set expires_at = now() - interval '1 day'`.execute(db))
+    const text = await run([])
+    expect(text.code).toBe(3)
+    expect(text.stdout).toMatch(/^✗\s+credentials\s+unhealthy\s+\d+ ms\s+1 expired: see synthex credentials expiring$/m)
+    expect(text.stdout).toMatch(/\n✗ unhealthy \(7 checks in \d+ ms\)\n$/)
+    expect((await run(['--format', 'prometheus'])).code).toBe(3)
+
+    const nagios = await run(['--format', 'nagios'])
+    expect(nagios.code).toBe(2)
+    expect(nagios.stdout).toMatch(/^SYNTHEX CRITICAL - credentials: 1 expired: see synthex credentials expiring; channels: no channel configured[^|\n]* \| [^\n]*\n$/)
+  })
+})
+
+describe('health check against a database that does not answer', () => {
+  it('is unhealthy at once when nothing listens on the server\'s port', async () => {
+    const home = await makeHome({fresh: true})
+    const started = Date.now()
+    const result = await runCli(['health', 'check', '--json', '--database-url', 'postgres://synthex@127.0.0.1:1/none'], {env: {SYNTHEX_HOME: home}})
+    const elapsed = Date.now() - started
+    expect(result.code).toBe(3)
+    const report = parseJson<Report>(result)
+    expect(report.status).toBe('unhealthy')
+    expect(report.checks[0]).toMatchObject({name: 'database', reason: expect.stringContaining('connection refused'), status: 'unhealthy'})
+    expect(report.checks.slice(1).map((check) => check.reason)).toEqual(Array.from({length: 6}, () => 'not checked: the database is unreachable'))
+    expect(elapsed).toBeLessThan(8000)
+
+    const nagios = await runCli(['health', 'check', '--format', 'nagios'], {env: {DATABASE_URL: 'postgres://synthex@127.0.0.1:1/none', SYNTHEX_HOME: home}})
+    expect(nagios.code).toBe(2)
+    expect(nagios.stdout).toMatch(/^SYNTHEX CRITICAL - database: Cannot connect to the database at postgres:\/\/synthex@127\.0\.0\.1:1\/none: connection refused[^\n|]*\n$/)
+  })
+
+  it('gives up after --timeout on a server that accepts connections and never answers', async () => {
+    const sockets = new Set<Socket>()
+    const silent = createServer((socket) => {
+      sockets.add(socket)
+      socket.on('close', () => sockets.delete(socket))
+    })
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const {port} = silent.address() as {port: number}
+    try {
+      const started = Date.now()
+      const result = await runCli(['health', 'check', '--timeout', '2s'], {env: {DATABASE_URL: `postgres://synthex@127.0.0.1:${port}/none`, SYNTHEX_HOME: await makeHome({fresh: true})}, timeoutMs: 30_000})
+      const elapsed = Date.now() - started
+      expect(result.signal).toBeNull()
+      expect(result.code).toBe(3)
+      expect(result.stdout).toMatch(/^✗\s+database\s+unhealthy\s+\d+ ms\s+(no answer within 2 s|Cannot connect to the database at .*: connection timed out\.)$/m)
+      expect(result.stdout).toMatch(/^✗\s+cron\s+unhealthy\s+\d+ ms\s+not checked: the database is unreachable$/m)
+      expect(elapsed).toBeGreaterThanOrEqual(2000)
+      expect(elapsed).toBeLessThan(8000)
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      await new Promise<void>((resolve) => silent.close(() => resolve()))
+    }
+  })
+
+  it('gives up after --timeout when another process holds the embedded database', async () => {
+    const home = await makeHome()
+    const lock = await acquireEmbeddedLock(join(home, 'pgdata'), {command: 'credentials rekey', timeoutMs: 1000})
+    try {
+      const started = Date.now()
+      // The lock wait (10 s by default) is longer than the check's timeout: the probe must not wait for it.
+      const result = await runCli(['health', 'check', '--format', 'nagios', '--timeout', '2s'], {env: {SYNTHEX_HOME: home}, timeoutMs: 30_000})
+      const elapsed = Date.now() - started
+      expect(result.code).toBe(2)
+      // It names who holds the database, rather than only that nothing answered.
+      expect(result.stdout).toMatch(/^SYNTHEX CRITICAL - database: The embedded database [^\n]*in use by[^\n]*\n$/)
+      expect(elapsed, `health check --timeout 2s took ${elapsed} ms`).toBeLessThan(8000)
+    } finally {
+      lock.release()
+    }
+  })
+})

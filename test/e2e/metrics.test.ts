@@ -1,0 +1,246 @@
+import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync} from 'node:fs'
+import {createServer as createHttpServer, type IncomingHttpHeaders} from 'node:http'
+import {createServer} from 'node:net'
+import {join} from 'node:path'
+
+import {afterAll, beforeAll, expect, inject, it} from 'vitest'
+
+import {runCli} from '../helpers/cli.js'
+import {describeEachCliBackend} from '../helpers/cli-backends.js'
+import {waitFor} from '../helpers/wait.js'
+
+const KEY = randomBytes(32).toString('base64')
+const PROMTOOL = '/usr/bin/promtool'
+const PUSHGATEWAY = '/usr/bin/prometheus-pushgateway'
+
+/** The real Prometheus tools: a machine without them fails here, saying what to install. */
+function requireTool(path: string, debianPackage: string): void {
+  if (!existsSync(path)) throw new Error(`${path} is missing: install the Debian package ${debianPackage} (apt-get install ${debianPackage}); the metrics tests check synthex's output with it.`)
+}
+
+/** `promtool check metrics`: parses and lints the exposition; exit 0 only when it has nothing to say. */
+function promtool(text: string): {code: null | number; output: string} {
+  requireTool(PROMTOOL, 'prometheus')
+  const result = spawnSync(PROMTOOL, ['check', 'metrics'], {encoding: 'utf8', input: text, timeout: 30_000})
+  return {code: result.status, output: `${result.stdout}${result.stderr}`}
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const {port} = server.address() as {port: number}
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
+
+/** Every family's `# TYPE` line and how many samples follow it. */
+function samplesPerFamily(text: string): Map<string, number> {
+  const counts = new Map<string, number>()
+  let current: string | undefined
+  for (const line of text.split('\n')) {
+    const type = /^# TYPE (\w+) /.exec(line)
+    if (type?.[1]) {
+      current = type[1]
+      counts.set(current, 0)
+    } else if (current && line && !line.startsWith('#')) {
+      counts.set(current, (counts.get(current) ?? 0) + 1)
+    }
+  }
+
+  return counts
+}
+
+/** The value of the sample of `name` whose labels include all of `labels` (in any order, among others). */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split('\n')) {
+    const match = /^(\w+)(?:\{(.*)\})? (\S+)$/.exec(line)
+    if (!match || match[1] !== name) continue
+    const found = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((pair) => [pair[1], pair[2]]))
+    if (Object.entries(labels).every(([key, value]) => found[key] === value)) return Number(match[3])
+  }
+
+  return undefined
+}
+
+describeEachCliBackend('metrics', (target) => {
+  let gateway: ChildProcess | undefined
+  let gatewayLog = ''
+  let gatewayUrl = ''
+  const run = (args: string[], input?: string) => runCli(args, {env: {...target().env, SYNTHEX_ENCRYPTION_KEY: KEY, SYNTHEX_LOCK_TIMEOUT: '60s'}, input})
+  const ok = async (args: string[], input?: string): Promise<string> => {
+    const result = await run(args, input)
+    expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(0)
+    return result.stdout
+  }
+
+  beforeAll(async () => {
+    // Figures in every family: tenants of two types, credentials (one expiring soon, so an
+    // alert fires), a check-now run (the heartbeat), a health check, and the commands themselves.
+    const tenant = (id: string, type: string, extra: string[]) => ok(['tenant', 'tenants', 'create', '--tenant-id', id, '--name', `Tenant ${id}`, '--type', type, ...extra])
+    await tenant('m1', 'shopify', ['--shopify-shop', 'm1.myshopify.com'])
+    await tenant('m2', 'shopify', ['--shopify-shop', 'm2.myshopify.com'])
+    await tenant('m3', 'google_merchant', ['--gmc-merchant-id', '123456'])
+    await ok(['credentials', 'set', 'm1', '--service', 'shopify', '--value-stdin', '--expires-in', '5d'], 'shpat_m1')
+    await ok(['credentials', 'set', 'm2', '--service', 'shopify', '--value-stdin', '--expires-in', '90d'], 'shpat_m2')
+    await ok(['alerts', 'check-now'])
+    expect((await run(['health', 'check', '--max-latency', '10s', '--timeout', '20s'])).code).toBe(0)
+    expect((await run(['tenant', 'tenants', 'get', 'missing'])).code).toBe(1)
+  })
+
+  afterAll(() => {
+    gateway?.kill('SIGKILL')
+  })
+
+  it('prints an exposition promtool accepts, with a sample in every family and the right figures', async () => {
+    const text = await ok(['metrics'])
+    const checked = promtool(text)
+    expect(checked.code, checked.output).toBe(0)
+
+    const families = samplesPerFamily(text)
+    expect([...families.keys()]).toEqual([
+      'synthex_tenants',
+      'synthex_credentials',
+      'synthex_credential_next_expiry_seconds',
+      'synthex_alerts_firing',
+      'synthex_alert_deliveries',
+      'synthex_alerts_last_run_timestamp_seconds',
+      'synthex_command_runs_total',
+      'synthex_command_errors_total',
+      'synthex_command_duration_seconds',
+      'synthex_health_status',
+    ])
+    expect([...families].filter(([, count]) => count === 0).map(([name]) => name)).toEqual([])
+
+    expect(sample(text, 'synthex_tenants', {status: 'active', type: 'shopify', workspace: 'default'})).toBe(2)
+    expect(sample(text, 'synthex_tenants', {status: 'active', type: 'google_merchant', workspace: 'default'})).toBe(1)
+    expect(sample(text, 'synthex_credentials', {status: 'expiring', workspace: 'default'})).toBe(1)
+    expect(sample(text, 'synthex_credentials', {status: 'ok', workspace: 'default'})).toBe(1)
+    const nextExpiry = sample(text, 'synthex_credential_next_expiry_seconds')
+    expect(nextExpiry).toBeGreaterThan(4.9 * 86_400)
+    expect(nextExpiry).toBeLessThanOrEqual(5 * 86_400)
+    expect(sample(text, 'synthex_alerts_firing', {severity: 'warning'})).toBe(1)
+    expect(sample(text, 'synthex_alerts_firing', {severity: 'critical'})).toBe(0)
+    const lastRun = sample(text, 'synthex_alerts_last_run_timestamp_seconds') ?? 0
+    expect(Math.abs(lastRun - Date.now() / 1000)).toBeLessThan(600)
+    expect(sample(text, 'synthex_command_runs_total', {command: 'tenant tenants create'})).toBe(3)
+    expect(sample(text, 'synthex_command_errors_total', {command: 'tenant tenants create'})).toBe(0)
+    expect(sample(text, 'synthex_command_runs_total', {command: 'tenant tenants get'})).toBe(1)
+    expect(sample(text, 'synthex_command_errors_total', {command: 'tenant tenants get'})).toBe(1)
+    expect(sample(text, 'synthex_command_duration_seconds_count', {command: 'tenant tenants create'})).toBe(3)
+    expect(sample(text, 'synthex_command_duration_seconds_bucket', {command: 'tenant tenants create', le: '+Inf'})).toBe(3)
+    expect(sample(text, 'synthex_command_duration_seconds_sum', {command: 'tenant tenants create'})).toBeGreaterThan(0)
+    // The health check: no channel configured, so degraded.
+    expect(sample(text, 'synthex_health_status')).toBe(0.5)
+  })
+
+  it('prints health as metrics promtool accepts', async () => {
+    const result = await run(['health', 'check', '--format', 'prometheus', '--max-latency', '10s', '--timeout', '20s'])
+    expect(result.code, result.stderr).toBe(0)
+    const checked = promtool(result.stdout)
+    expect(checked.code, checked.output).toBe(0)
+    expect(sample(result.stdout, 'synthex_health_check_status', {check: 'credentials'})).toBe(0.5)
+    expect(sample(result.stdout, 'synthex_health_check_duration_seconds', {check: 'database'})).toBeGreaterThanOrEqual(0)
+  })
+
+  it('writes a textfile atomically: the file promtool accepts, and no temporary file left', async () => {
+    const directory = mkdtempSync(join(inject('scratch'), 'textfile-'))
+    const path = join(directory, 'synthex.prom')
+    const result = await run(['metrics', '--textfile', path])
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout).toBe('')
+    expect(result.stderr).toContain(`Wrote 10 metrics to ${path}.`)
+    expect(readdirSync(directory)).toEqual(['synthex.prom'])
+    const text = readFileSync(path, 'utf8')
+    const checked = promtool(text)
+    expect(checked.code, checked.output).toBe(0)
+    expect(sample(text, 'synthex_tenants', {status: 'active', type: 'shopify', workspace: 'default'})).toBe(2)
+
+  })
+
+  it('leaves no temporary file beside the textfile when it cannot be written', async () => {
+    const directory = mkdtempSync(join(inject('scratch'), 'textfile-'))
+    // The path is taken by a directory: the temporary file can be written, the rename cannot.
+    const path = join(directory, 'synthex.prom')
+    mkdirSync(path)
+    const refused = await run(['metrics', '--textfile', path])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain(`Cannot write ${path}`)
+    expect(readdirSync(directory)).toEqual(['synthex.prom'])
+  })
+
+  it('pushes to a real Pushgateway, which then serves the figures under job "synthex"', async () => {
+    requireTool(PUSHGATEWAY, 'prometheus-pushgateway')
+    const port = await freePort()
+    gatewayUrl = `http://127.0.0.1:${port}`
+    // An empty persistence file: metrics only in memory, nothing written to /var/lib.
+    gateway = spawn(PUSHGATEWAY, [`--web.listen-address=127.0.0.1:${port}`, '--persistence.file=', '--log.level=warn'], {stdio: ['ignore', 'pipe', 'pipe']})
+    gateway.stdout?.on('data', (chunk: Buffer) => (gatewayLog += chunk.toString()))
+    gateway.stderr?.on('data', (chunk: Buffer) => (gatewayLog += chunk.toString()))
+    let exited: null | number | string = null
+    gateway.on('exit', (code, signal) => (exited = code ?? signal))
+    await waitFor(
+      async () => {
+        if (exited !== null) throw new Error(`prometheus-pushgateway exited (${exited}): ${gatewayLog}`)
+        const ready = await fetch(`${gatewayUrl}/-/ready`).catch(() => undefined)
+        return ready?.ok ? true : undefined
+      },
+      20_000,
+      'the Pushgateway to answer',
+    )
+
+    const pushed = await run(['metrics', '--push', gatewayUrl, '--json'])
+    expect(pushed.code, pushed.stderr).toBe(0)
+    expect(JSON.parse(pushed.stdout)).toMatchObject({pushed: gatewayUrl})
+    const served = await (await fetch(`${gatewayUrl}/metrics`)).text()
+    expect(sample(served, 'synthex_tenants', {job: 'synthex', status: 'active', type: 'shopify', workspace: 'default'})).toBe(2)
+    expect(sample(served, 'synthex_tenants', {job: 'synthex', status: 'active', type: 'google_merchant', workspace: 'default'})).toBe(1)
+    expect(sample(served, 'synthex_alerts_firing', {job: 'synthex', severity: 'warning'})).toBe(1)
+    expect(sample(served, 'synthex_health_status', {job: 'synthex'})).toBe(0.5)
+    expect(sample(served, 'push_failure_time_seconds', {job: 'synthex'})).toBe(0)
+
+    // A URL naming its own job keeps it; a push replaces the group's figures (PUT).
+    const nightly = await run(['metrics', '--push', `${gatewayUrl}/metrics/job/nightly`])
+    expect(nightly.code, nightly.stderr).toBe(0)
+    expect(nightly.stderr).toContain(`Pushed 10 metrics to the Pushgateway at ${gatewayUrl}/metrics/job/nightly.`)
+    await ok(['tenant', 'tenants', 'create', '--tenant-id', 'm4', '--name', 'Tenant m4', '--type', 'shopify', '--shopify-shop', 'm4.myshopify.com'])
+    expect((await run(['metrics', '--push', `${gatewayUrl}/`])).code).toBe(0)
+    const after = await (await fetch(`${gatewayUrl}/metrics`)).text()
+    expect(sample(after, 'synthex_tenants', {job: 'synthex', status: 'active', type: 'shopify'})).toBe(3)
+    expect(sample(after, 'synthex_tenants', {job: 'nightly', status: 'active', type: 'shopify'})).toBe(2)
+
+    gateway.kill('SIGKILL')
+    await waitFor(() => (exited === null ? undefined : true), 10_000, 'the Pushgateway to exit')
+    const unreachable = await run(['metrics', '--push', gatewayUrl])
+    expect(unreachable.code).toBe(1)
+    expect(unreachable.stderr).toContain(`Cannot reach the Pushgateway at ${gatewayUrl}/metrics/job/synthex`)
+  })
+
+  it('pushes to a Pushgateway behind basic auth given in the URL, never printing the password', async () => {
+    const password = `pw-${randomBytes(8).toString('hex')}`
+    const received: Array<{headers: IncomingHttpHeaders; method: string | undefined; url: string | undefined}> = []
+    // A Pushgateway's answers behind a proxy that asks for basic auth (401 without it).
+    const proxy = createHttpServer((request, response) => {
+      received.push({headers: request.headers, method: request.method, url: request.url})
+      request.resume()
+      request.on('end', () => {
+        const authorised = request.headers.authorization === `Basic ${Buffer.from(`ops:${password}`).toString('base64')}`
+        response.writeHead(authorised ? 200 : 401, authorised ? {} : {'www-authenticate': 'Basic realm="pushgateway"'})
+        response.end(authorised ? '' : 'Unauthorized\n')
+      })
+    })
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+    const {port} = proxy.address() as {port: number}
+    try {
+      const pushed = await run(['metrics', '--push', `http://ops:${password}@127.0.0.1:${port}`, '--json'])
+      expect(pushed.stdout + pushed.stderr).not.toContain(password)
+      expect(pushed.code, pushed.stdout).toBe(0)
+      expect(received.map((request) => [request.method, request.url])).toEqual([['PUT', '/metrics/job/synthex']])
+      expect(JSON.parse(pushed.stdout)).toMatchObject({pushed: `http://127.0.0.1:${port}`})
+    } finally {
+      proxy.closeAllConnections()
+      await new Promise<void>((resolve) => proxy.close(() => resolve()))
+    }
+  })
+})

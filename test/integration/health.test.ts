@@ -1,0 +1,295 @@
+import {randomBytes, randomUUID} from 'node:crypto'
+import {createServer, type Server} from 'node:net'
+
+import {sql} from 'kysely'
+import {afterAll, beforeAll, beforeEach, expect, it} from 'vitest'
+
+import {Keyring} from '../../src/crypto/keyring.js'
+import type {Db} from '../../src/db/schema.js'
+import {reconcileAlerts} from '../../src/services/alert-reconcile.js'
+import {listAlerts, recordAlertRun} from '../../src/services/alerts.js'
+import {addChannel} from '../../src/services/channels.js'
+import {rotateCredential, setCredential} from '../../src/services/credentials.js'
+import {type CheckOutcome, checkHealth, type HealthOptions, type HealthReport} from '../../src/services/health.js'
+import {changeTenantStatus, createTenant} from '../../src/services/tenants.js'
+import {findWorkspace, type Workspace} from '../../src/services/workspaces.js'
+import {describeEachBackend} from '../helpers/backends.js'
+
+const audit = {actor: 'oncall', source: 'cli'}
+const MINUTE = 60_000
+const HOUR = 60 * MINUTE
+const DAY = 24 * HOUR
+const keyA = {id: 'a', key: randomBytes(32)}
+const keyB = {id: 'b', key: randomBytes(32)}
+const keyring = new Keyring(keyA)
+/** A Slack webhook on 127.0.0.1: the channels check only needs it set; nothing is sent. */
+const SLACK_ENV = {SLACK_WEBHOOK_URL: 'http://127.0.0.1:9/services/T000/B000/XXXX'}
+
+type CheckName = 'channel env-slack' | 'channels' | 'credentials' | 'cron' | 'database' | 'deliveries' | 'encryption' | 'google api' | 'migrations' | 'shopify api'
+/** The report's checks by name (a missing one is undefined, and fails the assertion on it). */
+const byName = (report: HealthReport) => Object.fromEntries(report.checks.map((check) => [check.name, check])) as Record<CheckName, CheckOutcome>
+
+/** A TCP port on 127.0.0.1 where nothing listens (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const {port} = server.address() as {port: number}
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
+
+describeEachBackend('health check', (database) => {
+  let workspace: Workspace
+  let listener: Server
+
+  const health = (options: Partial<HealthOptions> = {}): Promise<HealthReport> =>
+    checkHealth({
+      cronMaxAgeMs: 15 * MINUTE,
+      deep: false,
+      env: {},
+      keyring: () => keyring,
+      latencyThresholdMs: 5000,
+      open: async () => database().db,
+      record: true,
+      timeoutMs: 5000,
+      workspaceId: async () => workspace.id,
+      ...options,
+    })
+
+  const healthRuns = (db: Db) => db.selectFrom('health_runs').selectAll().orderBy('id').execute()
+
+  const shop = async (tenantId: string, expiresAt: Date, now = new Date()): Promise<void> => {
+    await createTenant(database().db, workspace, audit, {name: `Shop ${tenantId}`, shopify_shop: `${tenantId}.myshopify.com`, tenant_id: tenantId, type: 'shopify'})
+    await setCredential(database().db, keyring, workspace, audit, {service: 'shopify', tenantId}, {expiresAt, value: `token-${tenantId}`}, now)
+  }
+
+  const heartbeat = (startedAt: Date, dryRun = false) => recordAlertRun(database().db, {dryRun, finishedAt: startedAt, id: randomUUID(), startedAt, summary: {}})
+
+  const notification = (state: 'failed' | 'pending', createdAt: Date) =>
+    database()
+      .db.insertInto('alert_notifications')
+      .values({channel: 'ops', created_at: createdAt, kind: 'firing', next_attempt_at: createdAt, payload: '{}', run_id: randomUUID(), severity: 'warning', state})
+      .execute()
+
+  beforeAll(async () => {
+    workspace = await findWorkspace(database().db, 'default')
+    listener = createServer((socket) => socket.end())
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve))
+  })
+
+  afterAll(async () => {
+    await new Promise<void>((resolve) => listener.close(() => resolve()))
+  })
+
+  beforeEach(async () => {
+    await sql`truncate health_runs, alert_notifications, alerts, alert_runs, channels, tenants cascade`.execute(database().db)
+  })
+
+  it('finds a fresh setup degraded (no channel, cron never ran), records the run, and healthy once both are there', async () => {
+    const {db} = database()
+    const fresh = await health()
+    expect(fresh.status).toBe('degraded')
+    expect(fresh.checks.map((check) => check.name)).toEqual(['database', 'migrations', 'encryption', 'credentials', 'channels', 'deliveries', 'cron'])
+    expect(byName(fresh)).toMatchObject({
+      channels: {reason: 'no channel configured: alerts only go to stderr (synthex alerts channels add)', status: 'degraded'},
+      credentials: {reason: 'none expiring', status: 'healthy'},
+      cron: {reason: 'alerts check-now has never run: schedule it (see examples/crontab)', status: 'degraded'},
+      database: {status: 'healthy'},
+      deliveries: {status: 'healthy'},
+      encryption: {reason: 'key present; no credential stored yet', status: 'healthy'},
+      migrations: {reason: 'up to date', status: 'healthy'},
+    })
+    for (const check of fresh.checks) expect(check.durationMs, check.name).toBeGreaterThanOrEqual(0)
+
+    const [recorded, ...more] = await healthRuns(db)
+    expect(more).toEqual([])
+    expect(recorded).toMatchObject({status: 'degraded', workspace_id: workspace.id})
+    expect((recorded?.checks as Array<{name: string; status: string}>).filter((check) => check.status === 'degraded').map((check) => check.name)).toEqual(['channels', 'cron'])
+
+    await heartbeat(new Date(Date.now() - 5 * MINUTE))
+    const healthy = await health({env: SLACK_ENV})
+    expect(healthy.status).toBe('healthy')
+    expect(byName(healthy).channels).toMatchObject({reason: '1 configured (SLACK_WEBHOOK_URL from the environment)', status: 'healthy'})
+    expect(byName(healthy).cron).toMatchObject({reason: 'last alerts check-now 5 min ago', status: 'healthy'})
+    expect((await healthRuns(db)).map((run) => run.status)).toEqual(['degraded', 'healthy'])
+
+    // A dry run of check-now is not cron running.
+    await sql`truncate alert_runs`.execute(db)
+    await heartbeat(new Date(), true)
+    expect(byName(await health({env: SLACK_ENV})).cron.status).toBe('degraded')
+  })
+
+  it('is degraded when a database round trip exceeds the latency threshold', async () => {
+    const report = await health({env: SLACK_ENV, latencyThresholdMs: 0})
+    expect(byName(report).database).toMatchObject({reason: expect.stringMatching(/^round trip [\d.]+ ms, over 0 ms$/), status: 'degraded'})
+    expect(byName(report).database.value?.unit).toBe('ms')
+  })
+
+  it('judges credentials by expiry: 3 days left is degraded, expired is unhealthy, a suspended tenant\'s do not count', async () => {
+    const t0 = new Date()
+    await heartbeat(t0)
+    await shop('soon', new Date(t0.getTime() + 3 * DAY + HOUR), t0)
+    await shop('later', new Date(t0.getTime() + 60 * DAY + HOUR), t0)
+
+    const expiring = await health({env: SLACK_ENV, now: () => t0})
+    expect(byName(expiring).credentials).toMatchObject({reason: '1 expiring within 7 days: see synthex credentials expiring', status: 'degraded', value: {unit: '', value: 3}})
+    expect(expiring.status).toBe('degraded')
+
+    // Four days on, that credential has expired: unhealthy, and so is the whole report.
+    const later = new Date(t0.getTime() + 4 * DAY)
+    await heartbeat(later)
+    const expired = await health({env: SLACK_ENV, now: () => later})
+    expect(byName(expired).credentials).toMatchObject({reason: '1 expired: see synthex credentials expiring', status: 'unhealthy'})
+    expect(expired.status).toBe('unhealthy')
+    expect(expired.checks.filter((check) => check.status !== 'healthy').map((check) => check.name)).toEqual(['credentials'])
+
+    // Expired and expiring together: unhealthy, naming both.
+    await shop('next', new Date(later.getTime() + 2 * DAY), t0)
+    expect(byName(await health({env: SLACK_ENV, now: () => later})).credentials.reason).toBe('1 expired, 1 expiring within 7 days: see synthex credentials expiring')
+
+    // Rotating replaces the expired version: the old one no longer counts.
+    await rotateCredential(database().db, keyring, workspace, audit, {service: 'shopify', tenantId: 'soon'}, {expiresAt: new Date(later.getTime() + 90 * DAY), value: 'new'}, later)
+    expect(byName(await health({env: SLACK_ENV, now: () => later})).credentials).toMatchObject({reason: '1 expiring within 7 days: see synthex credentials expiring', status: 'degraded'})
+
+    await changeTenantStatus(database().db, workspace, audit, 'next', 'suspended')
+    expect(byName(await health({env: SLACK_ENV, now: () => later})).credentials).toMatchObject({reason: 'none expiring within 7 days (next in 56 days)', status: 'healthy'})
+  })
+
+  it('is unhealthy when the key does not open the newest credential, degraded when only an older key opens it', async () => {
+    await shop('sealed', new Date(Date.now() + 90 * DAY))
+    expect(byName(await health()).encryption).toMatchObject({reason: 'key present; opened a stored credential', status: 'healthy'})
+
+    const wrong = await health({keyring: () => new Keyring(keyB)})
+    expect(byName(wrong).encryption).toMatchObject({reason: expect.stringMatching(/^cannot open a stored credential: /), status: 'unhealthy'})
+    expect(byName(wrong).encryption.reason).toContain('tenant sealed')
+    expect(wrong.status).toBe('unhealthy')
+    expect(byName(await health({keyring: () => new Keyring(undefined)})).encryption.status).toBe('unhealthy')
+
+    const retiring = await health({keyring: () => new Keyring(undefined, [keyA])})
+    expect(byName(retiring).encryption).toMatchObject({reason: 'opened a stored credential, but no active key is set to seal new ones (SYNTHEX_ENCRYPTION_KEY)', status: 'degraded'})
+  })
+
+  it('is unhealthy when a stored channel\'s secret does not open with the key (alerts could not be sent)', async () => {
+    await heartbeat(new Date())
+    await addChannel(database().db, keyring, audit, {name: 'ops-slack', options: {}, secret: 'http://127.0.0.1:9/services/T/B/X', type: 'slack'})
+    expect((await health()).status).toBe('healthy')
+    const wrong = await health({keyring: () => new Keyring(keyB)})
+    expect(wrong.status).toBe('unhealthy')
+    expect(wrong.checks.filter((check) => check.status === 'unhealthy').map((check) => check.reason).join('\n')).toContain('ops-slack')
+  })
+
+  it('is degraded by a notification failed in the last day or pending for over an hour, not by older or fresher ones', async () => {
+    const now = new Date()
+    await notification('failed', new Date(now.getTime() - 25 * HOUR))
+    await notification('pending', new Date(now.getTime() - 10 * MINUTE))
+    expect(byName(await health({now: () => now})).deliveries).toMatchObject({reason: 'no failed or stuck notifications', status: 'healthy', value: {value: 0}})
+
+    await notification('failed', new Date(now.getTime() - HOUR))
+    expect(byName(await health({now: () => now})).deliveries).toMatchObject({reason: '1 failed in the last 24 h: see synthex alerts deliveries', status: 'degraded', value: {value: 1}})
+
+    await notification('pending', new Date(now.getTime() - 2 * HOUR))
+    expect(byName(await health({now: () => now})).deliveries).toMatchObject({
+      reason: '1 failed in the last 24 h, 1 pending for over an hour: see synthex alerts deliveries',
+      status: 'degraded',
+      value: {value: 2},
+    })
+  })
+
+  it('is degraded when the last check-now is older than the cron maximum age (a dead man\'s switch)', async () => {
+    const now = new Date()
+    await heartbeat(new Date(now.getTime() - 20 * MINUTE))
+    expect(byName(await health({now: () => now})).cron).toMatchObject({reason: 'last alerts check-now 20 min ago, over 15 min: is its cron job running?', status: 'degraded', value: {unit: 's', value: 1200}})
+    expect(byName(await health({cronMaxAgeMs: 30 * MINUTE, now: () => now})).cron).toMatchObject({reason: 'last alerts check-now 20 min ago', status: 'healthy'})
+    await heartbeat(new Date(now.getTime() - MINUTE))
+    expect(byName(await health({now: () => now})).cron).toMatchObject({reason: 'last alerts check-now 60 s ago', status: 'healthy'})
+  })
+
+  it('is unhealthy while a migration is pending, naming it', async () => {
+    const {db} = database()
+    const last = await sql<{name: string; timestamp: string}>`select name, timestamp from kysely_migration order by name desc limit 1`.execute(db)
+    const row = last.rows[0]
+    if (!row) throw new Error('no migration applied')
+    await sql`delete from kysely_migration where name = ${row.name}`.execute(db)
+    try {
+      const report = await health({env: SLACK_ENV})
+      expect(byName(report).migrations).toMatchObject({reason: `1 pending (${row.name}): run synthex db migrate`, status: 'unhealthy', value: {value: 1}})
+      expect(report.status).toBe('unhealthy')
+    } finally {
+      await sql`insert into kysely_migration (name, timestamp) values (${row.name}, ${row.timestamp})`.execute(db)
+    }
+
+    expect(byName(await health()).migrations.status).toBe('healthy')
+  })
+
+  it('reports a database that cannot be opened as unhealthy and the other checks as not checked, at once', async () => {
+    const before = (await healthRuns(database().db)).length
+    const started = performance.now()
+    const report = await health({open: () => Promise.reject(new Error('Cannot connect to the database at postgres://127.0.0.1:1/x: connection refused.\nhint'))})
+    expect(performance.now() - started).toBeLessThan(1000)
+    expect(report.status).toBe('unhealthy')
+    const [first, ...rest] = report.checks
+    expect(first).toMatchObject({name: 'database', reason: 'Cannot connect to the database at postgres://127.0.0.1:1/x: connection refused.', status: 'unhealthy'})
+    expect(rest.map((check) => [check.name, check.status, check.reason])).toEqual(
+      ['migrations', 'encryption', 'credentials', 'channels', 'deliveries', 'cron'].map((name) => [name, 'unhealthy', 'not checked: the database is unreachable']),
+    )
+    expect(await healthRuns(database().db)).toHaveLength(before)
+  })
+
+  it('gives up on a database that never opens after the timeout, instead of hanging', async () => {
+    const timeoutMs = 800
+    const started = performance.now()
+    // The CLI records every run (record: true); the whole call must still end in time.
+    const report = await Promise.race([
+      health({open: () => new Promise<Db>(() => {}), timeoutMs}),
+      new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), timeoutMs + 2000)),
+    ])
+    const elapsed = performance.now() - started
+    if (report === 'still running') throw new Error(`checkHealth had not returned ${Math.round(elapsed)} ms after it started, with a ${timeoutMs} ms timeout`)
+    expect(elapsed).toBeGreaterThanOrEqual(timeoutMs - 50)
+    expect(report.status).toBe('unhealthy')
+    expect(byName(report).database).toMatchObject({reason: 'no answer within 0.8 s', status: 'unhealthy'})
+    expect(report.checks.slice(1).every((check) => check.reason === 'not checked: the database is unreachable')).toBe(true)
+  })
+
+  it('with deep, connects to each channel endpoint and the APIs: a listener is healthy, a closed port unhealthy', async () => {
+    const {port} = listener.address() as {port: number}
+    const closed = await closedPort()
+    await heartbeat(new Date())
+    const env = {SLACK_WEBHOOK_URL: `http://127.0.0.1:${port}/services/T/B/X`, SYNTHEX_GOOGLE_API_URL: `http://127.0.0.1:${closed}`, SYNTHEX_SHOPIFY_API_URL: `http://127.0.0.1:${port}`}
+    const report = await health({deep: true, env, timeoutMs: 2000})
+    expect(report.checks.map((check) => check.name)).toEqual(['database', 'migrations', 'encryption', 'credentials', 'channels', 'deliveries', 'cron', 'channel env-slack', 'shopify api', 'google api'])
+    expect(byName(report)['channel env-slack']).toMatchObject({reason: expect.stringMatching(new RegExp(`^127\\.0\\.0\\.1:${port} reachable in [\\d.]+ ms$`)), status: 'healthy'})
+    expect(byName(report)['shopify api']).toMatchObject({reason: expect.stringMatching(new RegExp(`^127\\.0\\.0\\.1:${port} reachable in `)), status: 'healthy', value: {unit: 'ms'}})
+    expect(byName(report)['google api']).toMatchObject({reason: `127.0.0.1:${closed}: ECONNREFUSED`, status: 'unhealthy'})
+    expect(report.status).toBe('unhealthy')
+
+    // Without --deep nothing is probed.
+    expect((await health({env})).checks).toHaveLength(7)
+  })
+
+  it('raises a critical health_failing alert after 3 unhealthy runs in a row, and resolves it after a healthy one', async () => {
+    const {db} = database()
+    const t0 = new Date()
+    const reconcile = (at: Date) => reconcileAlerts(db, {channels: [], now: at})
+    const failing = async () => (await listAlerts(db, {limit: 50})).filter((alert) => alert.rule === 'health_failing')
+    await shop('lapsed', new Date(t0.getTime() + DAY), t0)
+    const later = new Date(t0.getTime() + 2 * DAY)
+    await heartbeat(later)
+
+    for (let run = 1; run <= 3; run++) {
+      expect((await health({env: SLACK_ENV, now: () => later})).status).toBe('unhealthy')
+      await reconcile(later)
+      expect(await failing(), `after ${run} unhealthy runs`).toHaveLength(run < 3 ? 0 : 1)
+    }
+
+    const [alert] = await failing()
+    expect(alert).toMatchObject({severity: 'critical', state: 'firing', summary: 'health check unhealthy on 3 runs in a row: credentials'})
+
+    await rotateCredential(db, keyring, workspace, audit, {service: 'shopify', tenantId: 'lapsed'}, {expiresAt: new Date(later.getTime() + 90 * DAY), value: 'renewed'}, later)
+    expect((await health({env: SLACK_ENV, now: () => later})).status).toBe('healthy')
+    const resolved = await reconcile(later)
+    expect(resolved.resolved).toBeGreaterThanOrEqual(1)
+    expect(await failing()).toEqual([])
+    expect((await listAlerts(db, {limit: 50, state: 'resolved'})).map((row) => row.rule)).toContain('health_failing')
+  })
+})
