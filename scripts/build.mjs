@@ -24,6 +24,7 @@ function walk(dir) {
 
 const entryPoints = [
   join(src, 'run.ts'),
+  join(src, 'cli', 'help.ts'),
   ...walk(join(src, 'commands')),
   ...walk(join(src, 'cli', 'hooks')),
 ].filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))

@@ -1,6 +1,8 @@
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {execFileSync} from 'node:child_process'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
 
 import {PGlite} from '@electric-sql/pglite'
 import {Kysely} from 'kysely'
@@ -16,6 +18,10 @@ declare module 'vitest' {
     pgliteTemplate: string
     /** The scratch directory of this test run. */
     scratch: string
+    /** `npm pack` of the built package, as users would install it. */
+    tarball: string
+    /** Its dependencies, packed from node_modules, for a registry on 127.0.0.1 to serve. */
+    dependencyTarballs: string[]
   }
 }
 
@@ -47,6 +53,19 @@ export default async function setup(project: TestProject): Promise<() => void> {
     }
   }
 
+  // Packed once for the suites that install it; without scripts, so `prepare` does not
+  // rebuild dist/ under the feet of running tests. Its runtime dependencies are packed from
+  // node_modules for the local registry those suites install from.
+  const root = fileURLToPath(new URL('..', import.meta.url))
+  const pack = (spec: string): string => {
+    const [packed] = JSON.parse(execFileSync('npm', ['pack', spec, '--ignore-scripts', '--json', '--pack-destination', scratch], {cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']})) as Array<{filename: string}>
+    if (!packed) throw new Error(`npm pack ${spec} produced no tarball`)
+    return join(scratch, packed.filename)
+  }
+
+  const {dependencies = {}} = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {dependencies?: Record<string, string>}
+  project.provide('tarball', pack('.'))
+  project.provide('dependencyTarballs', Object.keys(dependencies).map((name) => pack(join(root, 'node_modules', name))))
   project.provide('pgliteTemplate', template)
   project.provide('scratch', scratch)
   return () => rmSync(scratch, {force: true, recursive: true})

@@ -26,9 +26,9 @@ Types: slack (a digest per run and severity), pagerduty (one event per alert, re
 
   static override flags = {
     ...secretSourceFlags,
-    'api-url': Flags.string({description: 'sendgrid: API base URL (EU: https://api.eu.sendgrid.com).', helpValue: '<url>'}),
+    'api-url': Flags.string({description: 'sendgrid: API base URL (EU: https://api.eu.sendgrid.com). Default: SENDGRID_API_URL, else SendGrid\'s.', helpValue: '<url>'}),
     concurrency: Flags.integer({description: 'Requests in flight at once (default: the provider\'s).', min: 1}),
-    'events-url': Flags.string({description: 'pagerduty: Events API URL (EU: https://events.eu.pagerduty.com/v2/enqueue).', helpValue: '<url>'}),
+    'events-url': Flags.string({description: 'pagerduty: Events API URL (EU: https://events.eu.pagerduty.com/v2/enqueue). Default: PAGERDUTY_EVENTS_URL, else PagerDuty\'s.', helpValue: '<url>'}),
     from: Flags.string({description: 'sendgrid, smtp: the sender address.', helpValue: '<email>'}),
     'min-severity': Flags.string({default: 'info', description: 'Only send alerts of this severity or higher.', options: [...SEVERITIES]}),
     'rate-per-minute': Flags.integer({description: 'At most this many requests a minute (default: the provider\'s limit).', min: 1}),
@@ -54,8 +54,11 @@ Types: slack (a digest per run and severity), pagerduty (one event per alert, re
     const options: Record<string, unknown> = {}
     if (flags.from !== undefined) options.from = flags.from
     if (flags.to !== undefined) options.to = flags.to.split(',').map((address) => address.trim()).filter(Boolean)
-    if (flags['events-url'] !== undefined) options.eventsUrl = flags['events-url']
-    if (flags['api-url'] !== undefined) options.apiUrl = flags['api-url']
+    // The endpoint overrides of the environment channels (EU regions, proxies) apply to stored ones too.
+    const eventsUrl = flags['events-url'] ?? (flags.type === 'pagerduty' ? process.env.PAGERDUTY_EVENTS_URL?.trim() || undefined : undefined)
+    const apiUrl = flags['api-url'] ?? (flags.type === 'sendgrid' ? process.env.SENDGRID_API_URL?.trim() || undefined : undefined)
+    if (eventsUrl !== undefined) options.eventsUrl = eventsUrl
+    if (apiUrl !== undefined) options.apiUrl = apiUrl
     const channel = await addChannel(await this.db(), secret || Object.keys(secretOptions).length > 0 ? this.keyring({sealing: true}) : undefined, this.audit, {
       limits: {concurrency: flags.concurrency, perMinute: flags['rate-per-minute']},
       minSeverity: flags['min-severity'] as Severity,
