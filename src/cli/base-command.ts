@@ -115,9 +115,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.stopSpinner()
     for (const [signal, handler] of this.#signalHandlers) process.removeListener(signal, handler)
     try {
-      // An interrupted run was reported by the signal handler.
-      if (!this.#interrupted) await this.reportFinished(error)
-      await this.closeDatabase()
+      // An interrupted run is reported, and its database closed, by the signal handler.
+      if (!this.#interrupted) {
+        await this.reportFinished(error)
+        // A connection that stalls must not keep a finished command from exiting.
+        await Promise.race([this.closeDatabase(), new Promise((resolve) => setTimeout(resolve, CLOSE_TIMEOUT_MS).unref())])
+      }
     } finally {
       await super.finally(error)
     }

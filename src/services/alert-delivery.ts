@@ -68,7 +68,9 @@ export function backoff(attempt: number, random = Math.random): number {
 
 export async function deliverPending(db: Db, channels: readonly DeliveryChannel[], options: DeliveryOptions = {}): Promise<DeliveryResult> {
   const now = options.now ?? (() => new Date())
-  const signal = options.signal ?? new AbortController().signal
+  // A worker that fails stops the others before the outcomes are written and the error is thrown.
+  const failed = new AbortController()
+  const signal = options.signal ? AbortSignal.any([options.signal, failed.signal]) : failed.signal
   // Every request listens to the run's signal: many listeners are expected, not a leak.
   setMaxListeners(0, signal)
   const recorder = new OutcomeRecorder(db, options.claimant ?? randomUUID())
@@ -80,8 +82,9 @@ export async function deliverPending(db: Db, channels: readonly DeliveryChannel[
     recorder,
     signal,
   }
+  let results: Array<PromiseSettledResult<void>>
   try {
-    await Promise.all(
+    results = await Promise.allSettled(
       channels.flatMap((channel) => {
         const {concurrency, perMinute} = channel.notifier.limits
         const workers = Math.max(1, concurrency)
@@ -89,12 +92,20 @@ export async function deliverPending(db: Db, channels: readonly DeliveryChannel[
         const turns = new Turns()
         const requestsPerClaim = Math.min(MAX_REQUESTS_PER_CLAIM, Math.max(1, Math.ceil(perMinute / 60 / workers)))
         const rowsPerClaim = Math.min(MAX_ROWS_PER_CLAIM, requestsPerClaim * Math.max(1, channel.notifier.maxPerRequest))
-        return Array.from({length: workers}, () => work(db, {channel, limiter, rowsPerClaim, turns}, context))
+        return Array.from({length: workers}, async () =>
+          work(db, {channel, limiter, rowsPerClaim, turns}, context).catch((error: unknown) => {
+            failed.abort()
+            throw error
+          }),
+        )
       }),
     )
   } finally {
     await recorder.close()
   }
+
+  const failure = results.find((result) => result.status === 'rejected')
+  if (failure) throw failure.reason
 
   // Rows another run holds a claim on are in hand, not waiting.
   const {rows} = await sql<{n: number}>`
@@ -160,7 +171,13 @@ async function work(db: Db, {channel, limiter, rowsPerClaim, turns}: ChannelWork
         return
       }
 
-      const outcome = await send(channel, request, context)
+      // A Retry-After hold may have outlasted the lease's margin while this request waited.
+      if (Date.now() + SEND_MARGIN_MS > leaseEnds) {
+        recorder.release(rest())
+        break
+      }
+
+      const outcome = await send(channel, limiter, request, context)
       if (outcome !== undefined) {
         // The channel is struggling: leave the rest of the batch for later, as it was.
         recorder.release(requests.slice(index + 1).flat())
@@ -182,7 +199,7 @@ async function work(db: Db, {channel, limiter, rowsPerClaim, turns}: ChannelWork
 }
 
 /** Sends one request and records its outcome; returns how long to wait when it is to be retried. */
-async function send(channel: DeliveryChannel, rows: readonly NotificationRow[], context: WorkContext): Promise<number | undefined> {
+async function send(channel: DeliveryChannel, limiter: RateLimiter, rows: readonly NotificationRow[], context: WorkContext): Promise<number | undefined> {
   const messages = rows.map((row) => row.payload as unknown as AlertMessage)
   try {
     const receipt = await channel.notifier.send({consoleUrl: context.consoleUrl, messages, runId: rows[0]?.run_id as string}, context.signal)
@@ -190,6 +207,8 @@ async function send(channel: DeliveryChannel, rows: readonly NotificationRow[], 
     return undefined
   } catch (error) {
     const failure = error instanceof DeliveryError ? error : new DeliveryError(`internal error: ${(error as Error).message}`, {retryable: false})
+    // The provider asked the whole channel to wait (a 429's Retry-After), not just this request.
+    if (failure.retryAfterMs !== undefined) limiter.holdUntil(Date.now() + failure.retryAfterMs)
     const attempts = Math.max(...rows.map((row) => row.attempts)) + 1
     const final = !failure.retryable || attempts >= context.maxAttempts
     const wait = Math.max(failure.retryAfterMs ?? 0, backoff(attempts))

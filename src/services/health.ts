@@ -71,6 +71,19 @@ export const worst = (statuses: readonly HealthStatus[]): HealthStatus => status
 
 class CheckTimeout extends Error {}
 
+/** How long recording a run may take. */
+const RECORD_TIMEOUT_MS = 2000
+
+/** `work`, or a CheckTimeout once `remainingMs()` (read now) has passed. */
+async function within<T>(work: Promise<T>, remainingMs: () => number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new CheckTimeout()), Math.max(0, remainingMs()))))])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 type Check = () => Promise<Omit<CheckOutcome, 'durationMs' | 'name'>>
 
 /**
@@ -137,8 +150,10 @@ export async function checkHealth(options: HealthOptions): Promise<HealthReport>
     // left of the timeout, so --deep still answers within it. A channel that cannot be read
     // is the channels check's to report.
     runs.push(
-      opened
-        .then(async () => inspecting)
+      within(
+        opened.then(async () => inspecting),
+        () => deadline - performance.now(),
+      )
         .then(({channels}) => {
           const remainingMs = Math.max(1, deadline - performance.now())
           return Promise.all(endpointsOf(channels).map((endpoint) => run(`channel ${endpoint.name}`, () => checkReachable(endpoint.url, remainingMs), remainingMs)))
@@ -154,16 +169,18 @@ export async function checkHealth(options: HealthOptions): Promise<HealthReport>
   const outcomes = (await Promise.all(runs)).flat()
   const report: HealthReport = {checks: outcomes, durationMs: performance.now() - started, startedAt, status: worst(outcomes.map((outcome) => outcome.status))}
   if (options.record) {
-    // Recording is best effort: a database that is down is already what the report says.
-    await opened
-      .then(async (db) => {
+    // Recording is best effort, and brief: a database that is down or stalled is already what
+    // the report says.
+    await within(
+      opened.then(async (db) => {
         const workspaceId = (await options.workspaceId?.().catch(() => undefined)) ?? null
         await db
           .insertInto('health_runs')
           .values({checks: JSON.stringify(report.checks), duration_ms: report.durationMs, started_at: startedAt, status: report.status, workspace_id: workspaceId})
           .execute()
-      })
-      .catch(() => {})
+      }),
+      () => RECORD_TIMEOUT_MS,
+    ).catch(() => {})
   }
 
   return report

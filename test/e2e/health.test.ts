@@ -105,6 +105,16 @@ describeEachCliBackend('health check from the command line', (target) => {
     expect(nagios.code).toBe(2)
     expect(nagios.stdout).toMatch(/^SYNTHEX CRITICAL - credentials: 1 expired: see synthex credentials expiring; channels: no channel configured[^|\n]* \| [^\n]*\n$/)
   })
+
+  it('says UNKNOWN with exit 3 for nagios when it cannot check at all, here a bad flag value', async () => {
+    for (const format of [['--format', 'nagios'], ['--format=nagios']]) {
+      const unknown = await run([...format, '--timeout', 'soon'])
+      expect(unknown.code).toBe(3)
+      expect(unknown.stdout).toMatch(/^SYNTHEX UNKNOWN - .*--timeout.*\n$/)
+    }
+
+    expect((await run(['--timeout', 'soon'])).code).toBe(2)
+  })
 })
 
 describe('health check against a database that does not answer', () => {

@@ -48,7 +48,7 @@ describe('the npm package', () => {
     expect(size).toBeLessThan(1024 * 1024)
   })
 
-  it('installs into an empty project with PGlite as its only dependency and runs the contract lines on the embedded database', async () => {
+  it('installs into an empty project with PGlite as its only dependency and runs the contract lines on the embedded database', {timeout: 300_000}, async () => {
     const dir = await project()
     expect((await readdir(join(dir, 'node_modules'))).filter((name) => !name.startsWith('.')).sort()).toEqual(['@electric-sql', 'synthex'])
     const env = {SYNTHEX_HOME: join(dir, '.synthex')}
@@ -70,7 +70,7 @@ describeOnServer('the npm package on a Postgres server', () => {
   })
   afterAll(async () => drop())
 
-  it('runs the contract lines once `db migrate` has created the schema', async () => {
+  it('runs the contract lines once `db migrate` has created the schema', {timeout: 300_000}, async () => {
     const dir = await project()
     const env = {DATABASE_URL: url, SYNTHEX_HOME: join(dir, 'unused-home')}
     const refused = await shell(CONTRACT_LINES[0] as string, {cwd: dir, env})

@@ -10,7 +10,7 @@ import type {NpmRegistry} from '../fakes/npm-registry.js'
 import {PagerDutyFake} from '../fakes/pagerduty-fake.js'
 import {SlackFake} from '../fakes/slack-fake.js'
 import {backendNames, createServerDatabase} from '../helpers/backends.js'
-import {makeProject, registryEnv, shell, startRegistry} from '../helpers/installed-package.js'
+import {installTarball, makeProject, registryEnv, shell, startRegistry} from '../helpers/installed-package.js'
 
 const README = fileURLToPath(new URL('../../README.md', import.meta.url))
 
@@ -83,6 +83,7 @@ describe('the README, followed by a new user in an empty directory', () => {
       ['npm install --save-dev synthex', `npm install --save-dev ${inject('tarball')}`],
       ['/var/lib/node_exporter/textfile_collector/', `${join(dir, 'home', 'textfile_collector')}/`],
       ['http://pushgateway:9091', `http://127.0.0.1:${port}`],
+      ['cd /srv/ops', `cd ${join(dir, 'project')}`],
     ]
     env = {
       ...registryEnv(dir, registry),
@@ -132,6 +133,9 @@ describe('the README, followed by a new user in an empty directory', () => {
 
   if (backendNames().includes('postgres')) {
     it('works as shown on a Postgres server', {timeout: 120_000}, async () => {
+      // Installed by the tour's first block; when this test runs alone, install it here.
+      const project = join(dir, 'project')
+      if (!(await stat(join(project, 'node_modules', 'synthex')).catch(() => undefined))) await installTarball(project, inject('tarball'), registry)
       const server = await createServerDatabase()
       try {
         const [block, ...rest] = blocks(readme, '## Using a Postgres server or Supabase', '## In CI and cron')

@@ -52,12 +52,15 @@ export function userEnv(extra: Record<string, string | undefined> = {}): NodeJS.
 
 /** Runs a shell script as a user would paste it: bash, stopping at the first failing command. */
 export async function shell(script: string, options: {cwd: string; env?: Record<string, string | undefined>; timeoutMs?: number}): Promise<CliResult> {
-  const child = spawn('bash', ['-c', `set -eo pipefail\n${script}`], {cwd: options.cwd, env: userEnv(options.env), stdio: ['ignore', 'pipe', 'pipe']})
+  // Its own process group, so that a timeout kills npx and synthex too, not only bash.
+  const child = spawn('bash', ['-c', `set -eo pipefail\n${script}`], {cwd: options.cwd, detached: true, env: userEnv(options.env), stdio: ['ignore', 'pipe', 'pipe']})
   let stdout = ''
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000)
+  const timer = setTimeout(() => {
+    if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL')
+  }, options.timeoutMs ?? 120_000)
   return new Promise<CliResult>((resolve, reject) => {
     child.on('error', reject)
     child.on('close', (code, signal) => {

@@ -169,6 +169,17 @@ describeEachBackend('alerts', (database) => {
     expect((accepted?.at ?? 0) - (refused?.at ?? 0)).toBeGreaterThanOrEqual(2000)
   })
 
+  it('holds the whole channel for a 429\'s Retry-After, not only the refused request', async () => {
+    for (const name of ['h1', 'h2', 'h3']) await shop(name, new Date(Date.now() + 12 * HOUR))
+    // PagerDuty runs 2 requests at once here: the other worker must wait too.
+    pagerduty.failNext({headers: {'retry-after': '2'}, status: 429})
+    const result = await checkAlerts(database().db, {env: {}, keyring, maxWaitMs: 20_000})
+    expect(result).toMatchObject({pendingRetry: 0})
+    const [refused, ...after] = pagerduty.received
+    expect(after).toHaveLength(3)
+    for (const request of after) expect(request.at - (refused?.at ?? 0)).toBeGreaterThanOrEqual(2000)
+  })
+
   it('sends one escaped email digest over SMTP, and through SendGrid', async () => {
     const {db} = database()
     await addChannel(db, keyring, audit, {minSeverity: 'critical', name: 'mail', options: {from: 'alerts@example.com', to: ['ops@example.com']}, secret: smtp.url, type: 'smtp'})

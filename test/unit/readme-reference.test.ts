@@ -11,7 +11,8 @@ describe('the README command reference', () => {
   it('is what `oclif readme` generates from the commands as built (run `npm run readme` after changing a command)', async () => {
     const {stdout} = await promisify(execFile)(process.execPath, ['node_modules/oclif/bin/run.js', 'readme', '--no-source-links', '--dry-run'], {
       cwd: root,
-      env: {...process.env, OCLIF_SKIP_NEW_VERSION_CHECK: 'true'},
+      // oclif wraps at $COLUMNS: the width `npm run readme` uses.
+      env: {...process.env, COLUMNS: '120', OCLIF_SKIP_NEW_VERSION_CHECK: 'true'},
       maxBuffer: 16 * 1024 * 1024,
     })
     const readme = await readFile(`${root}README.md`, 'utf8')

@@ -1,7 +1,8 @@
-import {Flags} from '@oclif/core'
+import {Flags, type Interfaces} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {durationFlag} from '../../cli/credential-flags.js'
+import {toErrorReport} from '../../cli/error-report.js'
 import {checkHealth, type HealthReport, type HealthStatus} from '../../services/health.js'
 import {healthMetrics, renderMetrics} from '../../services/metrics.js'
 
@@ -38,6 +39,14 @@ Exit codes: 0 healthy or degraded (degraded prints a warning), 3 unhealthy, or 3
   }
 
   static override summary = 'Check the health of the whole setup (for CI gates and monitoring).'
+
+  /** A monitoring plugin that cannot decide says UNKNOWN (3), never WARNING or CRITICAL by accident. */
+  override async catch(error: Interfaces.CommandError): Promise<void> {
+    const nagios = (this.flags as {format?: string} | undefined)?.format === 'nagios' || /(^| )--format[= ]nagios( |$)/.test(this.argv.join(' '))
+    if (!nagios || (error as {code?: string}).code === 'EEXIT') return super.catch(error)
+    process.stdout.write(`SYNTHEX UNKNOWN - ${toErrorReport(error).message.split('\n')[0]}\n`)
+    process.exitCode = 3
+  }
 
   async run(): Promise<HealthReport> {
     const {deep, 'fail-on': failOn, format} = this.flags

@@ -74,15 +74,16 @@ By default valid rows are imported and every invalid row is reported with its li
   private report(result: ImportResult, from: string, rejectPath: string | undefined): void {
     const out = this.output
     const n = (value: number): string => value.toLocaleString('en-US')
-    const seconds = `${(result.durationMs / 1000).toFixed(1)}s`
-    const rate = `${n(rowsPerSecond(result.read, result.durationMs))} rows/s`
+    const seconds = result.durationMs < 1000 ? `${Math.round(result.durationMs)} ms` : `${(result.durationMs / 1000).toFixed(1)}s`
+    // A rate over a fraction of a second says more about startup than about throughput.
+    const rate = result.durationMs < 1000 ? '' : ` (${n(rowsPerSecond(result.read, result.durationMs))} rows/s)`
     const counts = `${n(result.read)} read, ${n(result.created)} created, ${n(result.updated)} updated, ${n(result.skipped)} skipped, ${n(result.rejected)} rejected`
     const source = from === '-' ? 'standard input' : from
     if (result.dryRun) out.info(`Dry run of ${source} (${seconds}): ${counts}. Nothing was written.`)
     else if (!result.committed) out.info(`Nothing imported from ${source} (--atomic, ${seconds}): ${counts}. All changes were rolled back.`)
     else if (result.created + result.updated === 0 && result.rejected === 0) out.info(`Nothing changed: every tenant of ${source} is already in the database (${seconds}): ${counts}.`)
     else if (result.created + result.updated === 0) out.info(`Nothing changed from ${source} (${seconds}): ${counts}.`)
-    else out.success(`Imported ${source} in ${seconds} (${rate}): ${counts}.`)
+    else out.success(`Imported ${source} in ${seconds}${rate}: ${counts}.`)
 
     if (result.rejected === 0) return
     out.info('Rejected rows:')
