@@ -132,9 +132,10 @@ interface ChannelWork {
 }
 
 /**
- * Runs tasks one after another. A channel's workers claim in turn and reserve their first
- * rate-limit slot before the next one claims, so requests start in the order their rows
- * were claimed, oldest first, however the database's answers interleave.
+ * Runs tasks one after another. A channel's workers claim in turn and reserve the slot of
+ * their claim's first request before the next one claims, so batches start in the order
+ * their rows were claimed, oldest first, however the database's answers interleave. (Within
+ * a batch, and across retries, requests of different batches may still interleave.)
  */
 class Turns {
   #tail: Promise<unknown> = Promise.resolve()
