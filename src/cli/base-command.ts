@@ -257,6 +257,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   private async onSignal(signal: string): Promise<void> {
     if (this.#interrupted) process.exit(EXIT_CODES.interrupted)
     this.#interrupted = true
+    // Should the event loop empty before this handler's own exit, the process still says 130.
+    process.exitCode = EXIT_CODES.interrupted
     this.stopSpinner()
     this.reportError({code: 'INTERRUPTED', exitCode: EXIT_CODES.interrupted, message: `Interrupted by ${signal}; nothing after the last completed step was saved.`})
     // An interrupted run is still a run for usage analytics and DogStatsD, if that is quick.
