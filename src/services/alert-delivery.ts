@@ -152,6 +152,7 @@ async function work(db: Db, {channel, limiter, rowsPerClaim, turns}: ChannelWork
   const {recorder, signal} = context
   for (;;) {
     if (signal.aborted || Date.now() >= context.deadline) return
+    await recorder.settle()
     const leaseEnds = Date.now() + LEASE_MS
     const {firstTurn, rows} = await turns.run(async () => {
       const rows = await claim(db, channel.name, rowsPerClaim, context.now(), recorder.claimant)
@@ -225,15 +226,21 @@ async function send(channel: DeliveryChannel, limiter: RateLimiter, rows: readon
 /**
  * Claims up to `limit` of a channel's due notifications, oldest first, for LEASE_MS. Rows
  * another worker or run is claiming are skipped, never waited for; rows whose claim expired
- * (their process died) are due again.
+ * (their process died) are due again. A row waits while an older one of the same alert is
+ * pending on the channel: a resolve never overtakes the trigger being retried before it.
  */
 async function claim(db: Db, channel: string, limit: number, now: Date, claimant: string): Promise<NotificationRow[]> {
   const {rows} = await sql<NotificationRow>`
     update alert_notifications set claimed_until = now() + ${`${LEASE_MS} milliseconds`}::interval, claimed_by = ${claimant}::uuid
     where id in (
-      select id from alert_notifications
+      select id from alert_notifications as n
       where channel = ${channel} and state = 'pending' and next_attempt_at <= ${now}
         and (claimed_until is null or claimed_until < now())
+        -- A scalar subquery rather than NOT EXISTS: it is probed (by index) only for the rows
+        -- the scan reaches, never planned as an anti-join over every pending row.
+        and (select 1 from alert_notifications as older
+             where older.alert_id = n.alert_id and older.channel = n.channel and older.state = 'pending' and older.id < n.id
+             limit 1) is null
       order by id
       limit ${limit}
       for update skip locked)
@@ -289,6 +296,14 @@ class OutcomeRecorder {
     private readonly db: Db,
     readonly claimant: string,
   ) {}
+
+  /** Writes what is waiting now, so that the next claim sees it (an alert's next notification becomes due once its previous one is sent). */
+  async settle(): Promise<void> {
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    this.#flush()
+    await this.#flushing
+  }
 
   async close(): Promise<void> {
     clearTimeout(this.#timer)

@@ -145,7 +145,7 @@ describe('the README, followed by a new user in an empty directory', () => {
         expect(code).toContain(server.url)
         const result = await shell(code, {cwd: join(dir, 'project'), env})
         expect(result.code, result.stderr).toBe(0)
-        expect(result.stdout + result.stderr).toContain('0006_health_usage')
+        expect(result.stdout + result.stderr).toContain('0007_notification_order')
       } finally {
         await server.drop()
       }

@@ -169,6 +169,21 @@ describeEachBackend('alerts', (database) => {
     expect((accepted?.at ?? 0) - (refused?.at ?? 0)).toBeGreaterThanOrEqual(2000)
   })
 
+  it('never lets a resolve overtake its trigger while the trigger waits for a retry', async () => {
+    const {db} = database()
+    const t0 = new Date()
+    await shop('order', new Date(t0.getTime() + 12 * HOUR))
+    // The trigger is refused for an hour; meanwhile the credential is rotated and the alert resolves.
+    pagerduty.failNext({headers: {'retry-after': '3600'}, status: 429})
+    expect(await check(t0, {maxWaitMs: 500})).toMatchObject({new: 1, pendingRetry: 1})
+    await rotateCredential(db, keyring, workspace, audit, {service: 'shopify', tenantId: 'order'}, {expiresAt: new Date(t0.getTime() + 400 * 24 * HOUR), value: 'new-token'}, new Date(t0.getTime() + 60_000))
+    expect(await check(new Date(t0.getTime() + 5 * 60_000), {maxWaitMs: 500})).toMatchObject({resolved: 1})
+    expect(pagerduty.events).toEqual([])
+    // Once the trigger may go, it goes first, and the resolve right after it.
+    await check(new Date(t0.getTime() + 2 * HOUR), {maxWaitMs: 2000})
+    expect(pagerduty.events.map((event) => event.event_action)).toEqual(['trigger', 'resolve'])
+  })
+
   it('holds the whole channel for a 429\'s Retry-After, not only the refused request', async () => {
     for (const name of ['h1', 'h2', 'h3']) await shop(name, new Date(Date.now() + 12 * HOUR))
     // PagerDuty runs 2 requests at once here: the other worker must wait too.
