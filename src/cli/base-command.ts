@@ -13,6 +13,7 @@ import {type ErrorReport, EXIT_CODES, toErrorReport} from './error-report.js'
 import {Output} from './output.js'
 import {canPrompt} from './prompt.js'
 import {type Spinner, startSpinner} from './spinner.js'
+import {waitAtMost} from './wait-at-most.js'
 
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -119,7 +120,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       if (!this.#interrupted) {
         await this.reportFinished(error)
         // A connection that stalls must not keep a finished command from exiting.
-        await Promise.race([this.closeDatabase(), new Promise((resolve) => setTimeout(resolve, CLOSE_TIMEOUT_MS).unref())])
+        await waitAtMost(this.closeDatabase(), CLOSE_TIMEOUT_MS)
       }
     } finally {
       await super.finally(error)
@@ -262,10 +263,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.stopSpinner()
     this.reportError({code: 'INTERRUPTED', exitCode: EXIT_CODES.interrupted, message: `Interrupted by ${signal}; nothing after the last completed step was saved.`})
     // An interrupted run is still a run for usage analytics and DogStatsD, if that is quick.
-    await Promise.race([this.reportFinished(undefined, true), new Promise((resolve) => setTimeout(resolve, REPORT_ON_SIGNAL_MS).unref())])
+    await waitAtMost(this.reportFinished(undefined, true), REPORT_ON_SIGNAL_MS)
     // Close the database (releasing the embedded lock, rolling back an open transaction),
     // but do not let a hung connection keep the process alive.
-    await Promise.race([this.closeDatabase().catch(() => {}), new Promise((resolve) => setTimeout(resolve, CLOSE_TIMEOUT_MS).unref())])
+    await waitAtMost(this.closeDatabase().catch(() => {}), CLOSE_TIMEOUT_MS)
     process.exit(EXIT_CODES.interrupted)
   }
 

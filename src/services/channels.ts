@@ -23,6 +23,8 @@ export interface ChannelSpec {
   readonly name: string
   readonly source: 'default' | 'environment' | 'stored'
   readonly type: string
+  /** The environment variable that defines it, for a channel from the environment. */
+  readonly variable?: string
 }
 
 /** A channel as it may be shown: everything but the secret. */
@@ -122,18 +124,18 @@ export function environmentChannels(env: NodeJS.ProcessEnv): ChannelSpec[] {
   const value = (name: string): string | undefined => env[name]?.trim() || undefined
   const recipients = value('SYNTHEX_EMAIL_TO')?.split(',').map((address) => address.trim()).filter(Boolean)
   const channels: ChannelSpec[] = []
-  const add = (name: string, type: string, config: Record<string, unknown>): void => {
-    channels.push({config, limits: limitsOf(type), minSeverity: 'info', name, source: 'environment', type})
+  const add = (name: string, type: string, variable: string, config: Record<string, unknown>): void => {
+    channels.push({config, limits: limitsOf(type), minSeverity: 'info', name, source: 'environment', type, variable})
   }
 
   const slack = value('SLACK_WEBHOOK_URL')
-  if (slack) add('env-slack', 'slack', {url: slack})
+  if (slack) add('env-slack', 'slack', 'SLACK_WEBHOOK_URL', {url: slack})
   const routingKey = value('PAGERDUTY_ROUTING_KEY')
-  if (routingKey) add('env-pagerduty', 'pagerduty', {eventsUrl: value('PAGERDUTY_EVENTS_URL') ?? DEFAULT_EVENTS_URL, routingKey})
+  if (routingKey) add('env-pagerduty', 'pagerduty', 'PAGERDUTY_ROUTING_KEY', {eventsUrl: value('PAGERDUTY_EVENTS_URL') ?? DEFAULT_EVENTS_URL, routingKey})
   const apiKey = value('SENDGRID_API_KEY')
-  if (apiKey) add('env-sendgrid', 'sendgrid', {apiKey, apiUrl: value('SENDGRID_API_URL') ?? DEFAULT_SENDGRID_URL, from: value('SYNTHEX_EMAIL_FROM'), to: recipients})
+  if (apiKey) add('env-sendgrid', 'sendgrid', 'SENDGRID_API_KEY', {apiKey, apiUrl: value('SENDGRID_API_URL') ?? DEFAULT_SENDGRID_URL, from: value('SYNTHEX_EMAIL_FROM'), to: recipients})
   const smtp = value('SMTP_URL')
-  if (smtp) add('env-smtp', 'smtp', {from: value('SYNTHEX_EMAIL_FROM'), to: recipients, url: smtp})
+  if (smtp) add('env-smtp', 'smtp', 'SMTP_URL', {from: value('SYNTHEX_EMAIL_FROM'), to: recipients, url: smtp})
   return channels
 }
 

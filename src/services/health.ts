@@ -8,7 +8,7 @@ import {pendingMigrations} from '../db/migrations.js'
 import type {Db} from '../db/schema.js'
 import {DEFAULT_EVENTS_URL} from '../notifiers/pagerduty.js'
 import {DEFAULT_SENDGRID_URL} from '../notifiers/sendgrid.js'
-import {type ChannelSpec, inspectChannels} from './channels.js'
+import {type ChannelProblem, type ChannelSpec, inspectChannels} from './channels.js'
 import {credentialAad, describeCredential} from './credentials.js'
 
 /**
@@ -63,8 +63,6 @@ const STUCK_MS = 60 * 60_000
 /** Failed deliveries count against health for this long. */
 const FAILED_WINDOW_MS = 24 * 60 * 60_000
 const DAY_MS = 86_400_000
-/** The variable that defines each environment channel, as users know them. */
-const ENVIRONMENT_VARIABLES: Record<string, string> = {'env-pagerduty': 'PAGERDUTY_ROUTING_KEY', 'env-sendgrid': 'SENDGRID_API_KEY', 'env-slack': 'SLACK_WEBHOOK_URL', 'env-smtp': 'SMTP_URL'}
 
 const rank = (status: HealthStatus): number => HEALTH_STATUSES.indexOf(status)
 export const worst = (statuses: readonly HealthStatus[]): HealthStatus => statuses.reduce<HealthStatus>((a, b) => (rank(b) > rank(a) ? b : a), 'healthy')
@@ -74,11 +72,11 @@ class CheckTimeout extends Error {}
 /** How long recording a run may take. */
 const RECORD_TIMEOUT_MS = 2000
 
-/** `work`, or a CheckTimeout once `remainingMs()` (read now) has passed. */
-async function within<T>(work: Promise<T>, remainingMs: () => number): Promise<T> {
+/** `work`, or a CheckTimeout once `ms` have passed. */
+async function within<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   try {
-    return await Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new CheckTimeout()), Math.max(0, remainingMs()))))])
+    return await Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new CheckTimeout()), Math.max(0, ms))))])
   } finally {
     clearTimeout(timer)
   }
@@ -100,20 +98,12 @@ async function run(name: string, check: Check, timeoutMs: number, database?: Pro
   }
 
   const started = performance.now()
-  let timer: NodeJS.Timeout | undefined
   try {
-    const outcome = await Promise.race([
-      check(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new CheckTimeout()), timeoutMs)
-      }),
-    ])
+    const outcome = await within(check(), timeoutMs)
     return {durationMs: performance.now() - started, name, ...outcome}
   } catch (error) {
     const reason = error instanceof CheckTimeout ? `no answer within ${formatSeconds(timeoutMs)}` : firstLine(error)
     return {durationMs: performance.now() - started, name, reason, status: 'unhealthy'}
-  } finally {
-    clearTimeout(timer)
   }
 }
 
@@ -124,10 +114,7 @@ export async function checkHealth(options: HealthOptions): Promise<HealthReport>
   const opening = options.open()
   // Opening can take longer than a check (the first run creates the embedded database): its
   // own timeout is the database check's; an open that outlives it still fails the rest.
-  const opened = Promise.race([
-    opening,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new CheckTimeout()), options.timeoutMs).unref()),
-  ])
+  const opened = within(opening, options.timeoutMs)
   opened.catch(() => {})
   // The other checks need the database; when it is down they say so rather than each timing out.
   const db = (): Promise<Db> => opening
@@ -152,7 +139,7 @@ export async function checkHealth(options: HealthOptions): Promise<HealthReport>
     runs.push(
       within(
         opened.then(async () => inspecting),
-        () => deadline - performance.now(),
+        deadline - performance.now(),
       )
         .then(({channels}) => {
           const remainingMs = Math.max(1, deadline - performance.now())
@@ -179,7 +166,7 @@ export async function checkHealth(options: HealthOptions): Promise<HealthReport>
           .values({checks: JSON.stringify(report.checks), duration_ms: report.durationMs, started_at: startedAt, status: report.status, workspace_id: workspaceId})
           .execute()
       }),
-      () => RECORD_TIMEOUT_MS,
+      RECORD_TIMEOUT_MS,
     ).catch(() => {})
   }
 
@@ -241,7 +228,7 @@ async function checkCredentials(db: Db, now: Date): ReturnType<Check> {
   return {reason: nextDays === undefined ? 'none expiring' : `none expiring within ${EXPIRING_DAYS} days (next in ${nextDays} days)`, status: 'healthy', value}
 }
 
-async function checkChannels({channels, problems}: {channels: readonly ChannelSpec[]; problems: ReadonlyArray<{name: string; reason: string}>}): ReturnType<Check> {
+async function checkChannels({channels, problems}: {channels: readonly ChannelSpec[]; problems: readonly ChannelProblem[]}): ReturnType<Check> {
   const total = channels.length + problems.length
   const value = {unit: '' as const, value: total}
   if (problems.length > 0) {
@@ -250,7 +237,7 @@ async function checkChannels({channels, problems}: {channels: readonly ChannelSp
   }
 
   if (total === 0) return {reason: 'no channel configured: alerts only go to stderr (synthex alerts channels add)', status: 'degraded', value}
-  const fromEnvironment = channels.filter((channel) => channel.source === 'environment').map((channel) => ENVIRONMENT_VARIABLES[channel.name] ?? channel.name)
+  const fromEnvironment = channels.filter((channel) => channel.source === 'environment').map((channel) => channel.variable ?? channel.name)
   return {reason: `${total} configured${fromEnvironment.length > 0 ? ` (${fromEnvironment.join(', ')} from the environment)` : ''}`, status: 'healthy', value}
 }
 

@@ -1,10 +1,10 @@
 import {randomBytes} from 'node:crypto'
-import {createServer, type Socket} from 'node:net'
 import {join} from 'node:path'
 
 import {sql} from 'kysely'
 import {describe, expect, it} from 'vitest'
 
+import {silentServer} from '../fakes/silent-server.js'
 import {acquireEmbeddedLock} from '../../src/db/embedded-lock.js'
 import {makeHome, parseJson, runCli} from '../helpers/cli.js'
 import {describeEachCliBackend} from '../helpers/cli-backends.js'
@@ -136,13 +136,8 @@ describe('health check against a database that does not answer', () => {
   })
 
   it('gives up after --timeout on a server that accepts connections and never answers', async () => {
-    const sockets = new Set<Socket>()
-    const silent = createServer((socket) => {
-      sockets.add(socket)
-      socket.on('close', () => sockets.delete(socket))
-    })
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
-    const {port} = silent.address() as {port: number}
+    const silent = await silentServer()
+    const {port} = silent
     try {
       const started = Date.now()
       const result = await runCli(['health', 'check', '--timeout', '2s'], {env: {DATABASE_URL: `postgres://synthex@127.0.0.1:${port}/none`, SYNTHEX_HOME: await makeHome({fresh: true})}, timeoutMs: 30_000})
@@ -154,8 +149,7 @@ describe('health check against a database that does not answer', () => {
       expect(elapsed).toBeGreaterThanOrEqual(2000)
       expect(elapsed).toBeLessThan(8000)
     } finally {
-      for (const socket of sockets) socket.destroy()
-      await new Promise<void>((resolve) => silent.close(() => resolve()))
+      await silent.close()
     }
   })
 

@@ -1,11 +1,11 @@
 import {randomUUID} from 'node:crypto'
 import {createSocket, type Socket} from 'node:dgram'
-import {createServer, type Socket as TcpSocket} from 'node:net'
 
 import {sql} from 'kysely'
 import pg from 'pg'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import {silentServer} from '../fakes/silent-server.js'
 import {createServerDatabase, describeOnServer} from '../helpers/backends.js'
 import {makeHome, parseJson, runCli, startCli} from '../helpers/cli.js'
 import {describeEachCliBackend} from '../helpers/cli-backends.js'
@@ -212,13 +212,8 @@ describe('DogStatsD for an interrupted command', () => {
   it('reports a command stopped by SIGINT as interrupted, exit code 130', async () => {
     const agent = await udpListener()
     // A database server that accepts and never answers keeps the command busy until the signal.
-    const sockets = new Set<TcpSocket>()
-    const silent = createServer((socket) => {
-      sockets.add(socket)
-      socket.on('close', () => sockets.delete(socket))
-    })
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
-    const {port} = silent.address() as {port: number}
+    const silent = await silentServer()
+    const {port} = silent
     try {
       const env = {
         DATABASE_URL: `postgres://synthex@127.0.0.1:${port}/none`,
@@ -227,7 +222,7 @@ describe('DogStatsD for an interrupted command', () => {
         SYNTHEX_HOME: await makeHome({fresh: true}),
       }
       const started = startCli(['tenant', 'tenants', 'list'], {env, timeoutMs: 30_000})
-      await waitFor(() => (sockets.size > 0 ? true : undefined), 20_000, 'the command to connect')
+      await waitFor(() => (silent.connections > 0 ? true : undefined), 20_000, 'the command to connect')
       started.child.kill('SIGINT')
       const ended = await started.done
       expect(ended.code).toBe(130)
@@ -237,8 +232,7 @@ describe('DogStatsD for an interrupted command', () => {
         'synthex.command.runs:1|c|#command:tenant_tenants_list,outcome:interrupted,exit_code:130',
       ])
     } finally {
-      for (const socket of sockets) socket.destroy()
-      await new Promise<void>((resolve) => silent.close(() => resolve()))
+      await silent.close()
       await agent.close()
     }
   })

@@ -3,6 +3,7 @@ import type {Hook} from '@oclif/core'
 import type {Db} from '../../db/schema.js'
 import {commandDatagrams, dogstatsdTarget, sendDatagrams} from '../../services/dogstatsd.js'
 import {type CommandRun, recordCommandRun} from '../../services/usage.js'
+import {waitAtMost} from '../wait-at-most.js'
 
 /** What BaseCommand hands the `command_finished` hook when a command ends, however it ends. */
 export interface CommandFinished extends CommandRun {
@@ -22,17 +23,8 @@ const hook: Hook<'command_finished'> = async function (options) {
   const outcome = run.exitCode === 0 ? 'success' : run.errorClass === 'interrupted' ? 'interrupted' : 'error'
   await Promise.all([
     target ? sendDatagrams(target, commandDatagrams({command: run.command, durationMs: run.durationMs, exitCode: run.exitCode, outcome})) : undefined,
-    run.db ? withTimeout(recordCommandRun(run.db, run), RECORD_TIMEOUT_MS).catch(() => {}) : undefined,
+    run.db ? waitAtMost(recordCommandRun(run.db, run), RECORD_TIMEOUT_MS).catch(() => {}) : undefined,
   ])
-}
-
-async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined
-  try {
-    return await Promise.race([work, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))])
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 export default hook
