@@ -30,7 +30,7 @@ export function parseSmtpUrl(value: string, options: {strict?: boolean} = {}): S
   try {
     url = new URL(value)
   } catch {
-    return {problem: `must be an smtp:// or smtps:// URL; ${ENCODE_HINT}`}
+    return {problem: /^smtps?:\/\//i.test(value) ? `is not a valid SMTP URL; ${ENCODE_HINT}` : 'must be an smtp:// or smtps:// URL'}
   }
 
   if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') return {problem: 'must be an smtp:// or smtps:// URL'}
