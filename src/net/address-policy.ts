@@ -100,3 +100,8 @@ function ipv6Groups(ip: string): number[] | undefined {
   const groups = tail === undefined ? left : [...left, ...Array.from({length: 8 - left.length - right.length}, () => 0), ...right]
   return groups.length === 8 && groups.every((group) => Number.isInteger(group) && group >= 0 && group <= 0xffff) ? groups : undefined
 }
+
+/** "a loopback address", "an unspecified address": a range as a message names it. */
+export function rangeAddress(range: string): string {
+  return `${/^[aeiou]/.test(range) ? 'an' : 'a'} ${range} address`
+}

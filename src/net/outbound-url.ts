@@ -1,6 +1,6 @@
 import {isIP} from 'node:net'
 
-import {addressRange, type NetworkPolicy} from './address-policy.js'
+import {addressRange, type NetworkPolicy, rangeAddress} from './address-policy.js'
 
 /**
  * Checks a provider URL before anything is sent to it: http(s) only, https unless the policy
@@ -29,5 +29,5 @@ export function hostProblem(hostname: string, policy: NetworkPolicy): string | u
   if (host === '') return 'must name a host'
   if (policy.allowPrivateNetwork || isIP(host) === 0) return undefined
   const range = addressRange(host)
-  return range ? `points to a ${range} address, inside the network` : undefined
+  return range ? `points to ${rangeAddress(range)}, inside the network` : undefined
 }

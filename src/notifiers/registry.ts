@@ -2,6 +2,7 @@ import {isIP} from 'node:net'
 
 import * as z from 'zod/mini'
 
+import {rangeAddress} from '../net/address-policy.js'
 import {refusedAddressOf} from '../net/guarded-lookup.js'
 import {hostProblem, outboundUrlProblem} from '../net/outbound-url.js'
 import {ConsoleNotifier} from './console.js'
@@ -128,7 +129,7 @@ export async function checkChannelAddresses(type: string, config: Record<string,
     const host = hostOf(type, value)
     if (host === undefined || isIP(host) !== 0) continue
     const refused = await refusedAddressOf(host, policy)
-    if (refused) issues.push({field, message: `its host resolves to ${refused.address}, a ${refused.range} address inside the network`})
+    if (refused) issues.push({field, message: `its host resolves to ${refused.address}, ${rangeAddress(refused.range)}, inside the network`})
   }
 
   return issues
