@@ -7,8 +7,10 @@ import {OutboundError} from '../../src/net/outbound-error.js'
 import {outboundRequest} from '../../src/net/outbound-request.js'
 import {post} from '../../src/notifiers/http.js'
 import {DeliveryError} from '../../src/notifiers/notifier.js'
+import {SmtpNotifier} from '../../src/notifiers/smtp.js'
 import {FloodServer} from '../fakes/flood-server.js'
 import {silentServer} from '../fakes/silent-server.js'
+import {SmtpFake} from '../fakes/smtp-fake.js'
 
 /** A server on 127.0.0.1 answering with `handle`, keeping what it was sent. */
 async function server(handle: (request: IncomingMessage, response: ServerResponse) => void): Promise<{close(): Promise<void>; received: string[]; url: string}> {
@@ -158,5 +160,23 @@ describe('outbound requests', () => {
     const pending = outboundRequest(`http://127.0.0.1:${silent.port}/`, {policy: local, signal: controller.signal})
     controller.abort()
     await expect(pending).rejects.toThrow(new OutboundError('interrupted', 'interrupted'))
+  })
+
+  it('connect to an SMTP server only at an address the policy allows', async () => {
+    const smtp = await new SmtpFake().listen()
+    closing.push(() => smtp.close())
+    const byName = `${smtp.url.replace('127.0.0.1', 'localhost')}?tls=none`
+    const message = {alertId: 1, details: {}, fingerprint: 'f', kind: 'test' as const, rule: 'test', severity: 'info' as const, startedAt: '', summary: 's', tenantId: 't', tenantName: 't', workspace: 'w'}
+    const limits = {concurrency: 1, perMinute: 60}
+    const strict = new SmtpNotifier({from: 'a@example.com', to: ['b@example.com'], url: byName}, limits)
+    const refused = await failure(strict.send({messages: [message], runId: 'r'}, signal))
+    expect(refused.message).toMatch(/^address (127\.0\.0\.1|::1) is loopback; refused$/)
+    expect(refused.retryable).toBe(false)
+    const literal = new SmtpNotifier({from: 'a@example.com', to: ['b@example.com'], url: `${smtp.url}?tls=none`}, limits)
+    expect((await failure(literal.send({messages: [message], runId: 'r'}, signal))).message).toBe('refused: the host points to a loopback address, inside the network')
+    expect(smtp.logins).toEqual([])
+    const allowed = new SmtpNotifier({allowPrivateNetwork: true, from: 'a@example.com', to: ['b@example.com'], url: byName}, limits)
+    await allowed.send({messages: [message], runId: 'r'}, signal)
+    expect(smtp.mails).toHaveLength(1)
   })
 })
