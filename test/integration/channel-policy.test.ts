@@ -51,6 +51,9 @@ describeEachBackend('channel URLs and the network policy', (database) => {
       [{name: 'refused', options: {eventsUrl: `https://u:${canary}@events.example.com/v2/enqueue`}, secret: 'R'.repeat(32), type: 'pagerduty'}, 'eventsUrl: must not hold a user name or password'],
       [{name: 'refused', options: {apiUrl: 'https://192.168.1.10', from: 'a@example.com', to: ['b@example.com']}, secret: 'SG.0123456789', type: 'sendgrid'}, 'apiUrl: points to a private address'],
       [{name: 'refused', options: {from: 'a@example.com', to: ['b@example.com']}, secret: `smtp://u:${canary}@169.254.169.254:25`, type: 'smtp'}, 'url: points to a link-local/metadata address'],
+      [{name: 'refused', options: {from: 'a@example.com', to: ['b@example.com']}, secret: `smtp://u:${canary}@[::ffff:169.254.169.254]:25`, type: 'smtp'}, 'url: points to a link-local/metadata address'],
+      // smtp: is not a "special" scheme: the URL parser leaves 2852039166 as a name, and the resolver reads it as an address.
+      [{name: 'refused', options: {from: 'a@example.com', to: ['b@example.com']}, secret: `smtp://u:${canary}@2852039166:25`, type: 'smtp'}, 'url: its host resolves to 169.254.169.254, a link-local/metadata address, inside the network'],
       [{name: 'refused', options: {allowHttp: true, from: 'a@example.com', to: ['b@example.com']}, secret: 'smtp://mail.example.com', type: 'smtp'}, 'allowHttp: does not apply to smtp: add ?tls=none to the SMTP URL to send in clear'],
     ]
     for (const [input, message] of cases) {
