@@ -3,6 +3,10 @@ import {randomBytes, randomUUID} from 'node:crypto'
 import {sql} from 'kysely'
 import {afterEach, beforeAll, beforeEach, expect, it} from 'vitest'
 
+import type {DatabaseTarget} from '../../src/config/settings.js'
+import {loadKeyring} from '../../src/crypto/load-keyring.js'
+import type {Db} from '../../src/db/schema.js'
+import {addChannel, type ChannelInput} from '../../src/services/channels.js'
 import {FloodServer} from '../fakes/flood-server.js'
 import {type Answer, HttpFake} from '../fakes/http-fake.js'
 import {PagerDutyFake} from '../fakes/pagerduty-fake.js'
@@ -13,11 +17,13 @@ import {describeEachCliBackend} from '../helpers/cli-backends.js'
 import {columnsContaining, withDatabase} from '../helpers/inspect-database.js'
 
 const KEY = randomBytes(32).toString('base64')
-/** The stand-in providers listen on http://127.0.0.1. */
-const LOCAL = ['--allow-http', '--allow-private-network']
 /** A spawned CLI's environment without the test helpers' opt-outs: the policy as users get it. */
 const STRICT = {SYNTHEX_ALLOW_HTTP: undefined, SYNTHEX_ALLOW_PRIVATE_NETWORK: undefined}
 const HOUR = 3_600_000
+/** The key the spawned CLI has, for channels set up from the test. */
+const {keyring} = loadKeyring({SYNTHEX_ENCRYPTION_KEY: KEY}, {kind: 'server', setting: 'DATABASE_URL', url: ''} satisfies DatabaseTarget, {createKeyFile: false})
+/** The stand-in providers listen on http://127.0.0.1. */
+const local = {allowHttp: true, allowPrivateNetwork: true}
 
 /** Anything that answers 200: a webhook receiver, or the host a redirect points to. */
 class Receiver extends HttpFake {
@@ -59,6 +65,18 @@ describeEachCliBackend('outbound delivery against hostile providers', (target) =
   const started = async <T extends {close(): Promise<void>; listen(): Promise<T>}>(fake: T): Promise<T> => {
     fakes.push(fake)
     return fake.listen()
+  }
+
+  /**
+   * Channels as `alerts channels add` stores them, added from the test (one database
+   * opening rather than a CLI run each: what is under test is their delivery); `then`
+   * changes the database further in the same opening.
+   */
+  const addChannels = async (inputs: ChannelInput[], then?: (db: Db) => Promise<unknown>): Promise<void> => {
+    await withDatabase(target(), async (db) => {
+      for (const input of inputs) await addChannel(db, keyring, {actor: 'test', source: 'cli'}, input)
+      await then?.(db)
+    })
   }
 
   const checkNow = async (env: Record<string, string | undefined> = {}): Promise<CheckResult> => {
@@ -118,12 +136,11 @@ describeEachCliBackend('outbound delivery against hostile providers', (target) =
     sendgrid.failNext({headers: {location: `${elsewhere.url}/v3/mail/send`}, status: 308})
     webhook.failNext({headers: {location: `${elsewhere.url}/hook`}, status: 302})
 
-    const pd = ['alerts', 'channels', 'add', 'pd', '--type', 'pagerduty', '--from-env', 'PD_KEY', '--events-url', pagerduty.eventsUrl, ...LOCAL]
-    expect((await run(pd, {env: {PD_KEY: PagerDutyFake.ROUTING_KEY}})).code).toBe(0)
-    const sg = ['alerts', 'channels', 'add', 'sg', '--type', 'sendgrid', '--from-env', 'SG_KEY', '--api-url', sendgrid.url, '--from', 'alerts@example.com', '--to', 'ops@example.com', ...LOCAL]
-    expect((await run(sg, {env: {SG_KEY: SendGridFake.API_KEY}})).code).toBe(0)
-    const hook = ['alerts', 'channels', 'add', 'hook', '--type', 'webhook', '--value-stdin', '--signing-secret-env', 'HOOK_SECRET', ...LOCAL]
-    expect((await run(hook, {env: {HOOK_SECRET: signingSecret}, input: `${webhook.url}/hook/canary-path`})).code).toBe(0)
+    await addChannels([
+      {name: 'pd', options: {...local, eventsUrl: pagerduty.eventsUrl}, secret: PagerDutyFake.ROUTING_KEY, type: 'pagerduty'},
+      {name: 'sg', options: {...local, apiUrl: sendgrid.url, from: 'alerts@example.com', to: ['ops@example.com']}, secret: SendGridFake.API_KEY, type: 'sendgrid'},
+      {name: 'hook', options: local, secret: `${webhook.url}/hook/canary-path`, secretOptions: {signingSecret}, type: 'webhook'},
+    ])
 
     expect(await checkNow()).toMatchObject({failed: 3, pendingRetry: 0, sent: 0})
     const outcome = await deliveries()
@@ -142,10 +159,10 @@ describeEachCliBackend('outbound delivery against hostile providers', (target) =
   it('reads a few KiB of a 200 MB answer, stores and shows a short excerpt, and finishes', async () => {
     const refusing = await started(new FloodServer(500))
     const accepting = await started(new FloodServer(200))
-    for (const [name, flood] of [['flooded-500', refusing], ['flooded-200', accepting]] as const) {
-      const added = await run(['alerts', 'channels', 'add', name, '--type', 'slack', '--value-stdin', ...LOCAL], {input: `${flood.url}/services/T/B/X`})
-      expect(added.code, added.stderr).toBe(0)
-    }
+    await addChannels([
+      {name: 'flooded-500', options: local, secret: `${refusing.url}/services/T/B/X`, type: 'slack'},
+      {name: 'flooded-200', options: local, secret: `${accepting.url}/services/T/B/X`, type: 'slack'},
+    ])
 
     expect(await checkNow()).toMatchObject({pendingRetry: 1, sent: 1})
     const outcome = await deliveries()
@@ -167,10 +184,11 @@ describeEachCliBackend('outbound delivery against hostile providers', (target) =
     const pagerduty = await started(new PagerDutyFake())
     limited.failNext({headers: {'retry-after': '99999999999999999'}, status: 429})
     pagerduty.failNext({headers: {'retry-after': 'Fri, 31 Dec 9999 23:59:59 GMT'}, status: 503})
-    expect((await run(['alerts', 'channels', 'add', 'slack-a', '--type', 'slack', '--value-stdin', ...LOCAL], {input: limited.webhookUrl})).code).toBe(0)
-    expect((await run(['alerts', 'channels', 'add', 'slack-b', '--type', 'slack', '--value-stdin', ...LOCAL], {input: healthy.webhookUrl})).code).toBe(0)
-    const pd = ['alerts', 'channels', 'add', 'pd', '--type', 'pagerduty', '--from-env', 'PD_KEY', '--events-url', pagerduty.eventsUrl, ...LOCAL]
-    expect((await run(pd, {env: {PD_KEY: PagerDutyFake.ROUTING_KEY}})).code).toBe(0)
+    await addChannels([
+      {name: 'slack-a', options: local, secret: limited.webhookUrl, type: 'slack'},
+      {name: 'slack-b', options: local, secret: healthy.webhookUrl, type: 'slack'},
+      {name: 'pd', options: {...local, eventsUrl: pagerduty.eventsUrl}, secret: PagerDutyFake.ROUTING_KEY, type: 'pagerduty'},
+    ])
 
     const before = Date.now()
     expect(await checkNow()).toMatchObject({failed: 0, pendingRetry: 2, sent: 1})
@@ -199,20 +217,19 @@ describeEachCliBackend('outbound delivery against hostile providers', (target) =
       code: 'INVALID_INPUT',
       message: 'Invalid input: url: points to a link-local/metadata address, inside the network.',
     })
-    const local = await run(['alerts', 'channels', 'add', 'refused', '--type', 'webhook', '--value-stdin', '--signing-secret-env', 'HOOK_SECRET'], {
+    const loopback = await run(['alerts', 'channels', 'add', 'refused', '--type', 'webhook', '--value-stdin', '--signing-secret-env', 'HOOK_SECRET'], {
       env: {HOOK_SECRET: 'h'.repeat(20)},
       input: `https://localhost:6379/${canary}`,
     })
-    expect(local.code).toBe(2)
-    expect(local.stderr).toMatch(/^Error: Invalid input: url: its host resolves to (127\.0\.0\.1|::1), a loopback address, inside the network\.\nHint: If that is intended: --allow-private-network allows addresses inside the network \(loopback, private, link-local\)\.\n$/)
+    expect(loopback.code).toBe(2)
+    expect(loopback.stderr).toMatch(/^Error: Invalid input: url: its host resolves to (127\.0\.0\.1|::1), a loopback address, inside the network\.\nHint: If that is intended: --allow-private-network allows addresses inside the network \(loopback, private, link-local\)\.$/m)
     const inClear = await run(['alerts', 'channels', 'add', 'refused', '--type', 'slack', '--value-stdin'], {input: `http://hooks.slack.com/services/T/B/${canary}`})
     expect(inClear.stderr).toContain('url: must be an https:// URL: plain http:// would send it unencrypted')
     const withPassword = await run(['alerts', 'channels', 'add', 'refused', '--type', 'slack', '--value-stdin'], {input: `https://ops:${canary}@hooks.slack.com/services/T/B/X`})
     expect(withPassword.stderr).toContain('url: must not hold a user name or password (user:password@)')
 
     // Explicitly allowed, the same kind of URL is taken, and the listing says what was allowed.
-    const allowed = await run(['alerts', 'channels', 'add', 'inside', '--type', 'slack', '--value-stdin', ...LOCAL], {input: `http://127.0.0.1:9/services/T/B/${canary}`})
-    expect(allowed.code, allowed.stderr).toBe(0)
+    await addChannels([{name: 'inside', options: local, secret: `http://127.0.0.1:9/services/T/B/${canary}`, type: 'slack'}])
     const listed = await run(['alerts', 'channels', 'list'])
     expect(listed.stdout).toMatch(/^inside\s+slack\s+stored\s.*allowHttp=true allowPrivateNetwork=true/m)
     expect(listed.stdout).not.toMatch(/^refused/m)
@@ -224,11 +241,9 @@ describeEachCliBackend('outbound delivery against hostile providers', (target) =
     const pagerduty = await started(new PagerDutyFake())
     const slackPort = new URL(slack.url).port
     const pdPort = new URL(pagerduty.url).port
-    // Stored while its name did not resolve (the name is checked again at every connection)...
-    const stored = ['alerts', 'channels', 'add', 'pd', '--type', 'pagerduty', '--from-env', 'PD_KEY', '--events-url', `http://pd.invalid:${pdPort}/v2/enqueue`, '--allow-http']
-    expect((await run(stored, {env: {PD_KEY: PagerDutyFake.ROUTING_KEY}})).code).toBe(0)
-    // ...and now it resolves to loopback, as a DNS change (or rebinding) would have it.
-    await withDatabase(target(), (db) =>
+    // Stored while its name did not resolve (the name is checked again at every connection),
+    // and now it resolves to loopback, as a DNS change (or rebinding) would have it.
+    await addChannels([{name: 'pd', options: {allowHttp: true, eventsUrl: `http://pd.invalid:${pdPort}/v2/enqueue`}, secret: PagerDutyFake.ROUTING_KEY, type: 'pagerduty'}], (db) =>
       sql`update channels set config = jsonb_set(config, '{options,eventsUrl}', to_jsonb(${`http://localhost:${pdPort}/v2/enqueue`}::text)) where name = 'pd'`.execute(db),
     )
     const environment = {...STRICT, SLACK_WEBHOOK_URL: `http://localhost:${slackPort}${SlackFake.PATH}`, SYNTHEX_ALLOW_HTTP: '1'}
