@@ -27,6 +27,11 @@ export default tseslint.config(
     ['**/services/**', '**/cli/**', '**/commands/**', '@oclif/*'],
     'lower layers never import services, cli or commands',
   ),
+  layer(
+    ['src/net/**'],
+    ['**/notifiers/**', '**/db/**', '**/crypto/**', '**/config/**', '**/services/**', '**/cli/**', '**/commands/**', '@oclif/*'],
+    'net (outbound HTTP and its address policy) is the bottom layer: it imports nothing of synthex but errors',
+  ),
   layer(['src/cli/**'], ['**/commands/**'], 'cli is imported by commands, never the reverse'),
   layer(['src/commands/**'], ['kysely', 'pg', '@electric-sql/pglite'], 'commands hold no SQL: call a service'),
   {

@@ -62,7 +62,7 @@ export default async function alerts() {
   const fake = fakePagerDuty()
   const eventsUrl = await fake.listen()
   await timeOnceAsync({
-    args: [BIN, 'alerts', 'channels', 'add', 'bench-pd', '--type', 'pagerduty', '--from-env', 'PD_KEY', '--events-url', eventsUrl, '--rate-per-minute', String(RATE_PER_MINUTE), '--concurrency', String(CONCURRENCY)],
+    args: [BIN, 'alerts', 'channels', 'add', 'bench-pd', '--type', 'pagerduty', '--from-env', 'PD_KEY', '--events-url', eventsUrl, '--rate-per-minute', String(RATE_PER_MINUTE), '--concurrency', String(CONCURRENCY), '--allow-http', '--allow-private-network'],
     command: process.execPath,
     env: {...env, PD_KEY: ROUTING_KEY},
   })

@@ -102,6 +102,33 @@ function databaseTarget(source: NodeJS.ProcessEnv, flags: GlobalFlagValues): Dat
   return {dataDir: join(home, 'pgdata'), home, kind: 'embedded', lockTimeoutMs}
 }
 
+/** The outbound address policy's opt-outs for the channels the environment defines (SLACK_WEBHOOK_URL...). */
+export interface NetworkSettings {
+  /** SYNTHEX_ALLOW_HTTP: plain http:// provider URLs. */
+  readonly allowHttp: boolean
+  /** SYNTHEX_ALLOW_PRIVATE_NETWORK: provider addresses inside the network (loopback, private, link-local). */
+  readonly allowPrivateNetwork: boolean
+}
+
+const flag = z.pipe(
+  z.string().check(
+    z.refine((text) => /^(1|true|yes|on|0|false|no|off)$/i.test(text.trim()), {
+      error: 'expected 1 or 0 (or true, false, yes, no, on, off)',
+    }),
+  ),
+  z.transform((text) => /^(1|true|yes|on)$/i.test(text.trim())),
+)
+
+/** Reads SYNTHEX_ALLOW_HTTP and SYNTHEX_ALLOW_PRIVATE_NETWORK; unset or empty is off. */
+export function networkSettings(source: NodeJS.ProcessEnv = process.env): NetworkSettings {
+  const read = (name: string): boolean => {
+    const value = env(source, name)
+    return value === undefined ? false : validate(flag, value, name)
+  }
+
+  return {allowHttp: read('SYNTHEX_ALLOW_HTTP'), allowPrivateNetwork: read('SYNTHEX_ALLOW_PRIVATE_NETWORK')}
+}
+
 function osUser(): string | undefined {
   try {
     return userInfo().username

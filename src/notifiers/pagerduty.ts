@@ -1,7 +1,8 @@
 import * as z from 'zod/mini'
 
 import {consoleLink, headline, truncate} from './format.js'
-import {post} from './http.js'
+import {excerpt, post} from './http.js'
+import {networkOptions, policyOf} from './network-options.js'
 import type {AlertMessage, Delivery, DeliveryReceipt, Notifier, RateLimits} from './notifier.js'
 
 /**
@@ -14,6 +15,7 @@ export const DEFAULT_EVENTS_URL = 'https://events.pagerduty.com/v2/enqueue'
 const SUMMARY_MAX = 1024
 
 export const pagerdutyConfig = z.object({
+  ...networkOptions,
   eventsUrl: z._default(z.url({protocol: /^https?$/}), DEFAULT_EVENTS_URL),
   routingKey: z.string().check(z.regex(/^[\w-]{20,64}$/, {error: 'must be the integration key (routing key) of a PagerDuty Events API v2 service'})),
 })
@@ -58,10 +60,14 @@ export class PagerDutyNotifier implements Notifier {
   async send(delivery: Delivery, signal: AbortSignal): Promise<DeliveryReceipt> {
     const responses: string[] = []
     for (const message of delivery.messages) {
-      const answer = await post(this.config.eventsUrl, JSON.stringify(pagerdutyEvent(this.config.routingKey, message, delivery.consoleUrl)), {signal})
+      const answer = await post(this.config.eventsUrl, JSON.stringify(pagerdutyEvent(this.config.routingKey, message, delivery.consoleUrl)), {
+        policy: policyOf(this.config),
+        signal,
+      })
       let detail = answer.body
       try {
-        detail = String((JSON.parse(answer.body) as {message?: string}).message ?? answer.body)
+        const said = (JSON.parse(answer.body) as {message?: unknown} | null)?.message
+        if (typeof said === 'string') detail = excerpt(said)
       } catch {
         // not JSON: keep it as it came
       }

@@ -1,7 +1,8 @@
 import * as z from 'zod/mini'
 
 import {emailContent} from './email-content.js'
-import {post} from './http.js'
+import {excerpt, post} from './http.js'
+import {networkOptions, policyOf} from './network-options.js'
 import {type AlertMessage, type Delivery, type DeliveryReceipt, DeliveryError, type Notifier, type RateLimits} from './notifier.js'
 
 /** SendGrid v3 mail send: one digest email per run. 202 is success; errors carry `errors[]`. */
@@ -9,6 +10,7 @@ import {type AlertMessage, type Delivery, type DeliveryReceipt, DeliveryError, t
 export const DEFAULT_SENDGRID_URL = 'https://api.sendgrid.com'
 
 export const sendgridConfig = z.object({
+  ...networkOptions,
   apiKey: z.string().check(z.minLength(10, {error: 'must be a SendGrid API key'})),
   apiUrl: z._default(z.url({protocol: /^https?$/}), DEFAULT_SENDGRID_URL),
   from: z.email({error: 'must be an email address'}),
@@ -44,9 +46,12 @@ export class SendGridNotifier implements Notifier {
     try {
       const answer = await post(`${this.config.apiUrl.replace(/\/+$/, '')}/v3/mail/send`, JSON.stringify(body), {
         headers: {authorization: `Bearer ${this.config.apiKey}`},
+        policy: policyOf(this.config),
         signal,
       })
-      return {response: `${answer.status} accepted${answer.headers.get('x-message-id') ? ` (${answer.headers.get('x-message-id')})` : ''}`}
+      // The message id is the provider's to choose: only a plain token is kept.
+      const id = answer.headers['x-message-id']
+      return {response: `${answer.status} accepted${id && /^[\w.=+-]{1,100}$/.test(id) ? ` (${id})` : ''}`}
     } catch (error) {
       throw withSendGridErrors(error)
     }
@@ -57,11 +62,14 @@ export class SendGridNotifier implements Notifier {
 function withSendGridErrors(error: unknown): unknown {
   if (!(error instanceof DeliveryError) || !error.response) return error
   try {
-    const messages = (JSON.parse(error.response) as {errors?: Array<{field?: string; message?: string}>}).errors
-      ?.map((item) => (item.field ? `${item.field}: ${item.message}` : item.message))
+    const errors = (JSON.parse(error.response) as {errors?: unknown}).errors
+    const messages = (Array.isArray(errors) ? errors : [])
+      .map((item: {field?: unknown; message?: unknown}) => (typeof item?.message !== 'string' ? '' : typeof item.field === 'string' ? `${item.field}: ${item.message}` : item.message))
       .filter(Boolean)
-    if (!messages?.length) return error
-    return new DeliveryError(`HTTP ${error.status}: ${messages.join('; ')}`, {
+    if (messages.length === 0) return error
+    // What post() said of an unusual Retry-After stays said.
+    const note = / \(Retry-After [^()]*\)$/.exec(error.message)?.[0] ?? ''
+    return new DeliveryError(`HTTP ${error.status}: ${excerpt(messages.join('; '))}${note}`, {
       response: error.response,
       retryable: error.retryable,
       retryAfterMs: error.retryAfterMs,

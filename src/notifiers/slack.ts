@@ -1,7 +1,8 @@
 import * as z from 'zod/mini'
 
 import {consoleLink, digestTitle, escapeMrkdwn, headline, SEVERITY_MARK, truncate} from './format.js'
-import {post} from './http.js'
+import {excerpt, post} from './http.js'
+import {networkOptions, policyOf} from './network-options.js'
 import type {AlertMessage, Delivery, DeliveryReceipt, Notifier, RateLimits} from './notifier.js'
 
 /**
@@ -17,6 +18,7 @@ const SECTION_MAX = 3000
 const FALLBACK_MAX = 3000
 
 export const slackConfig = z.object({
+  ...networkOptions,
   url: z.url({error: 'must be the incoming webhook URL (https://hooks.slack.com/services/...)', protocol: /^https?$/}),
 })
 
@@ -63,7 +65,7 @@ export class SlackNotifier implements Notifier {
   }
 
   async send(delivery: Delivery, signal: AbortSignal): Promise<DeliveryReceipt> {
-    const answer = await post(this.config.url, JSON.stringify(slackMessage(delivery)), {signal})
-    return {response: `${answer.status} ${answer.body}`.trim()}
+    const answer = await post(this.config.url, JSON.stringify(slackMessage(delivery)), {policy: policyOf(this.config), signal})
+    return {response: `${answer.status} ${excerpt(answer.body)}`.trim()}
   }
 }

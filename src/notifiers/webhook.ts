@@ -4,6 +4,7 @@ import * as z from 'zod/mini'
 
 import {headline} from './format.js'
 import {post} from './http.js'
+import {networkOptions, policyOf} from './network-options.js'
 import type {AlertMessage, Delivery, DeliveryReceipt, Notifier, RateLimits} from './notifier.js'
 
 /**
@@ -13,6 +14,7 @@ import type {AlertMessage, Delivery, DeliveryReceipt, Notifier, RateLimits} from
  */
 
 export const webhookConfig = z.object({
+  ...networkOptions,
   signingSecret: z.string().check(z.minLength(16, {error: 'must be at least 16 characters'})),
   url: z.url({error: 'must be an http(s) URL', protocol: /^https?$/}),
 })
@@ -42,7 +44,7 @@ export class WebhookNotifier implements Notifier {
       run: delivery.runId,
       source: 'synthex',
     })
-    const answer = await post(this.config.url, body, {headers: {'x-synthex-signature': webhookSignature(this.config.signingSecret, body)}, signal})
+    const answer = await post(this.config.url, body, {headers: {'x-synthex-signature': webhookSignature(this.config.signingSecret, body)}, policy: policyOf(this.config), signal})
     return {response: `${answer.status}`}
   }
 }

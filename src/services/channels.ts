@@ -1,9 +1,10 @@
+import {networkSettings} from '../config/settings.js'
 import {seal, unseal} from '../crypto/envelope.js'
 import type {Keyring} from '../crypto/keyring.js'
 import type {ChannelRow, Db} from '../db/schema.js'
 import type {Notifier, RateLimits, Severity} from '../notifiers/notifier.js'
 import {DEFAULT_EVENTS_URL} from '../notifiers/pagerduty.js'
-import {CHANNEL_TYPES, channelKind, checkChannelConfig} from '../notifiers/registry.js'
+import {CHANNEL_TYPES, channelKind, checkChannelAddresses, checkChannelConfig} from '../notifiers/registry.js'
 import {DEFAULT_SENDGRID_URL} from '../notifiers/sendgrid.js'
 import {ConflictError, InvalidInputError, NotFoundError} from './errors.js'
 import {type Audit, recordEvents} from './events.js'
@@ -77,11 +78,14 @@ export async function addChannel(db: Db, keyring: Keyring | undefined, audit: Au
   const secrets: Record<string, string> = {...input.secretOptions}
   if (kind?.secretField && input.secret) secrets[kind.secretField] = input.secret
   if (kind) issues.push(...checkChannelConfig(input.type, {...input.options, ...secrets}))
+  if (input.type === 'smtp' && input.options.allowHttp) issues.push({field: 'allowHttp', message: 'does not apply to smtp: add ?tls=none to the SMTP URL to send in clear'})
   for (const [field, value] of Object.entries(input.limits ?? {})) {
     if (value !== undefined && (!Number.isInteger(value) || value < 1)) issues.push({field, message: 'must be a whole number, 1 or more'})
   }
 
-  if (issues.length > 0) throw new InvalidInputError(issues)
+  // Names are resolved only for a configuration that is otherwise right.
+  if (issues.length === 0 && kind) issues.push(...(await checkChannelAddresses(input.type, {...input.options, ...secrets})))
+  if (issues.length > 0) throw new InvalidInputError(issues, policyHint(issues, {http: '--allow-http', privateNetwork: '--allow-private-network'}))
   const sealed = Object.keys(secrets).length > 0 && keyring ? seal(keyring, JSON.stringify(secrets), channelAad(input.name, input.type)).value : null
   if (Object.keys(secrets).length > 0 && !sealed) throw new InvalidInputError([{field: 'secret', message: 'cannot be stored without an encryption key'}])
 
@@ -114,6 +118,15 @@ export async function removeChannel(db: Db, audit: Audit, name: string): Promise
   })
 }
 
+/** What allows what an issue refuses: the flags of `channels add`, or the environment's settings. */
+function policyHint(issues: ReadonlyArray<{message: string}>, names: {http: string; privateNetwork: string}): string | undefined {
+  const http = issues.some((issue) => issue.message.includes('plain http://'))
+  const inside = issues.some((issue) => issue.message.includes('inside the network'))
+  if (!http && !inside) return undefined
+  const allowing = [http ? `${names.http} allows plain http://` : undefined, inside ? `${names.privateNetwork} allows addresses inside the network (loopback, private, link-local)` : undefined]
+  return `If that is intended: ${allowing.filter(Boolean).join('; ')}.`
+}
+
 function storedSpec(row: ChannelRow, options: Record<string, unknown>, secrets: Record<string, unknown>): ChannelSpec {
   const limits = (row.config.limits ?? {}) as Partial<RateLimits>
   return {config: {...options, ...secrets}, limits: limitsOf(row.type, limits), minSeverity: row.min_severity, name: row.name, source: 'stored', type: row.type}
@@ -122,10 +135,14 @@ function storedSpec(row: ChannelRow, options: Record<string, unknown>, secrets: 
 /** Channels defined by the environment; a channel given by environment needs no `channels add`. */
 export function environmentChannels(env: NodeJS.ProcessEnv): ChannelSpec[] {
   const value = (name: string): string | undefined => env[name]?.trim() || undefined
+  const network = networkSettings(env)
+  // Only the opt-outs that are on: they show with the channel's settings in `channels list`.
+  const policy = {...(network.allowHttp ? {allowHttp: true} : {}), ...(network.allowPrivateNetwork ? {allowPrivateNetwork: true} : {})}
   const recipients = value('SYNTHEX_EMAIL_TO')?.split(',').map((address) => address.trim()).filter(Boolean)
   const channels: ChannelSpec[] = []
   const add = (name: string, type: string, variable: string, config: Record<string, unknown>): void => {
-    channels.push({config, limits: limitsOf(type), minSeverity: 'info', name, source: 'environment', type, variable})
+    const opted = type === 'smtp' ? {...(policy.allowPrivateNetwork ? {allowPrivateNetwork: true} : {})} : policy
+    channels.push({config: {...config, ...opted}, limits: limitsOf(type), minSeverity: 'info', name, source: 'environment', type, variable})
   }
 
   const slack = value('SLACK_WEBHOOK_URL')
@@ -155,7 +172,8 @@ export async function resolveChannels(db: Db, keyring: Keyring | undefined, env:
     if (issues.length > 0) {
       throw new InvalidInputError(
         issues.map((issue) => ({field: `${spec.name}.${issue.field}`, message: issue.message})),
-        'Check the environment variables of that channel (SLACK_WEBHOOK_URL, PAGERDUTY_ROUTING_KEY, SENDGRID_API_KEY, SMTP_URL, SYNTHEX_EMAIL_FROM, SYNTHEX_EMAIL_TO).',
+        policyHint(issues, {http: 'SYNTHEX_ALLOW_HTTP=1', privateNetwork: 'SYNTHEX_ALLOW_PRIVATE_NETWORK=1'}) ??
+          'Check the environment variables of that channel (SLACK_WEBHOOK_URL, PAGERDUTY_ROUTING_KEY, SENDGRID_API_KEY, SMTP_URL, SYNTHEX_EMAIL_FROM, SYNTHEX_EMAIL_TO).',
       )
     }
   }

@@ -4,6 +4,8 @@ import {sql} from 'kysely'
 
 import type {Db} from '../db/schema.js'
 import {SynthexError} from '../errors/synthex-error.js'
+import {INTERNAL_POLICY} from '../net/address-policy.js'
+import {outboundRequest} from '../net/outbound-request.js'
 import {SEVERITIES} from '../notifiers/notifier.js'
 import {type HealthReport, type HealthStatus} from './health.js'
 import {exposition, type MetricFamily} from './prometheus-exposition.js'
@@ -158,12 +160,10 @@ export async function writeTextfile(path: string, text: string): Promise<void> {
 
 /**
  * Sends the exposition to a Prometheus Pushgateway, replacing this job's group (PUT). A URL
- * without a `/metrics/job/...` path gets `/metrics/job/synthex`.
- */
-/**
- * PUTs the exposition to a Pushgateway. Basic-auth credentials come from the URL's user
- * information or from `credentials` (SYNTHEX_PUSHGATEWAY_USER / _PASSWORD, which keep them
- * out of argv); they travel only in the Authorization header and are never echoed.
+ * without a `/metrics/job/...` path gets `/metrics/job/synthex`. Basic-auth credentials come
+ * from the URL's user information or from `credentials` (SYNTHEX_PUSHGATEWAY_USER /
+ * _PASSWORD, which keep them out of argv); they travel only in the Authorization header and
+ * are never echoed. A redirect is not followed, and at most 8 KiB of the answer is read.
  */
 export async function pushMetrics(url: string, text: string, options: {credentials?: {password?: string; user?: string}; signal?: AbortSignal} = {}): Promise<{status: number; url: string}> {
   let target: URL
@@ -173,8 +173,16 @@ export async function pushMetrics(url: string, text: string, options: {credentia
     throw new SynthexError('--push: that is not a URL such as http://pushgateway:9091.', {code: 'USAGE', kind: 'usage'})
   }
 
-  const user = decodeURIComponent(target.username) || options.credentials?.user || ''
-  const password = decodeURIComponent(target.password) || options.credentials?.password || ''
+  const decode = (text: string): string => {
+    try {
+      return decodeURIComponent(text)
+    } catch {
+      throw new SynthexError('--push: the user name or password in the URL has a malformed %-escape.', {code: 'USAGE', kind: 'usage'})
+    }
+  }
+
+  const user = decode(target.username) || options.credentials?.user || ''
+  const password = decode(target.password) || options.credentials?.password || ''
   target.username = ''
   target.password = ''
   const given = `${target.protocol}//${target.host}${target.pathname.replace(/\/+$/, '')}`
@@ -182,18 +190,19 @@ export async function pushMetrics(url: string, text: string, options: {credentia
   const where = `${target.protocol}//${target.host}${target.pathname}`
   const headers: Record<string, string> = {'content-type': 'text/plain; version=0.0.4'}
   if (user || password) headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
-  const timeout = AbortSignal.timeout(10_000)
-  let response: Response
+  let response
   try {
-    response = await fetch(target, {body: text, headers, method: 'PUT', signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout})
+    // The Pushgateway is the operator's own service, inside the network, often on plain http.
+    response = await outboundRequest(target, {body: text, headers, method: 'PUT', policy: INTERNAL_POLICY, signal: options.signal, timeoutMs: 10_000})
   } catch (error) {
-    throw new SynthexError(`Cannot reach the Pushgateway at ${where}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}.`, {cause: error, code: 'REMOTE', kind: 'runtime'})
+    throw new SynthexError(`Cannot reach the Pushgateway at ${where}: ${(error as Error).message}.`, {cause: error, code: 'REMOTE', kind: 'runtime'})
   }
 
-  const body = (await response.text()).trim()
-  if (!response.ok) {
+  const body = response.body.trim()
+  if (response.status < 200 || response.status >= 300) {
     const hint = response.status === 401 || response.status === 403 ? ' Check the credentials (user:password@ in the URL, or SYNTHEX_PUSHGATEWAY_USER and SYNTHEX_PUSHGATEWAY_PASSWORD).' : ''
-    throw new SynthexError(`The Pushgateway at ${where} answered ${response.status}${body ? `: ${body.slice(0, 300)}` : ''}.${hint}`, {code: 'REMOTE', kind: 'runtime'})
+    const said = response.status >= 300 && response.status < 400 ? ' (a redirect, not followed)' : body ? `: ${body.slice(0, 300)}` : ''
+    throw new SynthexError(`The Pushgateway at ${where} answered ${response.status}${said}.${hint}`, {code: 'REMOTE', kind: 'runtime'})
   }
 
   return {status: response.status, url: given}

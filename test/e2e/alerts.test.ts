@@ -9,6 +9,8 @@ import {describeEachCliBackend} from '../helpers/cli-backends.js'
 import {withDatabase} from '../helpers/inspect-database.js'
 
 const KEY = randomBytes(32).toString('base64')
+/** The stand-in providers listen on http://127.0.0.1. */
+const LOCAL = ['--allow-http', '--allow-private-network']
 
 interface CheckResult {
   failed: number
@@ -38,9 +40,9 @@ describeEachCliBackend('alerts from the command line', (target) => {
   })
 
   it('adds channels with hidden secrets, tests them against the provider, and removes them', async () => {
-    const added = await run(['alerts', 'channels', 'add', 'ops-slack', '--type', 'slack', '--value-stdin', '--json'], {input: `${slack.webhookUrl}\n`})
+    const added = await run(['alerts', 'channels', 'add', 'ops-slack', '--type', 'slack', '--value-stdin', '--json', ...LOCAL], {input: `${slack.webhookUrl}\n`})
     expect(added.code, added.stderr).toBe(0)
-    const pd = await run(['alerts', 'channels', 'add', 'oncall', '--type', 'pagerduty', '--from-env', 'PD_KEY', '--events-url', pagerduty.eventsUrl, '--min-severity', 'critical'], {env: {PD_KEY: PagerDutyFake.ROUTING_KEY}})
+    const pd = await run(['alerts', 'channels', 'add', 'oncall', '--type', 'pagerduty', '--from-env', 'PD_KEY', '--events-url', pagerduty.eventsUrl, '--min-severity', 'critical', ...LOCAL], {env: {PD_KEY: PagerDutyFake.ROUTING_KEY}})
     expect(pd.code, pd.stderr).toBe(0)
 
     const listed = await run(['alerts', 'channels', 'list'])
@@ -76,8 +78,8 @@ describeEachCliBackend('alerts from the command line', (target) => {
     })
     await run(['alerts', 'channels', 'remove', 'ops-slack', '--yes'])
     const fast = ['--rate-per-minute', '600000', '--concurrency', '4']
-    expect((await run(['alerts', 'channels', 'add', 'all-slack', '--type', 'slack', '--value-stdin', ...fast], {input: slack.webhookUrl})).code).toBe(0)
-    expect((await run(['alerts', 'channels', 'add', 'all-pd', '--type', 'pagerduty', '--from-env', 'PD_KEY', '--events-url', pagerduty.eventsUrl, ...fast], {env: {PD_KEY: PagerDutyFake.ROUTING_KEY}})).code).toBe(0)
+    expect((await run(['alerts', 'channels', 'add', 'all-slack', '--type', 'slack', '--value-stdin', ...fast, ...LOCAL], {input: slack.webhookUrl})).code).toBe(0)
+    expect((await run(['alerts', 'channels', 'add', 'all-pd', '--type', 'pagerduty', '--from-env', 'PD_KEY', '--events-url', pagerduty.eventsUrl, ...fast, ...LOCAL], {env: {PD_KEY: PagerDutyFake.ROUTING_KEY}})).code).toBe(0)
 
     const runs = await Promise.all(Array.from({length: 4}, () => run(['alerts', 'check-now', '--json'])))
     expect(runs.map((result) => result.code)).toEqual([0, 0, 0, 0])

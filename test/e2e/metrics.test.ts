@@ -238,6 +238,17 @@ describeEachCliBackend('metrics', (target) => {
       expect(pushed.code, pushed.stdout).toBe(0)
       expect(received.map((request) => [request.method, request.url])).toEqual([['PUT', '/metrics/job/synthex']])
       expect(JSON.parse(pushed.stdout)).toMatchObject({pushed: `http://127.0.0.1:${port}`})
+      // The password was on the command line, for every local user to see: said, never shown.
+      expect(pushed.stderr).toContain('Warning: --push holds a password, which other users can see in the process list; set SYNTHEX_PUSHGATEWAY_USER and SYNTHEX_PUSHGATEWAY_PASSWORD instead.')
+
+      // From the environment instead: the same push, and nothing to warn about.
+      const fromEnvironment = await runCli(['metrics', '--push', `http://127.0.0.1:${port}`], {
+        env: {...target().env, SYNTHEX_ENCRYPTION_KEY: KEY, SYNTHEX_LOCK_TIMEOUT: '60s', SYNTHEX_PUSHGATEWAY_PASSWORD: password, SYNTHEX_PUSHGATEWAY_USER: 'ops'},
+      })
+      expect(fromEnvironment.code, fromEnvironment.stderr).toBe(0)
+      expect(fromEnvironment.stderr).not.toContain('Warning')
+      expect(fromEnvironment.stdout + fromEnvironment.stderr).not.toContain(password)
+      expect(received.map((request) => request.headers.authorization)).toEqual([expect.stringMatching(/^Basic /), expect.stringMatching(/^Basic /)])
     } finally {
       proxy.closeAllConnections()
       await new Promise<void>((resolve) => proxy.close(() => resolve()))

@@ -84,6 +84,9 @@ describe('the README, followed by a new user in an empty directory', () => {
       ['/var/lib/node_exporter/textfile_collector/', `${join(dir, 'home', 'textfile_collector')}/`],
       ['http://pushgateway:9091', `http://127.0.0.1:${port}`],
       ['cd /srv/ops', `cd ${join(dir, 'project')}`],
+      // The stand-in Slack and PagerDuty listen on http://127.0.0.1, which a channel must be allowed to reach.
+      ['channels add ops-slack --type slack --value-stdin', 'channels add ops-slack --type slack --value-stdin --allow-http --allow-private-network'],
+      ['channels add oncall --type pagerduty --from-env PD_ROUTING_KEY', 'channels add oncall --type pagerduty --from-env PD_ROUTING_KEY --allow-http --allow-private-network'],
     ]
     env = {
       ...registryEnv(dir, registry),

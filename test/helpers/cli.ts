@@ -22,12 +22,20 @@ export interface CliOptions {
 }
 
 /**
+ * What every spawned CLI gets unless a test says otherwise: the stand-in providers listen on
+ * 127.0.0.1 over plain http, which synthex refuses for channels from the environment
+ * (SLACK_WEBHOOK_URL...) without these opt-outs. A test of the refusal passes them as
+ * undefined. Stored channels opt out with `channels add --allow-http --allow-private-network`.
+ */
+export const LOCAL_PROVIDERS_ENV = {SYNTHEX_ALLOW_HTTP: '1', SYNTHEX_ALLOW_PRIVATE_NETWORK: '1'} as const
+
+/**
  * The environment of a spawned CLI: the caller's, minus what would change synthex's
  * behaviour behind the test's back (a developer's DATABASE_URL, NODE_ENV=test from vitest,
- * CI or NO_COLOR from the machine).
+ * CI or NO_COLOR from the machine), plus LOCAL_PROVIDERS_ENV.
  */
 export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {...process.env}
+  const env: NodeJS.ProcessEnv = {...process.env, ...LOCAL_PROVIDERS_ENV}
   for (const name of ['DATABASE_URL', 'SYNTHEX_DATABASE_URL', 'SYNTHEX_HOME', 'SYNTHEX_WORKSPACE', 'NODE_ENV', 'CI', 'NO_COLOR', 'FORCE_COLOR', 'DEBUG', 'SYNTHEX_LOCK_TIMEOUT']) {
     delete env[name]
   }

@@ -25,6 +25,8 @@ const HOUR = 3_600_000
 const DAY = 24 * HOUR
 const keyring = new Keyring({id: 'k', key: randomBytes(32)})
 const fast = {concurrency: 4, perMinute: 600_000}
+/** The stand-in providers listen on http://127.0.0.1: channels to them opt out of the address policy. */
+const local = {allowHttp: true, allowPrivateNetwork: true}
 
 describeEachBackend('alerts', (database) => {
   let workspace: Workspace
@@ -57,12 +59,12 @@ describeEachBackend('alerts', (database) => {
     await sql`truncate alert_notifications, alerts, silences, channels, alert_runs, tenants cascade`.execute(db)
     for (const fake of [slack, pagerduty, sendgrid]) fake.reset()
     smtp.mails.length = 0
-    await addChannel(db, keyring, audit, {limits: fast, name: 'slack', options: {}, secret: slack.webhookUrl, type: 'slack'})
+    await addChannel(db, keyring, audit, {limits: fast, name: 'slack', options: local, secret: slack.webhookUrl, type: 'slack'})
     await addChannel(db, keyring, audit, {
       limits: fast,
       minSeverity: 'warning',
       name: 'pd',
-      options: {eventsUrl: pagerduty.eventsUrl},
+      options: {...local, eventsUrl: pagerduty.eventsUrl},
       secret: PagerDutyFake.ROUTING_KEY,
       type: 'pagerduty',
     })
@@ -144,7 +146,7 @@ describeEachBackend('alerts', (database) => {
     const t0 = new Date()
     // One worker, so that the same notification meets each failure in turn.
     await removeChannel(db, audit, 'pd')
-    await addChannel(db, keyring, audit, {limits: {concurrency: 1, perMinute: 600_000}, minSeverity: 'warning', name: 'pd', options: {eventsUrl: pagerduty.eventsUrl}, secret: PagerDutyFake.ROUTING_KEY, type: 'pagerduty'})
+    await addChannel(db, keyring, audit, {limits: {concurrency: 1, perMinute: 600_000}, minSeverity: 'warning', name: 'pd', options: {...local, eventsUrl: pagerduty.eventsUrl}, secret: PagerDutyFake.ROUTING_KEY, type: 'pagerduty'})
     for (const id of ['r1', 'r2', 'r3']) await shop(id, new Date(t0.getTime() + 12 * HOUR))
     pagerduty.failNext({status: 500}, {status: 503}, {headers: {'retry-after': '120'}, status: 429})
     const runs = []
@@ -197,11 +199,11 @@ describeEachBackend('alerts', (database) => {
 
   it('sends one escaped email digest over SMTP, and through SendGrid', async () => {
     const {db} = database()
-    await addChannel(db, keyring, audit, {minSeverity: 'critical', name: 'mail', options: {from: 'alerts@example.com', to: ['ops@example.com']}, secret: smtp.url, type: 'smtp'})
+    await addChannel(db, keyring, audit, {minSeverity: 'critical', name: 'mail', options: {allowPrivateNetwork: true, from: 'alerts@example.com', to: ['ops@example.com']}, secret: `${smtp.url}?tls=none`, type: 'smtp'})
     await addChannel(db, keyring, audit, {
       minSeverity: 'critical',
       name: 'sg',
-      options: {apiUrl: sendgrid.url, from: 'alerts@example.com', to: ['ops@example.com', 'cto@example.com']},
+      options: {...local, apiUrl: sendgrid.url, from: 'alerts@example.com', to: ['ops@example.com', 'cto@example.com']},
       secret: SendGridFake.API_KEY,
       type: 'sendgrid',
     })
@@ -224,7 +226,7 @@ describeEachBackend('alerts', (database) => {
   })
 
   it('reports a provider\'s refusal verbatim (SendGrid errors[], Slack bodies)', async () => {
-    const wrongKey = new SendGridNotifier({apiKey: 'SG.wrong-key-000', apiUrl: sendgrid.url, from: 'a@example.com', to: ['b@example.com']}, fast)
+    const wrongKey = new SendGridNotifier({...local, apiKey: 'SG.wrong-key-000', apiUrl: sendgrid.url, from: 'a@example.com', to: ['b@example.com']}, fast)
     const message = {alertId: 1, details: {}, fingerprint: 'f', kind: 'test' as const, rule: 'test', severity: 'info' as const, startedAt: '', summary: 's', tenantId: 't', tenantName: 't', workspace: 'w'}
     await expect(wrongKey.send({messages: [message], runId: 'r'}, new AbortController().signal)).rejects.toThrow('HTTP 401: The provided authorization grant is invalid, expired, or revoked')
     const channel = (await resolveChannels(database().db, keyring, {})).find((spec) => spec.name === 'slack')
@@ -233,7 +235,7 @@ describeEachBackend('alerts', (database) => {
   })
 
   it('cuts a 2,000-character summary to PagerDuty\'s 1,024 instead of being refused', async () => {
-    const notifier = new PagerDutyNotifier({eventsUrl: pagerduty.eventsUrl, routingKey: PagerDutyFake.ROUTING_KEY}, fast)
+    const notifier = new PagerDutyNotifier({...local, eventsUrl: pagerduty.eventsUrl, routingKey: PagerDutyFake.ROUTING_KEY}, fast)
     const long = {alertId: 1, details: {}, fingerprint: 'long', kind: 'firing' as const, rule: 'r', severity: 'warning' as const, startedAt: new Date().toISOString(), summary: 'z'.repeat(2000), tenantId: 't', tenantName: 't', workspace: 'w'}
     await notifier.send({messages: [long], runId: 'r'}, new AbortController().signal)
     expect(pagerduty.events[0]?.payload?.summary).toHaveLength(1024)

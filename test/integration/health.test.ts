@@ -23,7 +23,8 @@ const keyA = {id: 'a', key: randomBytes(32)}
 const keyB = {id: 'b', key: randomBytes(32)}
 const keyring = new Keyring(keyA)
 /** A Slack webhook on 127.0.0.1: the channels check only needs it set; nothing is sent. */
-const SLACK_ENV = {SLACK_WEBHOOK_URL: 'http://127.0.0.1:9/services/T000/B000/XXXX'}
+// A stand-in on http://127.0.0.1 needs the address policy's opt-outs.
+const SLACK_ENV = {SLACK_WEBHOOK_URL: 'http://127.0.0.1:9/services/T000/B000/XXXX', SYNTHEX_ALLOW_HTTP: '1', SYNTHEX_ALLOW_PRIVATE_NETWORK: '1'}
 
 type CheckName = 'channel env-slack' | 'channels' | 'credentials' | 'cron' | 'database' | 'deliveries' | 'encryption' | 'google api' | 'migrations' | 'shopify api'
 /** The report's checks by name (a missing one is undefined, and fails the assertion on it). */
@@ -171,7 +172,7 @@ describeEachBackend('health check', (database) => {
 
   it('is unhealthy when a stored channel\'s secret does not open with the key (alerts could not be sent)', async () => {
     await heartbeat(new Date())
-    await addChannel(database().db, keyring, audit, {name: 'ops-slack', options: {}, secret: 'http://127.0.0.1:9/services/T/B/X', type: 'slack'})
+    await addChannel(database().db, keyring, audit, {name: 'ops-slack', options: {allowHttp: true, allowPrivateNetwork: true}, secret: 'http://127.0.0.1:9/services/T/B/X', type: 'slack'})
     expect((await health()).status).toBe('healthy')
     const wrong = await health({keyring: () => new Keyring(keyB)})
     expect(wrong.status).toBe('unhealthy')
@@ -255,7 +256,7 @@ describeEachBackend('health check', (database) => {
     const {port} = listener.address() as {port: number}
     const closed = await closedPort()
     await heartbeat(new Date())
-    const env = {SLACK_WEBHOOK_URL: `http://127.0.0.1:${port}/services/T/B/X`, SYNTHEX_GOOGLE_API_URL: `http://127.0.0.1:${closed}`, SYNTHEX_SHOPIFY_API_URL: `http://127.0.0.1:${port}`}
+    const env = {...SLACK_ENV, SLACK_WEBHOOK_URL: `http://127.0.0.1:${port}/services/T/B/X`, SYNTHEX_GOOGLE_API_URL: `http://127.0.0.1:${closed}`, SYNTHEX_SHOPIFY_API_URL: `http://127.0.0.1:${port}`}
     const report = await health({deep: true, env, timeoutMs: 2000})
     expect(report.checks.map((check) => check.name)).toEqual(['database', 'migrations', 'encryption', 'credentials', 'channels', 'deliveries', 'cron', 'channel env-slack', 'shopify api', 'google api'])
     expect(byName(report)['channel env-slack']).toMatchObject({reason: expect.stringMatching(new RegExp(`^127\\.0\\.0\\.1:${port} reachable in [\\d.]+ ms$`)), status: 'healthy'})

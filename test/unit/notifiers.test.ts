@@ -3,11 +3,11 @@ import {describe, expect, it} from 'vitest'
 import {backoff} from '../../src/services/alert-delivery.js'
 import {emailContent} from '../../src/notifiers/email-content.js'
 import {digestTitle, escapeHtml, escapeMrkdwn, headline} from '../../src/notifiers/format.js'
-import {retryAfter} from '../../src/notifiers/http.js'
 import type {AlertMessage} from '../../src/notifiers/notifier.js'
 import {pagerdutyEvent} from '../../src/notifiers/pagerduty.js'
 import {MAX_PER_MESSAGE, slackMessage} from '../../src/notifiers/slack.js'
 import {webhookSignature} from '../../src/notifiers/webhook.js'
+import {parseRetryAfter} from '../../src/net/retry-after.js'
 
 function alert(overrides: Partial<AlertMessage> = {}): AlertMessage {
   return {
@@ -93,10 +93,10 @@ describe('email digests', () => {
 
 describe('retries', () => {
   it('read Retry-After as seconds or as an HTTP date', () => {
-    expect(retryAfter('3')).toBe(3000)
-    expect(retryAfter('Wed, 21 Oct 2015 07:28:10 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT'))).toBe(10_000)
-    expect(retryAfter('soon')).toBeUndefined()
-    expect(retryAfter(null)).toBeUndefined()
+    expect(parseRetryAfter('3').ms).toBe(3000)
+    expect(parseRetryAfter('Wed, 21 Oct 2015 07:28:10 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT')).ms).toBe(10_000)
+    expect(parseRetryAfter('soon').ms).toBeUndefined()
+    expect(parseRetryAfter(undefined).ms).toBeUndefined()
   })
 
   it('back off exponentially with jitter, capped at 30 minutes', () => {

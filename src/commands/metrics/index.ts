@@ -40,6 +40,11 @@ export default class Metrics extends BaseCommand<typeof Metrics> {
 
     let pushed: string | undefined
     if (push) {
+      if (hasPassword(push)) {
+        this.output.warn('--push holds a password, which other users can see in the process list; set SYNTHEX_PUSHGATEWAY_USER and SYNTHEX_PUSHGATEWAY_PASSWORD instead.')
+      }
+
+
       const credentials = {password: process.env.SYNTHEX_PUSHGATEWAY_PASSWORD, user: process.env.SYNTHEX_PUSHGATEWAY_USER}
       pushed = (await pushMetrics(push, text, {credentials})).url
       this.output.success(`Pushed ${families.length} metrics to the Pushgateway at ${pushed}.`)
@@ -47,5 +52,14 @@ export default class Metrics extends BaseCommand<typeof Metrics> {
 
     if (!textfile && !push && !this.jsonEnabled()) process.stdout.write(text)
     return {metrics: families, ...(pushed ? {pushed} : {}), ...(textfile ? {textfile} : {})}
+  }
+}
+
+/** Whether a URL carries a password (user:password@); an unparseable one is --push's error to report. */
+function hasPassword(url: string): boolean {
+  try {
+    return new URL(url).password !== ''
+  } catch {
+    return false
   }
 }

@@ -15,17 +15,27 @@ export default class ChannelsAdd extends BaseCommand<typeof ChannelsAdd> {
 
   static override description = `Adds a channel that alerts are sent to. Its secret (a Slack webhook URL, a PagerDuty routing key, a SendGrid API key, an SMTP URL with its password, a webhook's URL) is read from standard input, a file or an environment variable, stored encrypted like a credential, and never shown again. Send a test with \`synthex alerts channels test <name>\`.
 
-Types: slack (a digest per run and severity), pagerduty (one event per alert, resolved when the alert resolves), sendgrid and smtp (a digest email per run, --from and --to), webhook (a JSON digest signed with HMAC-SHA256 in X-Synthex-Signature; its signing secret from --signing-secret-env), console (stderr).`
+Types: slack (a digest per run and severity), pagerduty (one event per alert, resolved when the alert resolves), sendgrid and smtp (a digest email per run, --from and --to), webhook (a JSON digest signed with HMAC-SHA256 in X-Synthex-Signature; its signing secret from --signing-secret-env), console (stderr).
+
+Provider URLs must be https:// and reach a public address: plain http:// needs --allow-http, and loopback, private, link-local or cloud metadata addresses need --allow-private-network (both are shown by \`channels list\`). URLs holding user:password@ are refused. An SMTP server must offer STARTTLS (or use smtps://) unless the URL ends in ?tls=none.`
 
   static override examples = [
     {command: 'printf %s "$SLACK_URL" | <%= config.bin %> <%= command.id %> ops-slack --type slack --value-stdin --min-severity warning', description: 'A Slack channel for warnings and worse.'},
     {command: '<%= config.bin %> <%= command.id %> oncall --type pagerduty --from-env PD_ROUTING_KEY --min-severity critical', description: 'Page on critical alerts.'},
     {command: '<%= config.bin %> <%= command.id %> ops-mail --type smtp --from-env SMTP_URL --from alerts@example.com --to ops@example.com,oncall@example.com', description: 'Email over SMTP.'},
     {command: '<%= config.bin %> <%= command.id %> zapier --type webhook --from-env ZAPIER_HOOK_URL --signing-secret-env ZAPIER_SIGNING_SECRET', description: 'A signed webhook.'},
+    {
+      command: '<%= config.bin %> <%= command.id %> n8n --type webhook --from-env N8N_HOOK_URL --signing-secret-env N8N_SIGNING_SECRET --allow-private-network',
+      description: 'A signed webhook to a service inside the network.',
+    },
   ]
 
   static override flags = {
     ...secretSourceFlags,
+    'allow-http': Flags.boolean({description: 'Allow a plain http:// URL (its secret and the alerts then travel unencrypted). Default: https only.'}),
+    'allow-private-network': Flags.boolean({
+      description: 'Allow a URL or SMTP server inside the network: loopback, private (RFC 1918, CGNAT, fc00::/7), link-local or metadata addresses. Default: refused.',
+    }),
     'api-url': Flags.string({description: 'sendgrid: API base URL (EU: https://api.eu.sendgrid.com). Default: SENDGRID_API_URL, else SendGrid\'s.', helpValue: '<url>'}),
     concurrency: Flags.integer({description: 'Requests in flight at once (default: the provider\'s).', min: 1}),
     'events-url': Flags.string({description: 'pagerduty: Events API URL (EU: https://events.eu.pagerduty.com/v2/enqueue). Default: PAGERDUTY_EVENTS_URL, else PagerDuty\'s.', helpValue: '<url>'}),
@@ -52,6 +62,9 @@ Types: slack (a digest per run and severity), pagerduty (one event per alert, re
     }
 
     const options: Record<string, unknown> = {}
+    // Stored with the channel's settings, so `channels list` shows what it was allowed.
+    if (flags['allow-http']) options.allowHttp = true
+    if (flags['allow-private-network']) options.allowPrivateNetwork = true
     if (flags.from !== undefined) options.from = flags.from
     if (flags.to !== undefined) options.to = flags.to.split(',').map((address) => address.trim()).filter(Boolean)
     // The endpoint overrides of the environment channels (EU regions, proxies) apply to stored ones too.
