@@ -4,6 +4,8 @@ import {sql} from 'kysely'
 import {afterAll, beforeAll, beforeEach, expect, it} from 'vitest'
 
 import {Keyring} from '../../src/crypto/keyring.js'
+import {SynthexError} from '../../src/errors/synthex-error.js'
+import {type Delivery, DeliveryError, type DeliveryReceipt, type Notifier} from '../../src/notifiers/notifier.js'
 import {PagerDutyNotifier} from '../../src/notifiers/pagerduty.js'
 import {SendGridNotifier} from '../../src/notifiers/sendgrid.js'
 import {deliverPending, listDeliveries} from '../../src/services/alert-delivery.js'
@@ -11,6 +13,7 @@ import {checkAlerts} from '../../src/services/alert-check.js'
 import {acknowledgeAlert, lastAlertRun, listAlerts} from '../../src/services/alerts.js'
 import {addChannel, notifierFor, removeChannel, resolveChannels} from '../../src/services/channels.js'
 import {rotateCredential, setCredential} from '../../src/services/credentials.js'
+import {reconcileAlerts} from '../../src/services/alert-reconcile.js'
 import {createSilence, expireSilence} from '../../src/services/silences.js'
 import {createTenant} from '../../src/services/tenants.js'
 import {findWorkspace, type Workspace} from '../../src/services/workspaces.js'
@@ -25,6 +28,22 @@ const HOUR = 3_600_000
 const DAY = 24 * HOUR
 const keyring = new Keyring({id: 'k', key: randomBytes(32)})
 const fast = {concurrency: 4, perMinute: 600_000}
+
+/** A notifier that answers what `answer` says, and counts what it was asked to send. */
+function scripted(answer: (delivery: Delivery) => Promise<DeliveryReceipt>): Notifier & {readonly deliveries: Delivery[]} {
+  const deliveries: Delivery[] = []
+  return {
+    deliveries,
+    groupKey: (_message, runId) => runId,
+    limits: fast,
+    maxPerRequest: 10,
+    send(delivery) {
+      deliveries.push(delivery)
+      return answer(delivery)
+    },
+    type: 'scripted',
+  }
+}
 
 describeEachBackend('alerts', (database) => {
   let workspace: Workspace
@@ -265,5 +284,104 @@ describeEachBackend('alerts', (database) => {
     await reconcileAlerts(db, {channels: channels.map((channel) => ({minSeverity: channel.name === 'pd' ? 'warning' as const : 'info' as const, name: channel.name})), now: new Date()})
     await deliverPending(db, channels.filter((channel) => channel.name === 'pd'), {maxWaitMs: 2000})
     expect(pagerduty.events.map((event) => event.payload?.summary.match(/\((\w+)\)/)?.[1])).toEqual(['old', 'new'])
+  })
+
+  it('records every outcome whatever a notifier answers: NaN, Infinity and 10^20 ms waits, a thrown null or string, a 3 MB receipt with NUL bytes', async () => {
+    const {db} = database()
+    const t0 = new Date()
+    await shop('odd', new Date(t0.getTime() + 12 * HOUR))
+    const notifiers = {
+      huge: scripted(() => Promise.reject(new DeliveryError('HTTP 429: rate_limited', {retryable: true, retryAfterMs: 1e20, status: 429}))),
+      infinite: scripted(() => Promise.reject(new DeliveryError('HTTP 503', {retryable: true, retryAfterMs: Number.POSITIVE_INFINITY, status: 503}))),
+      nan: scripted(() => Promise.reject(new DeliveryError('HTTP 503', {retryable: true, retryAfterMs: Number.NaN, status: Number.NaN}))),
+      null: scripted(() => Promise.reject(null)),
+      ok: scripted(async () => ({response: `200 ${'\u0000x'.repeat(1_500_000)}`})),
+      string: scripted(() => Promise.reject('boom')),
+      undefinedReceipt: scripted(async () => undefined as unknown as DeliveryReceipt),
+    }
+    const channels = Object.entries(notifiers).map(([name, notifier]) => ({name, notifier}))
+    await reconcileAlerts(db, {channels: channels.map(({name}) => ({minSeverity: 'info' as const, name})), now: t0})
+
+    const result = await deliverPending(db, channels, {maxWaitMs: 500, now: () => t0})
+    expect(result).toMatchObject({failed: 2, pending: 3, sent: 2, unrecorded: []})
+    const rows = new Map((await listDeliveries(db, {limit: 20})).map((row) => [row.channel, row]))
+    for (const row of rows.values()) expect(row.claimed_by, row.channel).toBeNull()
+
+    // A wait beyond an hour is an hour, and the error says so; an unreadable one is ignored for the backoff (5 s at first).
+    for (const name of ['huge', 'infinite']) {
+      expect(rows.get(name)).toMatchObject({attempts: 1, next_attempt_at: new Date(t0.getTime() + HOUR), state: 'pending'})
+      expect(rows.get(name)?.last_error).toMatch(/ \(Retry-After of over a century capped at 1 h\)$/)
+    }
+
+    expect(rows.get('nan')).toMatchObject({attempts: 1, last_error: 'HTTP 503 (an unreadable Retry-After was ignored)', state: 'pending'})
+    const nanWait = (rows.get('nan')?.next_attempt_at.getTime() ?? 0) - t0.getTime()
+    expect(nanWait).toBeGreaterThanOrEqual(2500)
+    expect(nanWait).toBeLessThanOrEqual(5000)
+    expect(rows.get('null')).toMatchObject({attempts: 1, last_error: 'internal error: null', state: 'failed'})
+    expect(rows.get('string')).toMatchObject({attempts: 1, last_error: 'internal error: boom', state: 'failed'})
+
+    // Sent, with a bounded excerpt of the answer (NUL, which Postgres cannot store, replaced).
+    expect(rows.get('undefinedReceipt')).toMatchObject({provider_response: '', state: 'sent'})
+    const excerpt = rows.get('ok')?.provider_response ?? ''
+    expect(rows.get('ok')?.state).toBe('sent')
+    expect(Buffer.byteLength(excerpt)).toBeLessThanOrEqual(2048)
+    expect(excerpt).toMatch(/^200 (\uFFFDx)+\uFFFD? … \[cut: 3,000,004 bytes in all\]$/)
+
+    // The next run sends what was sent never again, and what waits an hour not before it.
+    await deliverPending(db, channels, {maxWaitMs: 500, now: () => new Date(t0.getTime() + 30 * 60_000)})
+    expect(Object.fromEntries(Object.entries(notifiers).map(([name, notifier]) => [name, notifier.deliveries.length]))).toEqual({
+      huge: 1,
+      infinite: 1,
+      nan: 2,
+      null: 1,
+      ok: 1,
+      string: 1,
+      undefinedReceipt: 1,
+    })
+  })
+
+  it('records the other outcomes when the database refuses one, and reports that one as an error', async () => {
+    const {db} = database()
+    const soon = new Date(Date.now() + 12 * HOUR)
+    await shop('poison', soon)
+    await shop('healthy', soon)
+    // The database refuses to record one of the two outcomes of Slack's digest, sent as one request and
+    // written as one batch (a trigger stands in for whatever a row may meet).
+    await sql`create function refuse_outcome() returns trigger language plpgsql as $$
+      begin
+        if new.channel = 'slack' and new.payload->>'tenantId' = 'poison' and new.claimed_by is null and old.claimed_by is not null then
+          raise exception 'outcome refused for the test';
+        end if;
+        return new;
+      end $$`.execute(db)
+    await sql`create trigger refuse_outcome before update on alert_notifications for each row execute function refuse_outcome()`.execute(db)
+    try {
+      const error = await check(new Date()).then(
+        () => undefined,
+        (caught: unknown) => caught,
+      )
+      expect(error).toBeInstanceOf(SynthexError)
+      expect(error).toMatchObject({code: 'DELIVERY_NOT_RECORDED', details: {sent: 4, unrecorded: [{channel: 'slack', state: 'sent'}]}, kind: 'runtime'})
+      expect((error as Error).message).toMatch(/^1 delivery outcome \(slack\) could not be recorded: outcome refused for the test\. 1 of them had been sent and may be sent again; /)
+    } finally {
+      await sql`drop trigger refuse_outcome on alert_notifications`.execute(db)
+      await sql`drop function refuse_outcome()`.execute(db)
+    }
+
+    const rows = await listDeliveries(db, {limit: 10})
+    const tenantOf = (row: (typeof rows)[number]) => (row.payload as {tenantId: string}).tenantId
+    expect(rows.filter((row) => row.state === 'sent').map((row) => `${row.channel} ${tenantOf(row)}`).sort()).toEqual(['pd healthy', 'pd poison', 'slack healthy'])
+    const [refused, ...others] = rows.filter((row) => row.state !== 'sent')
+    expect(others).toEqual([])
+    expect(refused).toMatchObject({channel: 'slack', state: 'pending'})
+    expect(refused?.claimed_by).not.toBeNull()
+    expect(await lastAlertRun(db)).toMatchObject({summary: {sent: 4, unrecorded: 1}})
+
+    // Once its claim ends, only the refused one goes again.
+    await sql`update alert_notifications set claimed_until = now() - interval '1 second' where claimed_by is not null`.execute(db)
+    expect(await check(new Date())).toMatchObject({sent: 1})
+    expect(slackTexts().filter((text) => text.includes('(`healthy`'))).toHaveLength(1)
+    expect(slackTexts().filter((text) => text.includes('(`poison`'))).toHaveLength(2)
+    expect(pagerduty.received).toHaveLength(2)
   })
 })
