@@ -4,9 +4,9 @@ import {setTimeout as sleep} from 'node:timers/promises'
 
 import {sql} from 'kysely'
 
-import type {Db, NotificationRow} from '../db/schema.js'
+import type {Db, NotificationRow, NotificationState} from '../db/schema.js'
 import type {AlertMessage, Notifier} from '../notifiers/notifier.js'
-import {failureOf, responseOf, storedError, textOf, validDate} from './delivery-outcome.js'
+import {excerpt, failureOf, MAX_STORED_BYTES, responseOf, storedError, textOf, validDate} from './delivery-outcome.js'
 import {RateLimiter} from './rate-limiter.js'
 
 /**
@@ -458,20 +458,31 @@ function databaseUnavailable(error: unknown): boolean {
   return ['08', '53', '57', '58', 'XX'].includes(code.slice(0, 2))
 }
 
-/** Failed and pending notifications, for `alerts deliveries` and `health check`. */
-export async function listDeliveries(
-  db: Db,
-  options: {channel?: string; limit: number; state?: 'failed' | 'pending' | 'sent'},
-): Promise<NotificationRow[]> {
-  let select = db.selectFrom('alert_notifications').selectAll()
+/**
+ * The outbox, newest first, for `alerts deliveries`. The provider's answer and the last error
+ * are read as bounded excerpts (delivery-outcome.ts), whatever an older version stored.
+ */
+export async function listDeliveries(db: Db, options: {channel?: string; limit: number; state?: NotificationState}): Promise<NotificationRow[]> {
+  const bounded = (column: 'last_error' | 'provider_response') => sql<null | string>`left(${sql.ref(column)}, ${MAX_STORED_BYTES}::int)`
+  const bytes = (column: 'last_error' | 'provider_response') => sql<null | number>`octet_length(${sql.ref(column)})`
+  let select = db
+    .selectFrom('alert_notifications')
+    .select(['alert_id', 'attempts', 'channel', 'claimed_by', 'claimed_until', 'created_at', 'id', 'kind', 'next_attempt_at', 'payload', 'run_id', 'sent_at', 'severity', 'state'])
+    .select([bounded('last_error').as('last_error'), bytes('last_error').as('last_error_bytes'), bounded('provider_response').as('provider_response'), bytes('provider_response').as('provider_response_bytes')])
   if (options.state) select = select.where('state', '=', options.state)
   if (options.channel) select = select.where('channel', '=', options.channel)
-  return select.orderBy('id', 'desc').limit(options.limit).execute()
+  const rows = await select.orderBy('id', 'desc').limit(options.limit).execute()
+  const cut = (text: null | string, total: null | number): null | string => (text === null ? null : excerpt(text, MAX_STORED_BYTES, Number(total ?? 0)))
+  return rows.map(({last_error_bytes: errorBytes, provider_response_bytes: responseBytes, ...row}) => ({
+    ...row,
+    last_error: cut(row.last_error, errorBytes),
+    provider_response: cut(row.provider_response, responseBytes),
+  }))
 }
 
-export async function deliveryCounts(db: Db): Promise<Record<'failed' | 'pending' | 'sent', number>> {
-  const {rows} = await sql<{n: number; state: 'failed' | 'pending' | 'sent'}>`select state, count(*)::int as n from alert_notifications group by state`.execute(db)
-  const counts = {failed: 0, pending: 0, sent: 0}
+export async function deliveryCounts(db: Db): Promise<Record<NotificationState, number>> {
+  const {rows} = await sql<{n: number; state: NotificationState}>`select state, count(*)::int as n from alert_notifications group by state`.execute(db)
+  const counts = {failed: 0, pending: 0, sent: 0, superseded: 0}
   for (const row of rows) counts[row.state] = Number(row.n)
   return counts
 }

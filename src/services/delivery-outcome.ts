@@ -31,11 +31,10 @@ const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF
 
 /**
  * At most `maxBytes` of UTF-8, cut on a character boundary and marked as cut (with the size
- * of the whole), with what Postgres cannot store replaced by U+FFFD. A 200 MB answer costs
- * one pass to measure it, never a copy.
+ * of the whole: `total` bytes, when `value` is already a prefix of it), with what Postgres
+ * cannot store replaced by U+FFFD. A 200 MB answer costs one pass to measure it, never a copy.
  */
-export function excerpt(value: string, maxBytes = MAX_STORED_BYTES): string {
-  const total = Buffer.byteLength(value)
+export function excerpt(value: string, maxBytes = MAX_STORED_BYTES, total = Buffer.byteLength(value)): string {
   // No character is less than a byte: the first maxBytes characters hold the whole excerpt.
   const head = value.slice(0, maxBytes).replace(UNSTORABLE, '\uFFFD')
   const bytes = Buffer.from(head)

@@ -188,19 +188,50 @@ describeEachBackend('alerts', (database) => {
     expect((accepted?.at ?? 0) - (refused?.at ?? 0)).toBeGreaterThanOrEqual(2000)
   })
 
-  it('never lets a resolve overtake its trigger while the trigger waits for a retry', async () => {
+  it('supersedes a trigger still unsent when its alert resolves: no page for a problem gone, and the resolve goes at once', async () => {
     const {db} = database()
     const t0 = new Date()
     await shop('order', new Date(t0.getTime() + 12 * HOUR))
-    // The trigger is refused for an hour; meanwhile the credential is rotated and the alert resolves.
+    // PagerDuty refuses the trigger for an hour; meanwhile the credential is rotated and the alert resolves.
     pagerduty.failNext({headers: {'retry-after': '3600'}, status: 429})
     expect(await check(t0, {maxWaitMs: 500})).toMatchObject({new: 1, pendingRetry: 1})
-    await rotateCredential(db, keyring, workspace, audit, {service: 'shopify', tenantId: 'order'}, {expiresAt: new Date(t0.getTime() + 400 * 24 * HOUR), value: 'new-token'}, new Date(t0.getTime() + 60_000))
-    expect(await check(new Date(t0.getTime() + 5 * 60_000), {maxWaitMs: 500})).toMatchObject({resolved: 1})
-    expect(pagerduty.events).toEqual([])
-    // Once the trigger may go, it goes first, and the resolve right after it.
-    await check(new Date(t0.getTime() + 2 * HOUR), {maxWaitMs: 2000})
+    await rotateCredential(db, keyring, workspace, audit, {service: 'shopify', tenantId: 'order'}, {expiresAt: new Date(t0.getTime() + 400 * DAY), value: 'new-token'}, new Date(t0.getTime() + 60_000))
+    expect(await check(new Date(t0.getTime() + 5 * 60_000), {maxWaitMs: 500})).toMatchObject({pendingRetry: 0, resolved: 1, sent: 2})
+
+    // PagerDuty never opened an incident, and gets the resolve with the trigger's dedup_key (which it ignores).
+    const [refused, resolve] = pagerduty.received.map((request) => request.json as {dedup_key: string; event_action: string})
+    expect(pagerduty.received).toHaveLength(2)
+    expect(refused?.event_action).toBe('trigger')
+    expect(resolve).toMatchObject({dedup_key: refused?.dedup_key, event_action: 'resolve'})
+    // Slack, which had the trigger, has its resolve.
+    expect(slackTexts().map((text) => text.match(/^\S+ \*Shop order\*/) && (text.includes('Resolved') ? 'resolved' : 'firing'))).toEqual(['firing', 'resolved'])
+    const pd = await listDeliveries(db, {channel: 'pd', limit: 10})
+    expect(pd.map((row) => [row.kind, row.state, row.last_error])).toEqual([
+      ['resolved', 'sent', null],
+      ['firing', 'superseded', 'superseded: the alert resolved before this could be sent'],
+    ])
+
+    // Nothing more goes out later.
+    await check(new Date(t0.getTime() + 2 * HOUR), {maxWaitMs: 500})
+    expect(pagerduty.received).toHaveLength(2)
+  })
+
+  it('never lets a resolve overtake a trigger a run holds (it may be on its way), nor supersedes it', async () => {
+    const {db} = database()
+    const t0 = new Date()
+    await shop('inflight', new Date(t0.getTime() + 12 * HOUR))
+    // The trigger to PagerDuty is queued, then claimed by a run that dies while sending it.
+    await check(t0, {maxWaitMs: -1})
+    await sql`update alert_notifications set claimed_by = gen_random_uuid(), claimed_until = now() + interval '2 minutes' where channel = 'pd'`.execute(db)
+    await rotateCredential(db, keyring, workspace, audit, {service: 'shopify', tenantId: 'inflight'}, {expiresAt: new Date(t0.getTime() + 400 * DAY), value: 'new-token'}, new Date(t0.getTime() + 60_000))
+    expect(await check(new Date(t0.getTime() + 60_000), {maxWaitMs: 2000})).toMatchObject({resolved: 1})
+    expect(pagerduty.received).toHaveLength(0)
+
+    // Once the dead run's claim ends, the trigger goes first, and the resolve right after it.
+    await sql`update alert_notifications set claimed_until = now() - interval '1 second' where claimed_by is not null`.execute(db)
+    await check(new Date(t0.getTime() + 5 * 60_000), {maxWaitMs: 2000})
     expect(pagerduty.events.map((event) => event.event_action)).toEqual(['trigger', 'resolve'])
+    expect((await listDeliveries(db, {channel: 'pd', limit: 10})).map((row) => row.state)).toEqual(['sent', 'sent'])
   })
 
   it('holds the whole channel for a 429\'s Retry-After, not only the refused request', async () => {
