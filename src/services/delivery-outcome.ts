@@ -52,7 +52,7 @@ export function textOf(value: unknown): string {
   try {
     return String(value)
   } catch {
-    return `a ${typeof value}`
+    return `an unprintable ${typeof value}`
   }
 }
 

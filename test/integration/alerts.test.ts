@@ -1,9 +1,10 @@
-import {randomBytes} from 'node:crypto'
+import {randomBytes, randomUUID} from 'node:crypto'
 
 import {sql} from 'kysely'
 import {afterAll, beforeAll, beforeEach, expect, it} from 'vitest'
 
 import {Keyring} from '../../src/crypto/keyring.js'
+import {readMigrationFiles} from '../../src/db/migrations.js'
 import {SynthexError} from '../../src/errors/synthex-error.js'
 import {type Delivery, DeliveryError, type DeliveryReceipt, type Notifier} from '../../src/notifiers/notifier.js'
 import {PagerDutyNotifier} from '../../src/notifiers/pagerduty.js'
@@ -414,5 +415,33 @@ describeEachBackend('alerts', (database) => {
     expect(slackTexts().filter((text) => text.includes('(`healthy`'))).toHaveLength(1)
     expect(slackTexts().filter((text) => text.includes('(`poison`'))).toHaveLength(2)
     expect(pagerduty.received).toHaveLength(2)
+  })
+
+  it('shows, and on migrating stores, a 2 KiB excerpt of answers an older version stored whole', async () => {
+    const {db} = database()
+    const stored = async (response: string, error: string): Promise<void> => {
+      await db
+        .insertInto('alert_notifications')
+        .values({channel: 'old', created_at: new Date(), kind: 'firing', last_error: error, next_attempt_at: new Date(), payload: '{}', provider_response: response, run_id: randomUUID(), severity: 'info', state: 'sent'})
+        .execute()
+    }
+
+    // 100 KB of ASCII, and 6,000 bytes of two-byte characters (a cut must not split one).
+    await stored(`200 ${'a'.repeat(100_000)}`, 'é'.repeat(3000))
+    const [listed] = await listDeliveries(db, {limit: 1})
+    expect(listed?.provider_response).toMatch(/^200 a+ … \[cut: 100,004 bytes in all\]$/)
+    expect(listed?.last_error).toMatch(/^é+ … \[cut: 6,000 bytes in all\]$/)
+    for (const text of [listed?.provider_response, listed?.last_error]) expect(Buffer.byteLength(text ?? '')).toBeLessThanOrEqual(2048)
+
+    const migration = readMigrationFiles().find((file) => file.name === '0008_notification_superseded')
+    await sql.raw(migration?.up ?? 'missing migration').execute(db)
+    const {rows} = await sql<{error: string; error_bytes: number; response: string; response_bytes: number}>`
+      select last_error as error, octet_length(last_error) as error_bytes, provider_response as response, octet_length(provider_response) as response_bytes
+      from alert_notifications where channel = 'old'`.execute(db)
+    expect(rows).toHaveLength(1)
+    expect(Number(rows[0]?.response_bytes)).toBeLessThanOrEqual(2048)
+    expect(Number(rows[0]?.error_bytes)).toBeLessThanOrEqual(2048)
+    expect(rows[0]?.response).toMatch(/^200 a+ … \[cut: 100,004 bytes in all\]$/)
+    expect(rows[0]?.error).toMatch(/^é+ … \[cut: 6,000 bytes in all\]$/)
   })
 })
