@@ -15,13 +15,14 @@ import {RateLimiter} from './rate-limiter.js'
  * A worker claims a batch of its channel's oldest due notifications with one statement (a
  * lease: `claimed_until`, taken with `FOR UPDATE SKIP LOCKED`, so concurrent runs never claim
  * the same row), sends them request by request, and records each outcome: sent; or retried
- * later with exponential backoff and jitter (at least the provider's Retry-After) on 429,
- * 5xx, timeouts and network errors; or failed for good on other 4xx, or after the last
- * attempt. Outcomes are written in batches a few milliseconds apart, so a delivery costs its
- * HTTP request and a share of two statements. Rows left by earlier runs go first. A channel
- * that is down loses nothing: its rows wait in the outbox. A process that dies leaves its
- * claims to expire (LEASE_MS); a request it had sent in its last moments may then be sent
- * again, which PagerDuty deduplicates by `dedup_key`.
+ * later with exponential backoff and jitter (at least the provider's Retry-After, at most an
+ * hour) on 429, 5xx, timeouts and network errors; or failed for good on other 4xx, or after
+ * the last attempt. Nothing a notifier returns or throws is stored as it is
+ * (delivery-outcome.ts). Outcomes are written in batches a few milliseconds apart, so a
+ * delivery costs its HTTP request and a share of two statements. Rows left by earlier runs
+ * go first. A channel that is down loses nothing: its rows wait in the outbox. A process
+ * that dies leaves its claims to expire (LEASE_MS); a request it had sent in its last
+ * moments may then be sent again, which PagerDuty deduplicates by `dedup_key`.
  */
 
 export interface DeliveryChannel {
