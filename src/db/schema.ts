@@ -156,7 +156,7 @@ export interface AlertNotificationsTable {
   state: ColumnType<NotificationState, NotificationState | undefined, NotificationState>
 }
 
-/** `superseded`: still unsent when its alert resolved, so never sent (migrations/0008_notification_superseded.sql). */
+/** `superseded`: still unsent when its alert resolved, so never sent (migrations/0008_outbox_hardening.sql). */
 export type NotificationState = 'failed' | 'pending' | 'sent' | 'superseded'
 
 export interface AlertRunsTable {

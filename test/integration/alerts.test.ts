@@ -417,7 +417,7 @@ describeEachBackend('alerts', (database) => {
     expect(pagerduty.received).toHaveLength(2)
   })
 
-  it('shows, and on migrating stores, a 2 KiB excerpt of answers an older version stored whole', async () => {
+  it('shows, and on migrating stores, a 2 KiB excerpt of answers an older version stored whole, and brings parked notifications within the hour', async () => {
     const {db} = database()
     const stored = async (response: string, error: string): Promise<void> => {
       await db
@@ -426,6 +426,12 @@ describeEachBackend('alerts', (database) => {
         .execute()
     }
 
+    // Parked 11.6 days ahead by a Retry-After: 999999 before the cap.
+    await db
+      .insertInto('alert_notifications')
+      .values({attempts: 1, channel: 'parked', created_at: new Date(), kind: 'firing', next_attempt_at: new Date(Date.now() + 999_999_000), payload: '{}', run_id: randomUUID(), severity: 'info', state: 'pending'})
+      .execute()
+
     // 100 KB of ASCII, and 6,000 bytes of two-byte characters (a cut must not split one).
     await stored(`200 ${'a'.repeat(100_000)}`, 'é'.repeat(3000))
     const [listed] = await listDeliveries(db, {limit: 1})
@@ -433,7 +439,7 @@ describeEachBackend('alerts', (database) => {
     expect(listed?.last_error).toMatch(/^é+ … \[cut: 6,000 bytes in all\]$/)
     for (const text of [listed?.provider_response, listed?.last_error]) expect(Buffer.byteLength(text ?? '')).toBeLessThanOrEqual(2048)
 
-    const migration = readMigrationFiles().find((file) => file.name === '0008_notification_superseded')
+    const migration = readMigrationFiles().find((file) => file.name === '0008_outbox_hardening')
     await sql.raw(migration?.up ?? 'missing migration').execute(db)
     const {rows} = await sql<{error: string; error_bytes: number; response: string; response_bytes: number}>`
       select last_error as error, octet_length(last_error) as error_bytes, provider_response as response, octet_length(provider_response) as response_bytes
@@ -443,5 +449,7 @@ describeEachBackend('alerts', (database) => {
     expect(Number(rows[0]?.error_bytes)).toBeLessThanOrEqual(2048)
     expect(rows[0]?.response).toMatch(/^200 a+ … \[cut: 100,004 bytes in all\]$/)
     expect(rows[0]?.error).toMatch(/^é+ … \[cut: 6,000 bytes in all\]$/)
+    const [parked] = await listDeliveries(db, {channel: 'parked', limit: 1})
+    expect(parked?.next_attempt_at.getTime()).toBeLessThanOrEqual(Date.now() + HOUR)
   })
 })

@@ -7,6 +7,11 @@ alter table alert_notifications drop constraint alert_notifications_state;
 alter table alert_notifications add constraint alert_notifications_state
   check (state in ('pending', 'sent', 'failed', 'superseded'));
 
+-- A provider's Retry-After now holds a notification for an hour at most; one parked further
+-- ahead by an older version (Retry-After: 999999, or a date in 9999) is due within the hour.
+update alert_notifications set next_attempt_at = now() + interval '1 hour'
+where state = 'pending' and next_attempt_at > now() + interval '1 hour';
+
 -- Provider answers and errors are stored as excerpts of at most 2 KiB, marked as cut
 -- (src/services/delivery-outcome.ts); rows written before may hold a whole answer. Each is
 -- cut to the longest prefix of at most 2,000 bytes that ends on a character, then marked.
