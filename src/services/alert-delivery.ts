@@ -5,7 +5,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {sql} from 'kysely'
 
 import type {Db, NotificationRow, NotificationState} from '../db/schema.js'
-import type {AlertMessage, Notifier} from '../notifiers/notifier.js'
+import {type AlertMessage, DeliveryError, type Notifier} from '../notifiers/notifier.js'
 import {excerpt, failureOf, MAX_STORED_BYTES, responseOf, storedError, textOf, validDate} from './delivery-outcome.js'
 import {RateLimiter} from './rate-limiter.js'
 
@@ -39,6 +39,8 @@ export interface DeliveryOptions {
   /** How long this run may wait for backoffs and rate limits before leaving the rest for the next run. */
   readonly maxWaitMs?: number
   readonly now?: () => Date
+  /** How long one request may take before it counts as unanswered (and is aborted): SEND_MARGIN_MS, so it ends within its lease. */
+  readonly requestTimeoutMs?: number
   readonly signal?: AbortSignal
 }
 
@@ -84,6 +86,7 @@ export async function deliverPending(db: Db, channels: readonly DeliveryChannel[
     maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
     now,
     recorder,
+    requestTimeoutMs: options.requestTimeoutMs ?? SEND_MARGIN_MS,
     signal,
   }
   let results: Array<PromiseSettledResult<void>>
@@ -129,6 +132,7 @@ interface WorkContext {
   readonly maxAttempts: number
   readonly now: () => Date
   readonly recorder: OutcomeRecorder
+  readonly requestTimeoutMs: number
   readonly signal: AbortSignal
 }
 
@@ -219,7 +223,7 @@ async function send(channel: DeliveryChannel, limiter: RateLimiter, rows: readon
   const messages = rows.map((row) => row.payload as unknown as AlertMessage)
   let receipt: unknown
   try {
-    receipt = await channel.notifier.send({consoleUrl: context.consoleUrl, messages, runId: rows[0]?.run_id as string}, context.signal)
+    receipt = await bounded(context, (signal) => channel.notifier.send({consoleUrl: context.consoleUrl, messages, runId: rows[0]?.run_id as string}, signal))
   } catch (error) {
     const failure = failureOf(error)
     // The provider asked the whole channel to wait (a 429's Retry-After), not just this request.
@@ -237,6 +241,32 @@ async function send(channel: DeliveryChannel, limiter: RateLimiter, rows: readon
 
   context.recorder.markSent(rows, responseOf(receipt), validDate(context.now().getTime()))
   return undefined
+}
+
+/**
+ * A notifier's request, over within context.requestTimeoutMs whatever the notifier does: its
+ * signal aborts then (or when the run is interrupted), and a notifier that does not stop is
+ * no longer waited for. A request must end within its lease: after it, another run may claim
+ * the same rows and send them again.
+ */
+async function bounded<T>(context: WorkContext, request: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController()
+  const timedOut = `no answer within ${context.requestTimeoutMs / 1000} s`
+  const stop = (): void => controller.abort(new DeliveryError('interrupted', {retryable: true}))
+  const stopped = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason), {once: true}))
+  const timer = setTimeout(() => controller.abort(new DeliveryError(timedOut, {retryable: true})), context.requestTimeoutMs)
+  context.signal.addEventListener('abort', stop, {once: true})
+  try {
+    if (context.signal.aborted) stop()
+    if (controller.signal.aborted) return await stopped
+    const sending = Promise.resolve().then(() => request(controller.signal))
+    // Whatever it settles to once it is no longer waited for, it is not an unhandled rejection.
+    sending.catch(() => {})
+    return await Promise.race([sending, stopped])
+  } finally {
+    clearTimeout(timer)
+    context.signal.removeEventListener('abort', stop)
+  }
 }
 
 /**

@@ -31,16 +31,16 @@ const keyring = new Keyring({id: 'k', key: randomBytes(32)})
 const fast = {concurrency: 4, perMinute: 600_000}
 
 /** A notifier that answers what `answer` says, and counts what it was asked to send. */
-function scripted(answer: (delivery: Delivery) => Promise<DeliveryReceipt>): Notifier & {readonly deliveries: Delivery[]} {
+function scripted(answer: (delivery: Delivery, signal: AbortSignal) => Promise<DeliveryReceipt>): Notifier & {readonly deliveries: Delivery[]} {
   const deliveries: Delivery[] = []
   return {
     deliveries,
     groupKey: (_message, runId) => runId,
     limits: fast,
     maxPerRequest: 10,
-    send(delivery) {
+    send(delivery, signal) {
       deliveries.push(delivery)
-      return answer(delivery)
+      return answer(delivery, signal)
     },
     type: 'scripted',
   }
@@ -451,5 +451,22 @@ describeEachBackend('alerts', (database) => {
     expect(rows[0]?.error).toMatch(/^é+ … \[cut: 6,000 bytes in all\]$/)
     const [parked] = await listDeliveries(db, {channel: 'parked', limit: 1})
     expect(parked?.next_attempt_at.getTime()).toBeLessThanOrEqual(Date.now() + HOUR)
+  })
+
+  it('gives up on a request that never ends, aborting it, so that it cannot outlive its lease', async () => {
+    const {db} = database()
+    const t0 = new Date()
+    await shop('hung', new Date(t0.getTime() + 12 * HOUR))
+    const signals: AbortSignal[] = []
+    const hanging = scripted((_delivery, signal) => {
+      signals.push(signal)
+      return new Promise<DeliveryReceipt>(() => {})
+    })
+    await reconcileAlerts(db, {channels: [{minSeverity: 'info', name: 'hung'}], now: t0})
+    const result = await deliverPending(db, [{name: 'hung', notifier: hanging}], {maxWaitMs: 100, now: () => t0, requestTimeoutMs: 300})
+    expect(result).toMatchObject({failed: 0, pending: 1, sent: 0, unrecorded: []})
+    expect(signals.map((signal) => signal.aborted)).toEqual([true])
+    const [row] = await listDeliveries(db, {channel: 'hung', limit: 1})
+    expect(row).toMatchObject({attempts: 1, claimed_by: null, last_error: 'no answer within 0.3 s', state: 'pending'})
   })
 })
