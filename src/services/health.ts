@@ -270,7 +270,8 @@ async function checkDeliveries(db: Db, now: Date): ReturnType<Check> {
     )
   }
 
-  if (waiting.length > MAX_CHANNELS_NAMED) problems.push(`and ${waiting.length - MAX_CHANNELS_NAMED} more channel${waiting.length - MAX_CHANNELS_NAMED === 1 ? "" : "s"}`)
+  const more = waiting.length - MAX_CHANNELS_NAMED
+  if (more > 0) problems.push(`and ${more} more channel${more === 1 ? '' : 's'}`)
   const pending = waiting.reduce((sum, row) => sum + Number(row.n), 0)
   return problems.length > 0
     ? {reason: `${problems.join(', ')}: see synthex alerts deliveries`, status: 'degraded', value: {unit: '', value: failed + pending}}
