@@ -153,8 +153,11 @@ export interface AlertNotificationsTable {
   run_id: string
   sent_at: NullableTimestamp
   severity: Severity
-  state: ColumnType<'failed' | 'pending' | 'sent', 'failed' | 'pending' | 'sent' | undefined, 'failed' | 'pending' | 'sent'>
+  state: ColumnType<NotificationState, NotificationState | undefined, NotificationState>
 }
+
+/** `superseded`: still unsent when its alert resolved, so never sent (migrations/0008_outbox_hardening.sql). */
+export type NotificationState = 'failed' | 'pending' | 'sent' | 'superseded'
 
 export interface AlertRunsTable {
   dry_run: boolean

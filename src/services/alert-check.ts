@@ -3,7 +3,8 @@ import {randomUUID} from 'node:crypto'
 import type {Keyring} from '../crypto/keyring.js'
 import type {Db} from '../db/schema.js'
 import type {Severity} from '../notifiers/notifier.js'
-import {deliverPending} from './alert-delivery.js'
+import {SynthexError} from '../errors/synthex-error.js'
+import {deliverPending, LEASE_MS, type UnrecordedOutcome} from './alert-delivery.js'
 import {reconcileAlerts} from './alert-reconcile.js'
 import {recordAlertRun} from './alerts.js'
 import {notifierFor, resolveChannels} from './channels.js'
@@ -48,7 +49,7 @@ export async function checkAlerts(db: Db, options: CheckOptions): Promise<CheckR
   const channels = await resolveChannels(db, options.keyring, options.env)
   const reconciled = await reconcileAlerts(db, {channels, dryRun: options.dryRun, now: started, runId})
   const delivered = options.dryRun
-    ? {failed: 0, pending: 0, sent: 0}
+    ? {failed: 0, pending: 0, sent: 0, unrecorded: []}
     : await deliverPending(
         db,
         channels.map((spec) => ({name: spec.name, notifier: notifierFor(spec)})),
@@ -75,6 +76,34 @@ export async function checkAlerts(db: Db, options: CheckOptions): Promise<CheckR
       : {}),
   }
   const {wouldSend: _omitted, ...summary} = result
-  await recordAlertRun(db, {dryRun: result.dryRun, finishedAt: now(), id: runId, startedAt: started, summary})
+  const {unrecorded} = delivered
+  await recordAlertRun(db, {dryRun: result.dryRun, finishedAt: now(), id: runId, startedAt: started, summary: unrecorded.length > 0 ? {...summary, unrecorded: unrecorded.length} : summary})
+  if (unrecorded.length > 0) throw unrecordedError(result, unrecorded)
   return result
+}
+
+/**
+ * Everything else this run did is recorded; these outcomes are not. Their rows stay claimed
+ * until the lease ends and are then due again: a notification that was sent may be sent a
+ * second time (PagerDuty deduplicates it by dedup_key). Said as an error, never passed over.
+ */
+function unrecordedError(result: CheckResult, unrecorded: readonly UnrecordedOutcome[]): SynthexError {
+  const sent = unrecorded.filter((outcome) => outcome.state === 'sent').length
+  const channels = [...new Set(unrecorded.map((outcome) => outcome.channel))].join(', ')
+  const [first] = unrecorded
+  return new SynthexError(
+    `${unrecorded.length} delivery outcome${unrecorded.length === 1 ? '' : 's'} (${channels}) could not be recorded: ${first?.reason ?? 'unknown error'}. ` +
+      `${sent > 0 ? `${sent} of them had been sent and may be sent again; ` : ''}they are due again once their claim ends, within ${LEASE_MS / 60_000} minutes.`,
+    {
+      code: 'DELIVERY_NOT_RECORDED',
+      details: {
+        failed: result.failed,
+        pendingRetry: result.pendingRetry,
+        runId: result.runId,
+        sent: result.sent,
+        unrecorded: unrecorded.map(({channel, id, state}) => ({channel, id, state})),
+      },
+      hint: 'Run synthex health check: the database may be failing. synthex alerts deliveries shows the outbox.',
+    },
+  )
 }

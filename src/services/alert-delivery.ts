@@ -4,8 +4,9 @@ import {setTimeout as sleep} from 'node:timers/promises'
 
 import {sql} from 'kysely'
 
-import type {Db, NotificationRow} from '../db/schema.js'
+import type {Db, NotificationRow, NotificationState} from '../db/schema.js'
 import {type AlertMessage, DeliveryError, type Notifier} from '../notifiers/notifier.js'
+import {excerpt, failureOf, MAX_STORED_BYTES, responseOf, storedError, textOf, validDate} from './delivery-outcome.js'
 import {RateLimiter} from './rate-limiter.js'
 
 /**
@@ -14,13 +15,14 @@ import {RateLimiter} from './rate-limiter.js'
  * A worker claims a batch of its channel's oldest due notifications with one statement (a
  * lease: `claimed_until`, taken with `FOR UPDATE SKIP LOCKED`, so concurrent runs never claim
  * the same row), sends them request by request, and records each outcome: sent; or retried
- * later with exponential backoff and jitter (at least the provider's Retry-After) on 429,
- * 5xx, timeouts and network errors; or failed for good on other 4xx, or after the last
- * attempt. Outcomes are written in batches a few milliseconds apart, so a delivery costs its
- * HTTP request and a share of two statements. Rows left by earlier runs go first. A channel
- * that is down loses nothing: its rows wait in the outbox. A process that dies leaves its
- * claims to expire (LEASE_MS); a request it had sent in its last moments may then be sent
- * again, which PagerDuty deduplicates by `dedup_key`.
+ * later with exponential backoff and jitter (at least the provider's Retry-After, at most an
+ * hour) on 429, 5xx, timeouts and network errors; or failed for good on other 4xx, or after
+ * the last attempt. Nothing a notifier returns or throws is stored as it is
+ * (delivery-outcome.ts). Outcomes are written in batches a few milliseconds apart, so a
+ * delivery costs its HTTP request and a share of two statements. Rows left by earlier runs
+ * go first. A channel that is down loses nothing: its rows wait in the outbox. A process
+ * that dies leaves its claims to expire (LEASE_MS); a request it had sent in its last
+ * moments may then be sent again, which PagerDuty deduplicates by `dedup_key`.
  */
 
 export interface DeliveryChannel {
@@ -37,6 +39,8 @@ export interface DeliveryOptions {
   /** How long this run may wait for backoffs and rate limits before leaving the rest for the next run. */
   readonly maxWaitMs?: number
   readonly now?: () => Date
+  /** How long one request may take before it counts as unanswered (and is aborted): SEND_MARGIN_MS, so it ends within its lease. */
+  readonly requestTimeoutMs?: number
   readonly signal?: AbortSignal
 }
 
@@ -45,6 +49,8 @@ export interface DeliveryResult {
   /** Still waiting after this run (retries scheduled, channels not configured here), not counting rows another run is sending. */
   readonly pending: number
   readonly sent: number
+  /** Outcomes the database would not take (each row stays claimed until its lease ends, then is due again): an error to report. */
+  readonly unrecorded: readonly UnrecordedOutcome[]
 }
 
 const BASE_BACKOFF_MS = 5000
@@ -80,18 +86,19 @@ export async function deliverPending(db: Db, channels: readonly DeliveryChannel[
     maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
     now,
     recorder,
+    requestTimeoutMs: options.requestTimeoutMs ?? SEND_MARGIN_MS,
     signal,
   }
   let results: Array<PromiseSettledResult<void>>
   try {
     results = await Promise.allSettled(
       channels.flatMap((channel) => {
-        const {concurrency, perMinute} = channel.notifier.limits
-        const workers = Math.max(1, concurrency)
+        const workers = atLeastOne(channel.notifier.limits.concurrency)
+        const perMinute = atLeastOne(channel.notifier.limits.perMinute)
         const limiter = new RateLimiter(perMinute)
         const turns = new Turns()
         const requestsPerClaim = Math.min(MAX_REQUESTS_PER_CLAIM, Math.max(1, Math.ceil(perMinute / 60 / workers)))
-        const rowsPerClaim = Math.min(MAX_ROWS_PER_CLAIM, requestsPerClaim * Math.max(1, channel.notifier.maxPerRequest))
+        const rowsPerClaim = Math.min(MAX_ROWS_PER_CLAIM, requestsPerClaim * atLeastOne(channel.notifier.maxPerRequest))
         return Array.from({length: workers}, async () =>
           work(db, {channel, limiter, rowsPerClaim, turns}, context).catch((error: unknown) => {
             failed.abort()
@@ -111,7 +118,12 @@ export async function deliverPending(db: Db, channels: readonly DeliveryChannel[
   const {rows} = await sql<{n: number}>`
     select count(*)::int as n from alert_notifications
     where state = 'pending' and (claimed_until is null or claimed_until < now())`.execute(db)
-  return {failed: recorder.failed, pending: Number(rows[0]?.n ?? 0), sent: recorder.sent}
+  return {failed: recorder.failed, pending: Number(rows[0]?.n ?? 0), sent: recorder.sent, unrecorded: recorder.unrecorded}
+}
+
+/** A notifier's limit as a whole number of at least 1 (a NaN would stop its channel without a word). */
+function atLeastOne(value: number): number {
+  return Number.isFinite(value) ? Math.max(1, Math.floor(value)) : 1
 }
 
 interface WorkContext {
@@ -120,6 +132,7 @@ interface WorkContext {
   readonly maxAttempts: number
   readonly now: () => Date
   readonly recorder: OutcomeRecorder
+  readonly requestTimeoutMs: number
   readonly signal: AbortSignal
 }
 
@@ -200,26 +213,59 @@ async function work(db: Db, {channel, limiter, rowsPerClaim, turns}: ChannelWork
   }
 }
 
-/** Sends one request and records its outcome; returns how long to wait when it is to be retried. */
+/**
+ * Sends one request and records its outcome; returns how long to wait when it is to be
+ * retried. Whatever the notifier answers or throws is made safe to store first
+ * (delivery-outcome.ts): a request the provider accepted is recorded as sent, whatever its
+ * receipt looks like, and a wait is at most an hour.
+ */
 async function send(channel: DeliveryChannel, limiter: RateLimiter, rows: readonly NotificationRow[], context: WorkContext): Promise<number | undefined> {
   const messages = rows.map((row) => row.payload as unknown as AlertMessage)
+  let receipt: unknown
   try {
-    const receipt = await channel.notifier.send({consoleUrl: context.consoleUrl, messages, runId: rows[0]?.run_id as string}, context.signal)
-    context.recorder.markSent(rows, receipt.response, context.now())
-    return undefined
+    receipt = await bounded(context, (signal) => channel.notifier.send({consoleUrl: context.consoleUrl, messages, runId: rows[0]?.run_id as string}, signal))
   } catch (error) {
-    const failure = error instanceof DeliveryError ? error : new DeliveryError(`internal error: ${(error as Error).message}`, {retryable: false})
+    const failure = failureOf(error)
     // The provider asked the whole channel to wait (a 429's Retry-After), not just this request.
     if (failure.retryAfterMs !== undefined) limiter.holdUntil(Date.now() + failure.retryAfterMs)
     const attempts = Math.max(...rows.map((row) => row.attempts)) + 1
     const final = !failure.retryable || attempts >= context.maxAttempts
     const wait = Math.max(failure.retryAfterMs ?? 0, backoff(attempts))
     context.recorder.markFailed(rows, {
-      error: `${failure.message}${final && failure.retryable ? ` (gave up after ${attempts} attempts)` : ''}`,
+      error: storedError(failure.message, `${failure.note}${final && failure.retryable ? ` (gave up after ${attempts} attempts)` : ''}`),
       final,
-      nextAttemptAt: new Date(context.now().getTime() + wait),
+      nextAttemptAt: validDate(context.now().getTime() + wait, () => Date.now() + wait),
     })
     return final ? undefined : wait
+  }
+
+  context.recorder.markSent(rows, responseOf(receipt), validDate(context.now().getTime()))
+  return undefined
+}
+
+/**
+ * A notifier's request, over within context.requestTimeoutMs whatever the notifier does: its
+ * signal aborts then (or when the run is interrupted), and a notifier that does not stop is
+ * no longer waited for. A request must end within its lease: after it, another run may claim
+ * the same rows and send them again.
+ */
+async function bounded<T>(context: WorkContext, request: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController()
+  const timedOut = `no answer within ${context.requestTimeoutMs / 1000} s`
+  const stop = (): void => controller.abort(new DeliveryError('interrupted', {retryable: true}))
+  const stopped = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason), {once: true}))
+  const timer = setTimeout(() => controller.abort(new DeliveryError(timedOut, {retryable: true})), context.requestTimeoutMs)
+  context.signal.addEventListener('abort', stop, {once: true})
+  try {
+    if (context.signal.aborted) stop()
+    if (controller.signal.aborted) return await stopped
+    const sending = Promise.resolve().then(() => request(controller.signal))
+    // Whatever it settles to once it is no longer waited for, it is not an unhandled rejection.
+    sending.catch(() => {})
+    return await Promise.race([sending, stopped])
+  } finally {
+    clearTimeout(timer)
+    context.signal.removeEventListener('abort', stop)
   }
 }
 
@@ -270,6 +316,7 @@ function group(rows: readonly NotificationRow[], notifier: Notifier): Notificati
 
 interface Outcome {
   readonly attempted: boolean
+  readonly channel: string
   readonly error: null | string
   readonly id: number
   readonly nextAttemptAt: Date | null
@@ -278,16 +325,32 @@ interface Outcome {
   readonly state: 'failed' | 'pending' | 'sent'
 }
 
+/** An outcome the database would not take: its row stays claimed until the lease ends, and is then due again. */
+export interface UnrecordedOutcome {
+  readonly channel: string
+  readonly id: number
+  /** The database's error, first line. */
+  readonly reason: string
+  /** What was to be recorded: `sent` means the provider has it, and it may be sent again. */
+  readonly state: 'failed' | 'pending' | 'sent'
+}
+
 /**
- * Writes delivery outcomes in batches (one statement per flush, at most RECORD_LINGER_MS
- * after the first waiting outcome), and ends the claims on them. An outcome is written only
- * while this claimant still holds the row, so a run that overran its lease cannot undo what
- * the run that took over recorded.
+ * Writes delivery outcomes in batches (at most RECORD_LINGER_MS after the first waiting
+ * outcome), and ends the claims on them. An outcome is written only while this claimant
+ * still holds the row, so a run that overran its lease cannot undo what the run that took
+ * over recorded.
+ *
+ * Sent outcomes are written first, in a statement of their own: a message that arrived is
+ * recorded as sent, and never sent again, whatever happens to the outcomes beside it. A
+ * batch the database refuses is written again row by row, so that only a row at fault is
+ * left unrecorded; such rows are reported (`unrecorded`), never dropped silently. A healthy
+ * run costs one statement per batch: the row-by-row path is taken only after a failure.
  */
 class OutcomeRecorder {
   failed = 0
   sent = 0
-  #error: unknown
+  readonly unrecorded: UnrecordedOutcome[] = []
   #flushing: Promise<void> = Promise.resolve()
   #timer: NodeJS.Timeout | undefined
   #waiting: Outcome[] = []
@@ -306,11 +369,7 @@ class OutcomeRecorder {
   }
 
   async close(): Promise<void> {
-    clearTimeout(this.#timer)
-    this.#timer = undefined
-    this.#flush()
-    await this.#flushing
-    if (this.#error !== undefined) throw this.#error
+    await this.settle()
   }
 
   markFailed(rows: readonly NotificationRow[], outcome: {error: string; final: boolean; nextAttemptAt: Date}): void {
@@ -318,6 +377,7 @@ class OutcomeRecorder {
     this.#add(
       rows.map((row) => ({
         attempted: true,
+        channel: row.channel,
         error: outcome.error,
         id: Number(row.id),
         nextAttemptAt: outcome.nextAttemptAt,
@@ -330,12 +390,12 @@ class OutcomeRecorder {
 
   /** Claimed but not sent: due again at once, for this run or another. */
   release(rows: readonly NotificationRow[]): void {
-    this.#add(rows.map((row) => ({attempted: false, error: null, id: Number(row.id), nextAttemptAt: null, response: null, sentAt: null, state: 'pending'})))
+    this.#add(rows.map((row) => ({attempted: false, channel: row.channel, error: null, id: Number(row.id), nextAttemptAt: null, response: null, sentAt: null, state: 'pending'})))
   }
 
   markSent(rows: readonly NotificationRow[], response: string, at: Date): void {
     this.sent += rows.length
-    this.#add(rows.map((row) => ({attempted: true, error: null, id: Number(row.id), nextAttemptAt: null, response, sentAt: at, state: 'sent'})))
+    this.#add(rows.map((row) => ({attempted: true, channel: row.channel, error: null, id: Number(row.id), nextAttemptAt: null, response, sentAt: at, state: 'sent'})))
   }
 
   #add(outcomes: readonly Outcome[]): void {
@@ -351,14 +411,51 @@ class OutcomeRecorder {
     const batch = this.#waiting
     if (batch.length === 0) return
     this.#waiting = []
-    this.#flushing = this.#flushing.then(() =>
-      this.#write(batch).catch((error: unknown) => {
-        this.#error ??= error
-      }),
-    )
+    const sent = batch.filter((outcome) => outcome.state === 'sent')
+    const others = batch.filter((outcome) => outcome.state !== 'sent')
+    // #write never rejects: the chain of flushes goes on whatever one of them meets.
+    this.#flushing = this.#flushing.then(async () => {
+      await this.#write(sent)
+      await this.#write(others)
+    })
   }
 
   async #write(batch: readonly Outcome[]): Promise<void> {
+    if (batch.length === 0) return
+    let error: unknown
+    try {
+      await this.#update(batch)
+      return
+    } catch (caught) {
+      error = caught
+    }
+
+    if (batch.length > 1 && !databaseUnavailable(error)) {
+      for (const [index, outcome] of batch.entries()) {
+        try {
+          await this.#update([outcome])
+        } catch (caught) {
+          this.#unrecorded([outcome], caught)
+          // A database that stopped answering would fail every row, each after its own wait.
+          if (databaseUnavailable(caught)) {
+            this.#unrecorded(batch.slice(index + 1), caught)
+            return
+          }
+        }
+      }
+
+      return
+    }
+
+    this.#unrecorded(batch, error)
+  }
+
+  #unrecorded(outcomes: readonly Outcome[], error: unknown): void {
+    const reason = textOf(error instanceof Error ? error.message : error).split('\n')[0]?.slice(0, 500) ?? ''
+    for (const outcome of outcomes) this.unrecorded.push({channel: outcome.channel, id: outcome.id, reason, state: outcome.state})
+  }
+
+  async #update(batch: readonly Outcome[]): Promise<void> {
     await sql`
       update alert_notifications as n set
         state = u.state,
@@ -379,20 +476,44 @@ class OutcomeRecorder {
   }
 }
 
-/** Failed and pending notifications, for `alerts deliveries` and `health check`. */
-export async function listDeliveries(
-  db: Db,
-  options: {channel?: string; limit: number; state?: 'failed' | 'pending' | 'sent'},
-): Promise<NotificationRow[]> {
-  let select = db.selectFrom('alert_notifications').selectAll()
-  if (options.state) select = select.where('state', '=', options.state)
-  if (options.channel) select = select.where('channel', '=', options.channel)
-  return select.orderBy('id', 'desc').limit(options.limit).execute()
+/**
+ * The database itself is failing (connection lost, shut down, out of resources, a statement
+ * timeout), rather than one row's values: SQLSTATE classes 08, 53, 57, 58 and XX, or an error
+ * of the driver with no SQLSTATE. A value the driver cannot send (a RangeError, a TypeError)
+ * is the row's.
+ */
+function databaseUnavailable(error: unknown): boolean {
+  if (error instanceof RangeError || error instanceof TypeError) return false
+  const code = (error as {code?: unknown} | null | undefined)?.code
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return true
+  return ['08', '53', '57', '58', 'XX'].includes(code.slice(0, 2))
 }
 
-export async function deliveryCounts(db: Db): Promise<Record<'failed' | 'pending' | 'sent', number>> {
-  const {rows} = await sql<{n: number; state: 'failed' | 'pending' | 'sent'}>`select state, count(*)::int as n from alert_notifications group by state`.execute(db)
-  const counts = {failed: 0, pending: 0, sent: 0}
+/**
+ * The outbox, newest first, for `alerts deliveries`. The provider's answer and the last error
+ * are read as bounded excerpts (delivery-outcome.ts), whatever an older version stored.
+ */
+export async function listDeliveries(db: Db, options: {channel?: string; limit: number; state?: NotificationState}): Promise<NotificationRow[]> {
+  const bounded = (column: 'last_error' | 'provider_response') => sql<null | string>`left(${sql.ref(column)}, ${MAX_STORED_BYTES}::int)`
+  const bytes = (column: 'last_error' | 'provider_response') => sql<null | number>`octet_length(${sql.ref(column)})`
+  let select = db
+    .selectFrom('alert_notifications')
+    .select(['alert_id', 'attempts', 'channel', 'claimed_by', 'claimed_until', 'created_at', 'id', 'kind', 'next_attempt_at', 'payload', 'run_id', 'sent_at', 'severity', 'state'])
+    .select([bounded('last_error').as('last_error'), bytes('last_error').as('last_error_bytes'), bounded('provider_response').as('provider_response'), bytes('provider_response').as('provider_response_bytes')])
+  if (options.state) select = select.where('state', '=', options.state)
+  if (options.channel) select = select.where('channel', '=', options.channel)
+  const rows = await select.orderBy('id', 'desc').limit(options.limit).execute()
+  const cut = (text: null | string, total: null | number): null | string => (text === null ? null : excerpt(text, MAX_STORED_BYTES, Number(total ?? 0)))
+  return rows.map(({last_error_bytes: errorBytes, provider_response_bytes: responseBytes, ...row}) => ({
+    ...row,
+    last_error: cut(row.last_error, errorBytes),
+    provider_response: cut(row.provider_response, responseBytes),
+  }))
+}
+
+export async function deliveryCounts(db: Db): Promise<Record<NotificationState, number>> {
+  const {rows} = await sql<{n: number; state: NotificationState}>`select state, count(*)::int as n from alert_notifications group by state`.execute(db)
+  const counts = {failed: 0, pending: 0, sent: 0, superseded: 0}
   for (const row of rows) counts[row.state] = Number(row.n)
   return counts
 }

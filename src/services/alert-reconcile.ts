@@ -41,6 +41,8 @@ export interface ReconcileResult {
   readonly runId: string
   /** Firing alerts muted by a silence. */
   readonly silenced: number
+  /** Notifications of resolving alerts that had not been sent, and now never will be. */
+  readonly superseded: number
 }
 
 /** The lock that serialises reconciles across processes (an arbitrary, fixed 64-bit key). */
@@ -177,6 +179,8 @@ export async function reconcileAlerts(db: Db, options: {channels: readonly Chann
       await trx.updateTable('alerts').set({resolved_at: now, state: 'resolved', updated_at: now}).where('id', 'in', resolving.map((alert) => alert.id)).execute()
     }
 
+    const superseded = await supersedeUnsent(trx, notifiedOfResolving.map((alert) => Number(alert.id)))
+
     const notifications = decisions.flatMap((decision) =>
       channels.filter((channel) => severityRank(decision.alert.severity) >= severityRank(channel.minSeverity)).map((channel) => ({channel: channel.name, message: message(decision)})),
     )
@@ -194,6 +198,7 @@ export async function reconcileAlerts(db: Db, options: {channels: readonly Chann
       resolved: resolving.length,
       runId,
       silenced: silencedCount,
+      superseded,
     }
   } catch (error) {
     await trx.rollback().execute().catch(() => {})
@@ -270,6 +275,28 @@ async function updateAlerts(db: Db, updates: readonly AlertUpdate[], now: Date):
       ${updates.map((update) => update.rule)}::text[]
     ) as u(id, severity, summary, details, notified_at, notified_severity, clear_acknowledgement, rule)
     where alerts.id = u.id`.execute(db)
+}
+
+/**
+ * An alert that resolves while a notification of it is still unsent on a channel (a trigger
+ * the provider keeps refusing, a reminder waiting behind it): that notification is superseded
+ * by the resolve, not sent late. A page for a problem that is gone would wake someone for
+ * nothing; PagerDuty would open an incident to close it the next second. The resolve is
+ * queued as ever, so a channel that may have the trigger (sent, or in the hands of a run)
+ * always gets its resolve, with the same dedup_key; on one that never got it, PagerDuty
+ * ignores the resolve, and Slack and email say that the alert fired and resolved.
+ *
+ * Only rows no run holds are superseded: a claimed row may be on its way to the provider
+ * (or its run may have died while sending it), so it is left to be sent, and its resolve
+ * waits behind it. A claim being taken at this moment either wins the row lock first (and
+ * the row is then left alone) or finds the row superseded.
+ */
+async function supersedeUnsent(db: Db, alertIds: readonly number[]): Promise<number> {
+  if (alertIds.length === 0) return 0
+  const result = await sql`
+    update alert_notifications set state = 'superseded', last_error = 'superseded: the alert resolved before this could be sent'
+    where alert_id = any(${alertIds}::bigint[]) and state = 'pending' and claimed_by is null`.execute(db)
+  return Number(result.numAffectedRows ?? 0)
 }
 
 async function queueNotifications(db: Db, runId: string, notifications: ReadonlyArray<{channel: string; message: AlertMessage}>, now: Date): Promise<void> {

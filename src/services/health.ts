@@ -60,6 +60,8 @@ export const DEFAULT_GOOGLE_API_URL = 'https://merchantapi.googleapis.com'
 const EXPIRING_DAYS = 7
 /** A pending notification older than this is stuck (cron not delivering, a channel down for long). */
 const STUCK_MS = 60 * 60_000
+/** Channels named one by one in the deliveries check; the rest are counted. */
+const MAX_CHANNELS_NAMED = 3
 /** Failed deliveries count against health for this long. */
 const FAILED_WINDOW_MS = 24 * 60 * 60_000
 const DAY_MS = 86_400_000
@@ -241,17 +243,39 @@ async function checkChannels({channels, problems}: {channels: readonly ChannelSp
   return {reason: `${total} configured${fromEnvironment.length > 0 ? ` (${fromEnvironment.join(', ')} from the environment)` : ''}`, status: 'healthy', value}
 }
 
+/**
+ * Notifications that did not get through: failed in the last day, or still pending and either
+ * refused by their provider at least once (waiting on it: a 429's Retry-After, a 5xx, a
+ * timeout) or not delivered for over an hour (cron not delivering, a channel that blocks).
+ * Each channel concerned is named, with how many, since when, and when the next attempt is due.
+ */
 async function checkDeliveries(db: Db, now: Date): ReturnType<Check> {
-  const {rows} = await sql<{failed: number; stuck: number}>`
-    select count(*) filter (where state = 'failed' and created_at > ${new Date(now.getTime() - FAILED_WINDOW_MS)})::int as failed,
-           count(*) filter (where state = 'pending' and created_at < ${new Date(now.getTime() - STUCK_MS)})::int as stuck
-    from alert_notifications where state in ('failed', 'pending')`.execute(db)
-  const failed = Number(rows[0]?.failed ?? 0)
-  const stuck = Number(rows[0]?.stuck ?? 0)
-  const problems = [failed > 0 ? `${failed} failed in the last 24 h` : '', stuck > 0 ? `${stuck} pending for over an hour` : ''].filter(Boolean)
+  const {rows: failures} = await sql<{failed: number}>`
+    select count(*)::int as failed from alert_notifications where state = 'failed' and created_at > ${new Date(now.getTime() - FAILED_WINDOW_MS)}`.execute(db)
+  const {rows: waiting} = await sql<{attempts: number; channel: string; n: number; next_at: Date | string; since: Date | string}>`
+    select channel, count(*)::int as n, min(created_at) as since, min(next_attempt_at) as next_at, max(attempts)::int as attempts
+    from alert_notifications
+    where state = 'pending' and (attempts > 0 or created_at < ${new Date(now.getTime() - STUCK_MS)})
+    group by channel
+    order by min(created_at), channel`.execute(db)
+  const failed = Number(failures[0]?.failed ?? 0)
+  const problems = failed > 0 ? [`${failed} failed in the last 24 h`] : []
+  for (const row of waiting.slice(0, MAX_CHANNELS_NAMED)) {
+    const since = new Date(row.since)
+    const nextAt = new Date(row.next_at)
+    const attempts = Number(row.attempts)
+    const next = nextAt.getTime() > now.getTime() ? `next attempt in ${formatAge(nextAt.getTime() - now.getTime())}` : 'next attempt due now'
+    problems.push(
+      `${row.n} pending on ${row.channel} since ${timestamp(since)} (${formatAge(now.getTime() - since.getTime())} ago, ${attempts === 0 ? 'not yet attempted' : `${attempts} attempt${attempts === 1 ? '' : 's'} failed`}, ${next})`,
+    )
+  }
+
+  const more = waiting.length - MAX_CHANNELS_NAMED
+  if (more > 0) problems.push(`and ${more} more channel${more === 1 ? '' : 's'}`)
+  const pending = waiting.reduce((sum, row) => sum + Number(row.n), 0)
   return problems.length > 0
-    ? {reason: `${problems.join(', ')}: see synthex alerts deliveries`, status: 'degraded', value: {unit: '', value: failed + stuck}}
-    : {reason: 'no failed or stuck notifications', status: 'healthy', value: {unit: '', value: 0}}
+    ? {reason: `${problems.join(', ')}: see synthex alerts deliveries`, status: 'degraded', value: {unit: '', value: failed + pending}}
+    : {reason: 'no failed or waiting notifications', status: 'healthy', value: {unit: '', value: 0}}
 }
 
 /** The dead-man's switch: cron is expected to run `alerts check-now` every few minutes. */
@@ -317,6 +341,8 @@ function firstLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? 'failed'
 }
 
+/** `2025-06-01T10:00:00Z`: to the second, in UTC. */
+const timestamp = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, 'Z')
 const round = (ms: number): number => Math.round(ms * 10) / 10
 const formatSeconds = (ms: number): string => `${ms / 1000} s`
 

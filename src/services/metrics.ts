@@ -80,7 +80,7 @@ export async function fleetMetrics(db: Db, now = new Date()): Promise<MetricFami
     {
       help: 'Notifications in the outbox, by state.',
       name: 'synthex_alert_deliveries',
-      samples: (['pending', 'sent', 'failed'] as const).map((state) => ({labels: {state}, value: states.get(state) ?? 0})),
+      samples: (['pending', 'sent', 'failed', 'superseded'] as const).map((state) => ({labels: {state}, value: states.get(state) ?? 0})),
       type: 'gauge',
     },
     {

@@ -1,5 +1,6 @@
 import {randomBytes} from 'node:crypto'
 
+import {sql} from 'kysely'
 import {afterAll, beforeAll, beforeEach, expect, it} from 'vitest'
 
 import {PagerDutyFake} from '../fakes/pagerduty-fake.js'
@@ -7,6 +8,7 @@ import {SlackFake} from '../fakes/slack-fake.js'
 import {parseJson, runCli} from '../helpers/cli.js'
 import {describeEachCliBackend} from '../helpers/cli-backends.js'
 import {withDatabase} from '../helpers/inspect-database.js'
+import {seedAlerting} from '../helpers/seed-alerting.js'
 
 const KEY = randomBytes(32).toString('base64')
 /** The stand-in providers listen on http://127.0.0.1. */
@@ -119,5 +121,95 @@ describeEachCliBackend('alerts from the command line', (target) => {
     const invalid = await run(['alerts', 'rules', 'set', 'credential_expiring', '--warning', '40'])
     expect(invalid.code).toBe(2)
     expect(invalid.stderr).toContain('must satisfy info >= warning >= critical (got 30 / 40 / 1)')
+  })
+})
+
+interface DeliveryView {
+  attempts: number
+  channel: string
+  lastError: null | string
+  nextAttemptAt: string
+  providerResponse: null | string
+  state: string
+}
+
+describeEachCliBackend('alerts from the command line, against providers that answer absurdly', (target) => {
+  const refusing = new SlackFake()
+  const accepting = new SlackFake()
+  const run = (args: string[]) => runCli(args, {env: {...target().env, SYNTHEX_ENCRYPTION_KEY: KEY, SYNTHEX_LOCK_TIMEOUT: '120s'}})
+
+  /**
+   * What a few minutes and an hour do between cron runs, without waiting for them: every
+   * claim's lease has ended (as when a run died), and every retry is due.
+   */
+  const timePasses = () =>
+    withDatabase(target(), (db) =>
+      sql`update alert_notifications set claimed_until = case when claimed_until is null then null else now() - interval '1 second' end,
+                                         next_attempt_at = least(next_attempt_at, now())
+          where state = 'pending'`.execute(db),
+    )
+
+  beforeAll(async () => {
+    await Promise.all([refusing.listen(), accepting.listen()])
+  })
+
+  afterAll(async () => {
+    await Promise.all([refusing.close(), accepting.close()])
+  })
+
+  beforeEach(() => {
+    refusing.reset()
+    accepting.reset()
+  })
+
+  it('sends channel B each message exactly once, run after run, while channel A answers 503 and 429 with Retry-After: 99999999999999999', async () => {
+    await seedAlerting(target(), KEY, {idleTenants: ['absurd-1', 'absurd-2'], slack: {'a-slack': refusing.webhookUrl, 'b-slack': accepting.webhookUrl}})
+    const absurd = {headers: {'retry-after': '99999999999999999'}}
+    refusing.failNext({...absurd, body: 'busy', status: 503}, {...absurd, body: 'rate_limited', status: 429})
+
+    // Before the fix, the first run failed to record B's success, and each run after its lease ended sent B again.
+    const results: CheckResult[] = []
+    for (let round = 0; round < 2; round++) {
+      if (round > 0) await timePasses()
+      const checked = await run(['alerts', 'check-now', '--json', '--max-wait', '2s'])
+      expect(checked.code, checked.stderr).toBe(0)
+      results.push(parseJson<CheckResult>(checked))
+    }
+
+    // B got each alert once, in the first run; A was asked once a run and refused each time.
+    expect(results.map((result) => result.sent)).toEqual([2, 0])
+    const tenants = accepting.messages.flatMap((message) => message.blocks.filter((block) => block.type === 'section').map((block) => /\(`(absurd-\d)`/.exec(block.text?.text ?? '')?.[1]))
+    expect(tenants.sort()).toEqual(['absurd-1', 'absurd-2'])
+    expect(accepting.received).toHaveLength(1)
+    expect(refusing.received).toHaveLength(2)
+
+    // A's notifications wait at most an hour, and say why.
+    const listed = parseJson<{deliveries: DeliveryView[]}>(await run(['alerts', 'deliveries', '--json'])).deliveries
+    expect(listed.filter((delivery) => delivery.channel === 'b-slack').map((delivery) => delivery.state)).toEqual(['sent', 'sent'])
+    const waiting = listed.filter((delivery) => delivery.channel === 'a-slack')
+    expect(waiting).toHaveLength(2)
+    for (const delivery of waiting) {
+      expect(delivery).toMatchObject({attempts: 2, state: 'pending'})
+      expect(delivery.lastError).toMatch(/^HTTP 429: rate_limited\b.*\bcapped at 1 h\b/)
+      expect(new Date(delivery.nextAttemptAt).getTime()).toBeLessThanOrEqual(Date.now() + 3_600_000)
+    }
+  })
+
+  it('stores and shows a bounded excerpt of a provider\'s 5 MB answer', async () => {
+    await seedAlerting(target(), KEY, {idleTenants: ['flooded'], slack: {flood: accepting.webhookUrl}})
+    accepting.failNext({body: `ok${'x'.repeat(5 * 1024 * 1024)}`, headers: {'content-type': 'text/plain'}, status: 200})
+    const checked = await run(['alerts', 'check-now', '--json'])
+    expect(checked.code, checked.stderr).toBe(0)
+    expect(parseJson<CheckResult>(checked).sent).toBe(1)
+
+    const listed = await run(['alerts', 'deliveries', '--json'])
+    expect(listed.stdout.length).toBeLessThan(8192)
+    const shown = parseJson<{deliveries: DeliveryView[]}>(listed).deliveries[0]?.providerResponse
+    expect(shown).toMatch(/^200 okx+ … \[cut: 5,242,886 bytes in all\]$/)
+    expect(Buffer.byteLength(shown ?? '')).toBeLessThanOrEqual(2048)
+    const table = await run(['alerts', 'deliveries'])
+    expect(table.code).toBe(0)
+    expect(table.stdout.length).toBeLessThan(8192)
+    expect(table.stdout).toContain(' … [cut: 5,242,886 bytes in all]')
   })
 })

@@ -2,13 +2,15 @@ import {randomBytes} from 'node:crypto'
 import {join} from 'node:path'
 
 import {sql} from 'kysely'
-import {describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {silentServer} from '../fakes/silent-server.js'
+import {SlackFake} from '../fakes/slack-fake.js'
 import {acquireEmbeddedLock} from '../../src/db/embedded-lock.js'
 import {makeHome, parseJson, runCli} from '../helpers/cli.js'
 import {describeEachCliBackend} from '../helpers/cli-backends.js'
 import {withDatabase} from '../helpers/inspect-database.js'
+import {seedAlerting} from '../helpers/seed-alerting.js'
 
 const KEY = randomBytes(32).toString('base64')
 const CHECKS = ['database', 'migrations', 'encryption', 'credentials', 'channels', 'deliveries', 'cron']
@@ -168,5 +170,38 @@ describe('health check against a database that does not answer', () => {
     } finally {
       lock.release()
     }
+  })
+})
+
+describeEachCliBackend('health check of notifications parked by their provider', (target) => {
+  const slack = new SlackFake()
+  const synthex = (args: string[]) => runCli(args, {env: {...target().env, SYNTHEX_ENCRYPTION_KEY: KEY, SYNTHEX_LOCK_TIMEOUT: '60s'}})
+
+  beforeAll(async () => {
+    await slack.listen()
+  })
+
+  afterAll(async () => {
+    await slack.close()
+  })
+
+  it('reports a notification a provider parked with Retry-After: 999999 or a date in 9999 (waiting an hour at most), and sends the resolve at once', async () => {
+    await seedAlerting(target(), KEY, {idleTenants: ['idle'], slack: {'oncall-slack': slack.webhookUrl, 'ops-slack': slack.webhookUrl}})
+    slack.failNext({body: 'rate_limited', headers: {'retry-after': '999999'}, status: 429}, {body: 'busy', headers: {'retry-after': 'Fri, 31 Dec 9999 23:59:59 GMT'}, status: 503})
+    const checked = await synthex(['alerts', 'check-now', '--json', '--max-wait', '2s'])
+    expect(checked.code, checked.stderr).toBe(0)
+    expect(parseJson<{pendingRetry: number; sent: number}>(checked)).toMatchObject({pendingRetry: 2, sent: 0})
+
+    const health = await synthex(['health', 'check', '--json', '--max-latency', '10s', '--timeout', '20s'])
+    const parked = parseJson<Report>(health).checks.find((check) => check.name === 'deliveries')
+    expect(parked?.status).toBe('degraded')
+    const since = String.raw`since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(\d+ s ago, 1 attempt failed, next attempt in (59|60) min\)`
+    expect(parked?.reason).toMatch(new RegExp(`^1 pending on oncall-slack ${since}, 1 pending on ops-slack ${since}: see synthex alerts deliveries$`))
+
+    // The alert resolves while its trigger is parked: the trigger is superseded and the resolve goes now, not in an hour.
+    await withDatabase(target(), (db) => sql`update alert_rules set params = '{"days": 120}' where name = 'tenant_inactive'`.execute(db))
+    const resolved = await synthex(['alerts', 'check-now', '--json', '--max-wait', '2s'])
+    expect(parseJson<{pendingRetry: number; resolved: number; sent: number}>(resolved)).toMatchObject({pendingRetry: 0, resolved: 1, sent: 2})
+    expect(slack.messages.map((message) => message.text.split('\n')[0])).toEqual([expect.stringMatching(/resolved/i), expect.stringMatching(/resolved/i)])
   })
 })

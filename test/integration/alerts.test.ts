@@ -1,9 +1,12 @@
-import {randomBytes} from 'node:crypto'
+import {randomBytes, randomUUID} from 'node:crypto'
 
 import {sql} from 'kysely'
 import {afterAll, beforeAll, beforeEach, expect, it} from 'vitest'
 
 import {Keyring} from '../../src/crypto/keyring.js'
+import {readMigrationFiles} from '../../src/db/migrations.js'
+import {SynthexError} from '../../src/errors/synthex-error.js'
+import {type Delivery, DeliveryError, type DeliveryReceipt, type Notifier} from '../../src/notifiers/notifier.js'
 import {PagerDutyNotifier} from '../../src/notifiers/pagerduty.js'
 import {SendGridNotifier} from '../../src/notifiers/sendgrid.js'
 import {deliverPending, listDeliveries} from '../../src/services/alert-delivery.js'
@@ -11,6 +14,7 @@ import {checkAlerts} from '../../src/services/alert-check.js'
 import {acknowledgeAlert, lastAlertRun, listAlerts} from '../../src/services/alerts.js'
 import {addChannel, notifierFor, removeChannel, resolveChannels} from '../../src/services/channels.js'
 import {rotateCredential, setCredential} from '../../src/services/credentials.js'
+import {reconcileAlerts} from '../../src/services/alert-reconcile.js'
 import {createSilence, expireSilence} from '../../src/services/silences.js'
 import {createTenant} from '../../src/services/tenants.js'
 import {findWorkspace, type Workspace} from '../../src/services/workspaces.js'
@@ -27,6 +31,22 @@ const keyring = new Keyring({id: 'k', key: randomBytes(32)})
 const fast = {concurrency: 4, perMinute: 600_000}
 /** The stand-in providers listen on http://127.0.0.1: channels to them opt out of the address policy. */
 const local = {allowHttp: true, allowPrivateNetwork: true}
+
+/** A notifier that answers what `answer` says, and counts what it was asked to send. */
+function scripted(answer: (delivery: Delivery, signal: AbortSignal) => Promise<DeliveryReceipt>): Notifier & {readonly deliveries: Delivery[]} {
+  const deliveries: Delivery[] = []
+  return {
+    deliveries,
+    groupKey: (_message, runId) => runId,
+    limits: fast,
+    maxPerRequest: 10,
+    send(delivery, signal) {
+      deliveries.push(delivery)
+      return answer(delivery, signal)
+    },
+    type: 'scripted',
+  }
+}
 
 describeEachBackend('alerts', (database) => {
   let workspace: Workspace
@@ -171,19 +191,50 @@ describeEachBackend('alerts', (database) => {
     expect((accepted?.at ?? 0) - (refused?.at ?? 0)).toBeGreaterThanOrEqual(2000)
   })
 
-  it('never lets a resolve overtake its trigger while the trigger waits for a retry', async () => {
+  it('supersedes a trigger still unsent when its alert resolves: no page for a problem gone, and the resolve goes at once', async () => {
     const {db} = database()
     const t0 = new Date()
     await shop('order', new Date(t0.getTime() + 12 * HOUR))
-    // The trigger is refused for an hour; meanwhile the credential is rotated and the alert resolves.
+    // PagerDuty refuses the trigger for an hour; meanwhile the credential is rotated and the alert resolves.
     pagerduty.failNext({headers: {'retry-after': '3600'}, status: 429})
     expect(await check(t0, {maxWaitMs: 500})).toMatchObject({new: 1, pendingRetry: 1})
-    await rotateCredential(db, keyring, workspace, audit, {service: 'shopify', tenantId: 'order'}, {expiresAt: new Date(t0.getTime() + 400 * 24 * HOUR), value: 'new-token'}, new Date(t0.getTime() + 60_000))
-    expect(await check(new Date(t0.getTime() + 5 * 60_000), {maxWaitMs: 500})).toMatchObject({resolved: 1})
-    expect(pagerduty.events).toEqual([])
-    // Once the trigger may go, it goes first, and the resolve right after it.
-    await check(new Date(t0.getTime() + 2 * HOUR), {maxWaitMs: 2000})
+    await rotateCredential(db, keyring, workspace, audit, {service: 'shopify', tenantId: 'order'}, {expiresAt: new Date(t0.getTime() + 400 * DAY), value: 'new-token'}, new Date(t0.getTime() + 60_000))
+    expect(await check(new Date(t0.getTime() + 5 * 60_000), {maxWaitMs: 500})).toMatchObject({pendingRetry: 0, resolved: 1, sent: 2})
+
+    // PagerDuty never opened an incident, and gets the resolve with the trigger's dedup_key (which it ignores).
+    const [refused, resolve] = pagerduty.received.map((request) => request.json as {dedup_key: string; event_action: string})
+    expect(pagerduty.received).toHaveLength(2)
+    expect(refused?.event_action).toBe('trigger')
+    expect(resolve).toMatchObject({dedup_key: refused?.dedup_key, event_action: 'resolve'})
+    // Slack, which had the trigger, has its resolve.
+    expect(slackTexts().map((text) => text.match(/^\S+ \*Shop order\*/) && (text.includes('Resolved') ? 'resolved' : 'firing'))).toEqual(['firing', 'resolved'])
+    const pd = await listDeliveries(db, {channel: 'pd', limit: 10})
+    expect(pd.map((row) => [row.kind, row.state, row.last_error])).toEqual([
+      ['resolved', 'sent', null],
+      ['firing', 'superseded', 'superseded: the alert resolved before this could be sent'],
+    ])
+
+    // Nothing more goes out later.
+    await check(new Date(t0.getTime() + 2 * HOUR), {maxWaitMs: 500})
+    expect(pagerduty.received).toHaveLength(2)
+  })
+
+  it('never lets a resolve overtake a trigger a run holds (it may be on its way), nor supersedes it', async () => {
+    const {db} = database()
+    const t0 = new Date()
+    await shop('inflight', new Date(t0.getTime() + 12 * HOUR))
+    // The trigger to PagerDuty is queued, then claimed by a run that dies while sending it.
+    await check(t0, {maxWaitMs: -1})
+    await sql`update alert_notifications set claimed_by = gen_random_uuid(), claimed_until = now() + interval '2 minutes' where channel = 'pd'`.execute(db)
+    await rotateCredential(db, keyring, workspace, audit, {service: 'shopify', tenantId: 'inflight'}, {expiresAt: new Date(t0.getTime() + 400 * DAY), value: 'new-token'}, new Date(t0.getTime() + 60_000))
+    expect(await check(new Date(t0.getTime() + 60_000), {maxWaitMs: 2000})).toMatchObject({resolved: 1})
+    expect(pagerduty.received).toHaveLength(0)
+
+    // Once the dead run's claim ends, the trigger goes first, and the resolve right after it.
+    await sql`update alert_notifications set claimed_until = now() - interval '1 second' where claimed_by is not null`.execute(db)
+    await check(new Date(t0.getTime() + 5 * 60_000), {maxWaitMs: 2000})
     expect(pagerduty.events.map((event) => event.event_action)).toEqual(['trigger', 'resolve'])
+    expect((await listDeliveries(db, {channel: 'pd', limit: 10})).map((row) => row.state)).toEqual(['sent', 'sent'])
   })
 
   it('holds the whole channel for a 429\'s Retry-After, not only the refused request', async () => {
@@ -267,5 +318,157 @@ describeEachBackend('alerts', (database) => {
     await reconcileAlerts(db, {channels: channels.map((channel) => ({minSeverity: channel.name === 'pd' ? 'warning' as const : 'info' as const, name: channel.name})), now: new Date()})
     await deliverPending(db, channels.filter((channel) => channel.name === 'pd'), {maxWaitMs: 2000})
     expect(pagerduty.events.map((event) => event.payload?.summary.match(/\((\w+)\)/)?.[1])).toEqual(['old', 'new'])
+  })
+
+  it('records every outcome whatever a notifier answers: NaN, Infinity and 10^20 ms waits, a thrown null or string, a 3 MB receipt with NUL bytes', async () => {
+    const {db} = database()
+    const t0 = new Date()
+    await shop('odd', new Date(t0.getTime() + 12 * HOUR))
+    const notifiers = {
+      huge: scripted(() => Promise.reject(new DeliveryError('HTTP 429: rate_limited', {retryable: true, retryAfterMs: 1e20, status: 429}))),
+      infinite: scripted(() => Promise.reject(new DeliveryError('HTTP 503', {retryable: true, retryAfterMs: Number.POSITIVE_INFINITY, status: 503}))),
+      nan: scripted(() => Promise.reject(new DeliveryError('HTTP 503', {retryable: true, retryAfterMs: Number.NaN, status: Number.NaN}))),
+      null: scripted(() => Promise.reject(null)),
+      ok: scripted(async () => ({response: `200 ${'\u0000x'.repeat(1_500_000)}`})),
+      string: scripted(() => Promise.reject('boom')),
+      undefinedReceipt: scripted(async () => undefined as unknown as DeliveryReceipt),
+    }
+    const channels = Object.entries(notifiers).map(([name, notifier]) => ({name, notifier}))
+    await reconcileAlerts(db, {channels: channels.map(({name}) => ({minSeverity: 'info' as const, name})), now: t0})
+
+    const result = await deliverPending(db, channels, {maxWaitMs: 500, now: () => t0})
+    expect(result).toMatchObject({failed: 2, pending: 3, sent: 2, unrecorded: []})
+    const rows = new Map((await listDeliveries(db, {limit: 20})).map((row) => [row.channel, row]))
+    for (const row of rows.values()) expect(row.claimed_by, row.channel).toBeNull()
+
+    // A wait beyond an hour is an hour, and the error says so; an unreadable one is ignored for the backoff (5 s at first).
+    for (const name of ['huge', 'infinite']) {
+      expect(rows.get(name)).toMatchObject({attempts: 1, next_attempt_at: new Date(t0.getTime() + HOUR), state: 'pending'})
+      expect(rows.get(name)?.last_error).toMatch(/ \(Retry-After of over a century capped at 1 h\)$/)
+    }
+
+    expect(rows.get('nan')).toMatchObject({attempts: 1, last_error: 'HTTP 503 (an unreadable Retry-After was ignored)', state: 'pending'})
+    const nanWait = (rows.get('nan')?.next_attempt_at.getTime() ?? 0) - t0.getTime()
+    expect(nanWait).toBeGreaterThanOrEqual(2500)
+    expect(nanWait).toBeLessThanOrEqual(5000)
+    expect(rows.get('null')).toMatchObject({attempts: 1, last_error: 'internal error: null', state: 'failed'})
+    expect(rows.get('string')).toMatchObject({attempts: 1, last_error: 'internal error: boom', state: 'failed'})
+
+    // Sent, with a bounded excerpt of the answer (NUL, which Postgres cannot store, replaced).
+    expect(rows.get('undefinedReceipt')).toMatchObject({provider_response: '', state: 'sent'})
+    const excerpt = rows.get('ok')?.provider_response ?? ''
+    expect(rows.get('ok')?.state).toBe('sent')
+    expect(Buffer.byteLength(excerpt)).toBeLessThanOrEqual(2048)
+    expect(excerpt).toMatch(/^200 (\uFFFDx)+\uFFFD? … \[cut: 3,000,004 bytes in all\]$/)
+
+    // The next run sends what was sent never again, and what waits an hour not before it.
+    await deliverPending(db, channels, {maxWaitMs: 500, now: () => new Date(t0.getTime() + 30 * 60_000)})
+    expect(Object.fromEntries(Object.entries(notifiers).map(([name, notifier]) => [name, notifier.deliveries.length]))).toEqual({
+      huge: 1,
+      infinite: 1,
+      nan: 2,
+      null: 1,
+      ok: 1,
+      string: 1,
+      undefinedReceipt: 1,
+    })
+  })
+
+  it('records the other outcomes when the database refuses one, and reports that one as an error', async () => {
+    const {db} = database()
+    const soon = new Date(Date.now() + 12 * HOUR)
+    await shop('poison', soon)
+    await shop('healthy', soon)
+    // The database refuses to record one of the two outcomes of Slack's digest, sent as one request and
+    // written as one batch (a trigger stands in for whatever a row may meet).
+    await sql`create function refuse_outcome() returns trigger language plpgsql as $$
+      begin
+        if new.channel = 'slack' and new.payload->>'tenantId' = 'poison' and new.claimed_by is null and old.claimed_by is not null then
+          raise exception 'outcome refused for the test';
+        end if;
+        return new;
+      end $$`.execute(db)
+    await sql`create trigger refuse_outcome before update on alert_notifications for each row execute function refuse_outcome()`.execute(db)
+    try {
+      const error = await check(new Date()).then(
+        () => undefined,
+        (caught: unknown) => caught,
+      )
+      expect(error).toBeInstanceOf(SynthexError)
+      expect(error).toMatchObject({code: 'DELIVERY_NOT_RECORDED', details: {sent: 4, unrecorded: [{channel: 'slack', state: 'sent'}]}, kind: 'runtime'})
+      expect((error as Error).message).toMatch(/^1 delivery outcome \(slack\) could not be recorded: outcome refused for the test\. 1 of them had been sent and may be sent again; /)
+    } finally {
+      await sql`drop trigger refuse_outcome on alert_notifications`.execute(db)
+      await sql`drop function refuse_outcome()`.execute(db)
+    }
+
+    const rows = await listDeliveries(db, {limit: 10})
+    const tenantOf = (row: (typeof rows)[number]) => (row.payload as {tenantId: string}).tenantId
+    expect(rows.filter((row) => row.state === 'sent').map((row) => `${row.channel} ${tenantOf(row)}`).sort()).toEqual(['pd healthy', 'pd poison', 'slack healthy'])
+    const [refused, ...others] = rows.filter((row) => row.state !== 'sent')
+    expect(others).toEqual([])
+    expect(refused).toMatchObject({channel: 'slack', state: 'pending'})
+    expect(refused?.claimed_by).not.toBeNull()
+    expect(await lastAlertRun(db)).toMatchObject({summary: {sent: 4, unrecorded: 1}})
+
+    // Once its claim ends, only the refused one goes again.
+    await sql`update alert_notifications set claimed_until = now() - interval '1 second' where claimed_by is not null`.execute(db)
+    expect(await check(new Date())).toMatchObject({sent: 1})
+    expect(slackTexts().filter((text) => text.includes('(`healthy`'))).toHaveLength(1)
+    expect(slackTexts().filter((text) => text.includes('(`poison`'))).toHaveLength(2)
+    expect(pagerduty.received).toHaveLength(2)
+  })
+
+  it('shows, and on migrating stores, a 2 KiB excerpt of answers an older version stored whole, and brings parked notifications within the hour', async () => {
+    const {db} = database()
+    const stored = async (response: string, error: string): Promise<void> => {
+      await db
+        .insertInto('alert_notifications')
+        .values({channel: 'old', created_at: new Date(), kind: 'firing', last_error: error, next_attempt_at: new Date(), payload: '{}', provider_response: response, run_id: randomUUID(), severity: 'info', state: 'sent'})
+        .execute()
+    }
+
+    // Parked 11.6 days ahead by a Retry-After: 999999 before the cap.
+    await db
+      .insertInto('alert_notifications')
+      .values({attempts: 1, channel: 'parked', created_at: new Date(), kind: 'firing', next_attempt_at: new Date(Date.now() + 999_999_000), payload: '{}', run_id: randomUUID(), severity: 'info', state: 'pending'})
+      .execute()
+
+    // 100 KB of ASCII, and 6,000 bytes of two-byte characters (a cut must not split one).
+    await stored(`200 ${'a'.repeat(100_000)}`, 'é'.repeat(3000))
+    const [listed] = await listDeliveries(db, {limit: 1})
+    expect(listed?.provider_response).toMatch(/^200 a+ … \[cut: 100,004 bytes in all\]$/)
+    expect(listed?.last_error).toMatch(/^é+ … \[cut: 6,000 bytes in all\]$/)
+    for (const text of [listed?.provider_response, listed?.last_error]) expect(Buffer.byteLength(text ?? '')).toBeLessThanOrEqual(2048)
+
+    const migration = readMigrationFiles().find((file) => file.name === '0008_outbox_hardening')
+    await sql.raw(migration?.up ?? 'missing migration').execute(db)
+    const {rows} = await sql<{error: string; error_bytes: number; response: string; response_bytes: number}>`
+      select last_error as error, octet_length(last_error) as error_bytes, provider_response as response, octet_length(provider_response) as response_bytes
+      from alert_notifications where channel = 'old'`.execute(db)
+    expect(rows).toHaveLength(1)
+    expect(Number(rows[0]?.response_bytes)).toBeLessThanOrEqual(2048)
+    expect(Number(rows[0]?.error_bytes)).toBeLessThanOrEqual(2048)
+    expect(rows[0]?.response).toMatch(/^200 a+ … \[cut: 100,004 bytes in all\]$/)
+    expect(rows[0]?.error).toMatch(/^é+ … \[cut: 6,000 bytes in all\]$/)
+    const [parked] = await listDeliveries(db, {channel: 'parked', limit: 1})
+    expect(parked?.next_attempt_at.getTime()).toBeLessThanOrEqual(Date.now() + HOUR)
+  })
+
+  it('gives up on a request that never ends, aborting it, so that it cannot outlive its lease', async () => {
+    const {db} = database()
+    const t0 = new Date()
+    await shop('hung', new Date(t0.getTime() + 12 * HOUR))
+    const signals: AbortSignal[] = []
+    const hanging = scripted((_delivery, signal) => {
+      signals.push(signal)
+      return new Promise<DeliveryReceipt>(() => {})
+    })
+    await reconcileAlerts(db, {channels: [{minSeverity: 'info', name: 'hung'}], now: t0})
+    const result = await deliverPending(db, [{name: 'hung', notifier: hanging}], {maxWaitMs: 100, now: () => t0, requestTimeoutMs: 300})
+    expect(result).toMatchObject({failed: 0, pending: 1, sent: 0, unrecorded: []})
+    expect(signals.map((signal) => signal.aborted)).toEqual([true])
+    const [row] = await listDeliveries(db, {channel: 'hung', limit: 1})
+    expect(row).toMatchObject({attempts: 1, claimed_by: null, last_error: 'no answer within 0.3 s', state: 'pending'})
   })
 })

@@ -66,10 +66,20 @@ describeEachBackend('health check', (database) => {
 
   const heartbeat = (startedAt: Date, dryRun = false) => recordAlertRun(database().db, {dryRun, finishedAt: startedAt, id: randomUUID(), startedAt, summary: {}})
 
-  const notification = (state: 'failed' | 'pending', createdAt: Date) =>
+  const notification = (state: 'failed' | 'pending', createdAt: Date, options: {attempts?: number; channel?: string; nextAttemptAt?: Date} = {}) =>
     database()
       .db.insertInto('alert_notifications')
-      .values({channel: 'ops', created_at: createdAt, kind: 'firing', next_attempt_at: createdAt, payload: '{}', run_id: randomUUID(), severity: 'warning', state})
+      .values({
+        attempts: options.attempts ?? 0,
+        channel: options.channel ?? 'ops',
+        created_at: createdAt,
+        kind: 'firing',
+        next_attempt_at: options.nextAttemptAt ?? createdAt,
+        payload: '{}',
+        run_id: randomUUID(),
+        severity: 'warning',
+        state,
+      })
       .execute()
 
   beforeAll(async () => {
@@ -180,20 +190,42 @@ describeEachBackend('health check', (database) => {
   })
 
   it('is degraded by a notification failed in the last day or pending for over an hour, not by older or fresher ones', async () => {
-    const now = new Date()
+    const now = new Date('2025-06-01T12:00:00.000Z')
     await notification('failed', new Date(now.getTime() - 25 * HOUR))
     await notification('pending', new Date(now.getTime() - 10 * MINUTE))
-    expect(byName(await health({now: () => now})).deliveries).toMatchObject({reason: 'no failed or stuck notifications', status: 'healthy', value: {value: 0}})
+    expect(byName(await health({now: () => now})).deliveries).toMatchObject({reason: 'no failed or waiting notifications', status: 'healthy', value: {value: 0}})
 
     await notification('failed', new Date(now.getTime() - HOUR))
     expect(byName(await health({now: () => now})).deliveries).toMatchObject({reason: '1 failed in the last 24 h: see synthex alerts deliveries', status: 'degraded', value: {value: 1}})
 
     await notification('pending', new Date(now.getTime() - 2 * HOUR))
     expect(byName(await health({now: () => now})).deliveries).toMatchObject({
-      reason: '1 failed in the last 24 h, 1 pending for over an hour: see synthex alerts deliveries',
+      reason: '1 failed in the last 24 h, 1 pending on ops since 2025-06-01T10:00:00Z (2 h ago, not yet attempted, next attempt due now): see synthex alerts deliveries',
       status: 'degraded',
       value: {value: 2},
     })
+  })
+
+  it('is degraded by notifications waiting on their provider, naming the channel, how many, since when and the next attempt', async () => {
+    const now = new Date('2025-06-01T12:00:00.000Z')
+    // A provider that refused twice and asked to wait (capped at an hour): minutes old, but not healthy.
+    await notification('pending', new Date(now.getTime() - 3 * MINUTE), {attempts: 2, channel: 'oncall', nextAttemptAt: new Date(now.getTime() + 55 * MINUTE)})
+    await notification('pending', new Date(now.getTime() - 2 * MINUTE), {attempts: 1, channel: 'oncall', nextAttemptAt: new Date(now.getTime() + 58 * MINUTE)})
+    // Waiting behind them (an alert's notifications go in order), not yet attempted and fresh: counted once old.
+    await notification('pending', new Date(now.getTime() - MINUTE), {channel: 'oncall'})
+    const report = await health({env: SLACK_ENV, now: () => now})
+    expect(byName(report).deliveries).toMatchObject({
+      reason: '2 pending on oncall since 2025-06-01T11:57:00Z (3 min ago, 2 attempts failed, next attempt in 55 min): see synthex alerts deliveries',
+      status: 'degraded',
+      value: {unit: '', value: 2},
+    })
+
+    for (const channel of ['b', 'c', 'd']) await notification('pending', new Date(now.getTime() - MINUTE), {attempts: 1, channel, nextAttemptAt: new Date(now.getTime() + 90_000)})
+    expect(byName(await health({now: () => now})).deliveries.reason).toBe(
+      '2 pending on oncall since 2025-06-01T11:57:00Z (3 min ago, 2 attempts failed, next attempt in 55 min), ' +
+        '1 pending on b since 2025-06-01T11:59:00Z (60 s ago, 1 attempt failed, next attempt in 90 s), ' +
+        '1 pending on c since 2025-06-01T11:59:00Z (60 s ago, 1 attempt failed, next attempt in 90 s), and 1 more channel: see synthex alerts deliveries',
+    )
   })
 
   it('is degraded when the last check-now is older than the cron maximum age (a dead man\'s switch)', async () => {

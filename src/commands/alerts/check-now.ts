@@ -10,7 +10,7 @@ export default class AlertsCheckNow extends BaseCommand<typeof AlertsCheckNow> {
   static override databasePoolSize = 8
   static override description = `Evaluates the alert rules, reconciles the alerts (new, escalated, reminded, resolved, silenced) and delivers the notifications this calls for to every channel, then prints a one-line summary. Run it from cron every few minutes.
 
-Overlapping runs are safe: the reconcile runs under a database lock and each notification is delivered once. A channel that is down loses nothing: its notifications stay in the outbox and are retried with backoff (honouring Retry-After) by this and later runs; \`synthex alerts deliveries\` shows them. With no channel configured, alerts are printed on stderr.`
+Overlapping runs are safe: the reconcile runs under a database lock and each notification is delivered once. A channel that is down loses nothing: its notifications stay in the outbox and are retried with backoff (honouring Retry-After, for an hour at most) by this and later runs; \`synthex alerts deliveries\` shows them. With no channel configured, alerts are printed on stderr.`
 
   static override examples = [
     {command: '*/5 * * * * <%= config.bin %> <%= command.id %> >> /var/log/synthex-alerts.log 2>&1', description: 'A crontab line.'},

@@ -19,7 +19,7 @@ interface DeliveryView {
 }
 
 export default class AlertsDeliveries extends BaseCommand<typeof AlertsDeliveries> {
-  static override description = 'Lists notifications in the outbox: pending (with when the next attempt is due), sent (with the provider\'s answer) and failed (with why: a permanent refusal such as a 400, or retries exhausted). Failed deliveries are what `synthex health check` warns about.'
+  static override description = 'Lists notifications in the outbox: pending (with when the next attempt is due), sent (with the provider\'s answer), failed (with why: a permanent refusal such as a 400, or retries exhausted) and superseded (still unsent when their alert resolved, so never sent: the resolve went instead). Answers and errors are shown as stored: an excerpt of at most 2 KiB, marked where it was cut. Failed notifications, and pending ones a provider keeps refusing, are what `synthex health check` warns about.'
   static override examples = [
     {command: '<%= config.bin %> <%= command.id %> --state failed', description: 'What did not get through, and why.'},
     {command: '<%= config.bin %> <%= command.id %> --channel ops-slack --limit 20', description: 'The last 20 notifications of one channel.'},
@@ -29,13 +29,13 @@ export default class AlertsDeliveries extends BaseCommand<typeof AlertsDeliverie
     channel: Flags.string({description: 'Only this channel.', helpValue: '<name>'}),
     csv: Flags.boolean({description: 'Print CSV instead of a table.', exclusive: ['json']}),
     limit: Flags.integer({default: 100, description: 'At most this many, newest first.', max: 10_000, min: 1}),
-    state: Flags.string({description: 'Only this state.', options: ['pending', 'sent', 'failed']}),
+    state: Flags.option({description: 'Only this state.', options: ['pending', 'sent', 'failed', 'superseded'] as const})(),
   }
 
   static override summary = 'List notification deliveries.'
 
   async run(): Promise<{deliveries: DeliveryView[]}> {
-    const rows = await listDeliveries(await this.db(), {channel: this.flags.channel, limit: this.flags.limit, state: this.flags.state as 'failed' | 'pending' | 'sent' | undefined})
+    const rows = await listDeliveries(await this.db(), {channel: this.flags.channel, limit: this.flags.limit, state: this.flags.state})
     const deliveries: DeliveryView[] = rows.map((row) => ({
       attempts: row.attempts,
       channel: row.channel,

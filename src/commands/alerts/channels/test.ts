@@ -7,6 +7,7 @@ import {BaseCommand} from '../../../cli/base-command.js'
 import {SynthexError} from '../../../errors/synthex-error.js'
 import {type AlertMessage, DeliveryError} from '../../../notifiers/notifier.js'
 import {notifierFor, resolveChannels} from '../../../services/channels.js'
+import {excerpt, responseOf} from '../../../services/delivery-outcome.js'
 
 export default class ChannelsTest extends BaseCommand<typeof ChannelsTest> {
   static override args = {
@@ -46,13 +47,14 @@ export default class ChannelsTest extends BaseCommand<typeof ChannelsTest> {
     const signal = AbortSignal.timeout(30_000)
     try {
       const receipt = await notifier.send({messages, runId: fingerprint}, signal)
-      let response = receipt.response
-      if (spec.type === 'pagerduty') response += `; ${(await notifier.send({messages: [{...base, kind: 'resolved'}], runId: fingerprint}, signal)).response}`
+      // Shown as the outbox stores it: a bounded excerpt, whatever the provider answered.
+      let response = responseOf(receipt)
+      if (spec.type === 'pagerduty') response += `; ${responseOf(await notifier.send({messages: [{...base, kind: 'resolved'}], runId: fingerprint}, signal))}`
       this.output.success(`${spec.name} (${spec.type}) answered: ${response}`)
       return {channel: spec.name, response}
     } catch (error) {
       if (!(error instanceof DeliveryError)) throw error
-      throw new SynthexError(`${spec.name} (${spec.type}) refused the test notification: ${error.message}`, {
+      throw new SynthexError(`${spec.name} (${spec.type}) refused the test notification: ${excerpt(error.message)}`, {
         code: 'DELIVERY_FAILED',
         details: {channel: spec.name, retryable: error.retryable, status: error.status ?? null},
         hint: error.retryable ? 'The provider may be down or rate limiting; try again in a minute.' : 'Check the channel\'s secret and settings; remove and add it again to change them.',
