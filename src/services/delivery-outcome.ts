@@ -1,3 +1,4 @@
+import {RETRY_AFTER_CAP_MS} from '../net/retry-after.js'
 import {DeliveryError} from '../notifiers/notifier.js'
 
 /**
@@ -10,7 +11,7 @@ import {DeliveryError} from '../notifiers/notifier.js'
  */
 
 /** The longest wait a provider can impose on a notification: a longer Retry-After waits this long, and the stored error says so. */
-export const MAX_RETRY_AFTER_MS = 3_600_000
+export const MAX_RETRY_AFTER_MS = RETRY_AFTER_CAP_MS
 /** Provider answers and errors are stored (and shown) as an excerpt of at most this many bytes of UTF-8. */
 export const MAX_STORED_BYTES = 2048
 
@@ -88,7 +89,7 @@ export function failureOf(error: unknown): Failure {
   let note = ''
   if (typeof asked === 'number' && asked > MAX_RETRY_AFTER_MS) {
     retryAfterMs = MAX_RETRY_AFTER_MS
-    note = ` (Retry-After of ${describeWait(asked)} capped at 1 h)`
+    note = ` (Retry-After of ${describeWait(asked)} capped at 1h)`
   } else if (typeof asked === 'number' && asked > 0) {
     retryAfterMs = Math.ceil(asked)
   } else if (asked !== undefined && asked !== null && !(typeof asked === 'number' && asked <= 0)) {

@@ -190,7 +190,7 @@ describeEachCliBackend('alerts from the command line, against providers that ans
     expect(waiting).toHaveLength(2)
     for (const delivery of waiting) {
       expect(delivery).toMatchObject({attempts: 2, state: 'pending'})
-      expect(delivery.lastError).toMatch(/^HTTP 429: rate_limited\b.*\bcapped at 1 h\b/)
+      expect(delivery.lastError).toMatch(/^HTTP 429: rate_limited\b.*\bcapped at 1h\b/)
       expect(new Date(delivery.nextAttemptAt).getTime()).toBeLessThanOrEqual(Date.now() + 3_600_000)
     }
   })

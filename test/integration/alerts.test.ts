@@ -344,7 +344,7 @@ describeEachBackend('alerts', (database) => {
     // A wait beyond an hour is an hour, and the error says so; an unreadable one is ignored for the backoff (5 s at first).
     for (const name of ['huge', 'infinite']) {
       expect(rows.get(name)).toMatchObject({attempts: 1, next_attempt_at: new Date(t0.getTime() + HOUR), state: 'pending'})
-      expect(rows.get(name)?.last_error).toMatch(/ \(Retry-After of over a century capped at 1 h\)$/)
+      expect(rows.get(name)?.last_error).toMatch(/ \(Retry-After of over a century capped at 1h\)$/)
     }
 
     expect(rows.get('nan')).toMatchObject({attempts: 1, last_error: 'HTTP 503 (an unreadable Retry-After was ignored)', state: 'pending'})
