@@ -2,8 +2,8 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../../cli/base-command.js'
 import {secretSourceFlags} from '../../../cli/credential-flags.js'
-import {readSecret} from '../../../cli/secret-input.js'
-import {SynthexError} from '../../../errors/synthex-error.js'
+import {integerFlag} from '../../../cli/integer-flags.js'
+import {readEnvSecret, readSecret} from '../../../cli/secret-input.js'
 import {SEVERITIES, type Severity} from '../../../notifiers/notifier.js'
 import {CHANNEL_TYPES, channelKind} from '../../../notifiers/registry.js'
 import {addChannel, type ChannelView} from '../../../services/channels.js'
@@ -27,11 +27,11 @@ Types: slack (a digest per run and severity), pagerduty (one event per alert, re
   static override flags = {
     ...secretSourceFlags,
     'api-url': Flags.string({description: 'sendgrid: API base URL (EU: https://api.eu.sendgrid.com). Default: SENDGRID_API_URL, else SendGrid\'s.', helpValue: '<url>'}),
-    concurrency: Flags.integer({description: 'Requests in flight at once (default: the provider\'s).', min: 1}),
+    concurrency: integerFlag({description: 'Requests in flight at once (default: the provider\'s).', max: 100, min: 1}),
     'events-url': Flags.string({description: 'pagerduty: Events API URL (EU: https://events.eu.pagerduty.com/v2/enqueue). Default: PAGERDUTY_EVENTS_URL, else PagerDuty\'s.', helpValue: '<url>'}),
     from: Flags.string({description: 'sendgrid, smtp: the sender address.', helpValue: '<email>'}),
     'min-severity': Flags.string({default: 'info', description: 'Only send alerts of this severity or higher.', options: [...SEVERITIES]}),
-    'rate-per-minute': Flags.integer({description: 'At most this many requests a minute (default: the provider\'s limit).', min: 1}),
+    'rate-per-minute': integerFlag({description: 'At most this many requests a minute (default: the provider\'s limit).', max: 1_000_000, min: 1}),
     'signing-secret-env': Flags.string({description: 'webhook: the environment variable holding the HMAC signing secret.', helpValue: '<NAME>'}),
     to: Flags.string({description: 'sendgrid, smtp: recipients, comma-separated.', helpValue: '<emails>'}),
     type: Flags.string({description: 'What kind of channel.', options: CHANNEL_TYPES, required: true}),
@@ -45,11 +45,7 @@ Types: slack (a digest per run and severity), pagerduty (one event per alert, re
     const kind = channelKind(flags.type)
     const secret = kind?.secretField ? await readSecret(flags, {canPrompt: this.canPrompt(), prompt: `${kind.secretName} for ${this.args.name}: `}) : undefined
     const secretOptions: Record<string, string> = {}
-    if (flags['signing-secret-env'] !== undefined) {
-      const value = process.env[flags['signing-secret-env']]
-      if (!value) throw new SynthexError(`--signing-secret-env: the environment variable ${flags['signing-secret-env']} is not set or is empty.`, {code: 'USAGE', kind: 'usage'})
-      secretOptions.signingSecret = value
-    }
+    if (flags['signing-secret-env'] !== undefined) secretOptions.signingSecret = readEnvSecret('--signing-secret-env', flags['signing-secret-env'])
 
     const options: Record<string, unknown> = {}
     if (flags.from !== undefined) options.from = flags.from
