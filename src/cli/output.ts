@@ -93,7 +93,8 @@ export class Output {
 
   paint(stream: 'stderr' | 'stdout', style: Style, text: string): string {
     const enabled = stream === 'stdout' ? this.options.stdoutColor : this.options.stderrColor
-    return enabled ? styleText(style, text) : text
+    // Whether to colour is decided above, per stream; styleText would otherwise look at process.stdout only.
+    return enabled ? styleText(style, text, {validateStream: false}) : text
   }
 
   /** One item as aligned `Label  value` lines. */
