@@ -2,8 +2,8 @@ import {Flags} from '@oclif/core'
 
 import {describeDurationRange, type DurationRange, readDuration} from '../config/duration.js'
 import type {CredentialService} from '../db/schema.js'
-import {FlagValueError} from './flag-value-error.js'
 import {CREDENTIAL_SERVICES, type CredentialRef, DEFAULT_LABEL} from '../services/credentials.js'
+import {FlagValueError} from './flag-value-error.js'
 
 /** Which credential: `--service` and `--label`, shared by every credentials command. */
 export const credentialRefFlags = {

@@ -76,12 +76,16 @@ export function readEnvSecret(flag: string, name: string): string {
   }
 
   const value = process.env[name]
-  const shown = looksLikeName(name) ? `the environment variable ${name}` : 'the environment variable named (not repeated here: it looks like it could be the secret itself)'
+  const named = looksLikeName(name)
+  if ((value === undefined || value === '') && named) throw usage(`${flag}: the environment variable ${name} is not set or is empty.`)
   if (value === undefined || value === '') {
-    throw usage(`${flag}: ${shown} is not set or is empty.`, looksLikeName(name) ? undefined : `${flag} needs the NAME of the variable that holds the secret, e.g. ${flag} SHOPIFY_TOKEN.`)
+    throw usage(
+      `${flag}: no environment variable of the name given is set, and the name is not repeated here: it looks more like a secret than a name.`,
+      `${flag} takes the NAME of the variable that holds the secret, e.g. ${flag} SHOPIFY_TOKEN.`,
+    )
   }
 
-  return checked(value, looksLikeName(name) ? `$${name}` : 'the environment variable')
+  return checked(value, named ? `$${name}` : 'the environment variable')
 }
 
 async function readStdin(): Promise<string> {
