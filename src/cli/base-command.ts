@@ -10,6 +10,7 @@ import type {Audit} from '../services/events.js'
 import {flagNames} from '../services/usage.js'
 import {findWorkspace, type Workspace} from '../services/workspaces.js'
 import {type ErrorReport, EXIT_CODES, toErrorReport} from './error-report.js'
+import {FlagValueError} from './flag-value-error.js'
 import {Output} from './output.js'
 import {canPrompt} from './prompt.js'
 import {type Spinner, startSpinner} from './spinner.js'
@@ -105,7 +106,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
     let report = toErrorReport(error)
     if (report.code === 'USAGE' && (this.ctor as unknown as typeof BaseCommand).readsSecret) {
-      report = {...report, message: 'The command line is not valid for this command (what was typed is not repeated: it may hold a secret).'}
+      // A flag whose value is refused is still named, with what it accepts.
+      const message = error instanceof FlagValueError ? error.quietMessage : 'The command line is not valid for this command (what was typed is not repeated: it may hold a secret).'
+      report = {...report, message}
     }
 
     process.exitCode = report.exitCode
@@ -252,6 +255,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       json,
       stderrColor: colorAllowed && Boolean(process.stderr.isTTY),
       stdoutColor: colorAllowed && !json && Boolean(process.stdout.isTTY),
+      stdoutTerminal: Boolean(process.stdout.isTTY),
     })
   }
 

@@ -1,9 +1,9 @@
 import {Flags} from '@oclif/core'
 
-import {parseDuration} from '../config/duration.js'
+import {describeDurationRange, type DurationRange, readDuration} from '../config/duration.js'
 import type {CredentialService} from '../db/schema.js'
-import {SynthexError} from '../errors/synthex-error.js'
 import {CREDENTIAL_SERVICES, type CredentialRef, DEFAULT_LABEL} from '../services/credentials.js'
+import {FlagValueError} from './flag-value-error.js'
 
 /** Which credential: `--service` and `--label`, shared by every credentials command. */
 export const credentialRefFlags = {
@@ -28,30 +28,59 @@ export function credentialRef(tenantId: string, flags: {label: string; service: 
 }
 
 /** An ISO-8601 date or time, as flags accept it (2025-06-01, 2025-06-01T12:00:00Z). */
-export const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/
+export const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-](\d{2}):?(\d{2}))?)?$/
+
+/** The times flags accept: none before the Unix epoch, none past what a four-digit year can say. */
+const EARLIEST = Date.UTC(1970, 0, 1)
+const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999)
+export const TIME_RANGE = 'from 1970-01-01 to 9999-12-31'
+
+/**
+ * An ISO-8601 time, checked field by field: `Date.parse` quietly takes 2027-02-30 for
+ * March 2nd. A date alone is midnight UTC; a time without an offset is local time.
+ */
+export function parseIsoTime(text: string): {problem: 'format' | 'range'} | {time: Date} {
+  const match = ISO_DATE.exec(text.trim())
+  if (!match) return {problem: 'format'}
+  const [, year, month, day, hour = '0', minute = '0', second = '0', offsetHours = '0', offsetMinutes = '0'] = match
+  const daysInMonth = new Date(Date.UTC(Number(year), Number(month), 0)).getUTCDate()
+  const valid =
+    Number(month) >= 1 && Number(month) <= 12 && Number(day) >= 1 && Number(day) <= daysInMonth &&
+    Number(hour) <= 23 && Number(minute) <= 59 && Number(second) <= 59 && Number(offsetHours) <= 14 && Number(offsetMinutes) <= 59
+  const time = valid ? Date.parse(text.trim()) : Number.NaN
+  if (Number.isNaN(time)) return {problem: 'format'}
+  return time < EARLIEST || time > LATEST ? {problem: 'range'} : {time: new Date(time)}
+}
+
+const DURATION_EXAMPLES = 'such as 30d, 2w or 12h'
+
+/** A duration flag's value in milliseconds, within `range` (0s to 36500d unless narrowed). */
+export function durationFlag(name: string, value: string, range: DurationRange = {}, examples = DURATION_EXAMPLES): number {
+  const reading = readDuration(value, range)
+  if (reading.ok) return reading.ms
+  throw new FlagValueError(
+    `--${name}`,
+    value,
+    reading.problem === 'format' ? `is not a duration ${examples}` : `is out of range: give a duration ${describeDurationRange(range)}`,
+  )
+}
+
+/** A time flag: an ISO-8601 date or time. */
+export function timeFlag(name: string, value: string): Date {
+  const parsed = parseIsoTime(value)
+  if ('time' in parsed) return parsed.time
+  throw new FlagValueError(
+    `--${name}`,
+    value,
+    parsed.problem === 'format' ? 'is not an ISO-8601 date such as 2027-03-01 or 2027-03-01T12:00:00Z' : `is out of range: give a date ${TIME_RANGE}`,
+  )
+}
 
 /** The expiry the flags give, or null for none. */
 export function expiryFromFlags(flags: {'expires-at'?: string; 'expires-in'?: string}, now = new Date()): Date | null {
   const at = flags['expires-at']
-  if (at !== undefined) {
-    const time = ISO_DATE.test(at.trim()) ? Date.parse(at.trim()) : Number.NaN
-    if (Number.isNaN(time)) throw new SynthexError(`--expires-at: "${at}" is not an ISO-8601 date such as 2027-03-01 or 2027-03-01T12:00:00Z.`, {code: 'USAGE', kind: 'usage'})
-    return new Date(time)
-  }
-
+  if (at !== undefined) return timeFlag('expires-at', at)
   const within = flags['expires-in']
-  if (within !== undefined) {
-    const ms = parseDuration(within)
-    if (ms === undefined) throw new SynthexError(`--expires-in: "${within}" is not a duration such as 90d, 12w or 36h.`, {code: 'USAGE', kind: 'usage'})
-    return new Date(now.getTime() + ms)
-  }
-
+  if (within !== undefined) return new Date(now.getTime() + durationFlag('expires-in', within, {}, 'such as 90d, 12w or 36h'))
   return null
-}
-
-/** A `--within 30d` style flag's value in milliseconds. */
-export function durationFlag(name: string, value: string): number {
-  const ms = parseDuration(value)
-  if (ms === undefined) throw new SynthexError(`--${name}: "${value}" is not a duration such as 30d, 2w or 12h.`, {code: 'USAGE', kind: 'usage'})
-  return ms
 }

@@ -36,7 +36,7 @@ export function toErrorReport(error: unknown): ErrorReport {
     return {
       code: error.code,
       exitCode: EXIT_CODES[error.kind],
-      message: error.message,
+      message: withoutParsingPrefix(error.message),
       ...(error.hint ? {hint: error.hint} : {}),
       ...(error.details ? {details: error.details} : {}),
     }
@@ -75,6 +75,14 @@ export function toErrorReport(error: unknown): ErrorReport {
     hint: 'This is a bug in synthex. Run again with DEBUG=synthex to see where it happened, and report it.',
     message: `Unexpected error: ${err instanceof Error ? err.message : String(error)}`,
   }
+}
+
+/**
+ * oclif rewrites the message of an error thrown by a flag's parser to "Parsing --flag \n\t
+ * <message>\nSee more help with --help"; synthex's own flag errors name the flag already.
+ */
+function withoutParsingPrefix(message: string): string {
+  return message.replace(/^Parsing --[\w-]+ \n\t/, '').replace(/\nSee more help with --help\.?$/, '')
 }
 
 /** oclif appends "See more help with --help"; our hint says it once. */

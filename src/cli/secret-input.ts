@@ -45,21 +45,47 @@ export async function readSecret(source: SecretSource, options: {canPrompt: bool
   }
 
   const name = source['from-env']
-  if (name !== undefined) {
-    if (!ENV_NAME.test(name)) {
-      throw usage('--from-env takes the name of an environment variable (letters, digits and _), not its value.', 'Write --from-env SHOPIFY_TOKEN, not --from-env "$SHOPIFY_TOKEN". What was given is not repeated here.')
-    }
-
-    const value = process.env[name]
-    if (value === undefined || value === '') throw usage(`--from-env: the environment variable ${name} is not set or is empty.`)
-    return checked(value, `$${name}`)
-  }
+  if (name !== undefined) return readEnvSecret('--from-env', name)
 
   if (!options.canPrompt) {
     throw usage('No secret given.', 'Pass it with --value-stdin, --from-file <path> or --from-env <NAME>; synthex never takes a secret as a command-line argument.')
   }
 
   return checked(await promptHidden(options.prompt), 'the prompt')
+}
+
+/**
+ * A name as people write environment variables (SHOPIFY_TOKEN): upper case, digits and _,
+ * with no long run of digits. Anything else may be a token pasted where the name belongs
+ * (`shpat_...` is a valid name to the shell), so it is never repeated in a message.
+ */
+const CONVENTIONAL_NAME = /^[A-Z_][\dA-Z_]{0,63}$/
+
+function looksLikeName(name: string): boolean {
+  return CONVENTIONAL_NAME.test(name) && !/\d{6}/.test(name)
+}
+
+/**
+ * The secret in the environment variable named by `flag` (`--from-env`,
+ * `--signing-secret-env`). The name is given, never the value: `--from-env "$TOKEN"` is an
+ * easy slip, so what was typed is repeated only when it is clearly a variable's name.
+ */
+export function readEnvSecret(flag: string, name: string): string {
+  if (!ENV_NAME.test(name)) {
+    throw usage(`${flag} needs the NAME of an environment variable (letters, digits, _), not its value; what was typed is not repeated.`, `Write ${flag} SHOPIFY_TOKEN, not ${flag} "$SHOPIFY_TOKEN".`)
+  }
+
+  const value = process.env[name]
+  const named = looksLikeName(name)
+  if ((value === undefined || value === '') && named) throw usage(`${flag}: the environment variable ${name} is not set or is empty.`)
+  if (value === undefined || value === '') {
+    throw usage(
+      `${flag}: no environment variable of the name given is set, and the name is not repeated here: it looks more like a secret than a name.`,
+      `${flag} takes the NAME of the variable that holds the secret, e.g. ${flag} SHOPIFY_TOKEN.`,
+    )
+  }
+
+  return checked(value, named ? `$${name}` : 'the environment variable')
 }
 
 async function readStdin(): Promise<string> {

@@ -1,3 +1,4 @@
+import {terminalLine} from '../text/terminal-text.js'
 import type {Writable} from './output.js'
 
 export interface Spinner {
@@ -12,8 +13,10 @@ const NO_SPINNER: Spinner = {stop() {}, update() {}}
  * otherwise the text is printed once as a plain line so that logs still say what is
  * happening. `ora` is loaded only when a spinner is really drawn.
  */
-export function startSpinner(text: string, options: {enabled: boolean; stderr?: Writable}): Spinner {
+export function startSpinner(shown: string, options: {enabled: boolean; stderr?: Writable}): Spinner {
   const stderr = options.stderr ?? process.stderr
+  // The text can name a path from the environment ($SYNTHEX_HOME).
+  const text = terminalLine(shown)
   if (!options.enabled) {
     stderr.write(`${text}\n`)
     return NO_SPINNER
@@ -32,8 +35,8 @@ export function startSpinner(text: string, options: {enabled: boolean; stderr?: 
       spinner?.stop()
     },
     update(next) {
-      current = next
-      if (spinner) spinner.text = next
+      current = terminalLine(next)
+      if (spinner) spinner.text = current
     },
   }
 }

@@ -1,7 +1,12 @@
+import {terminalLine} from '../text/terminal-text.js'
 import {consoleLink, digestTitle, escapeHtml, headline, SEVERITY_LABEL} from './format.js'
 import type {Delivery} from './notifier.js'
 
-/** One digest email: a subject, a text part and an HTML part with every value escaped. */
+/**
+ * One digest email: a subject, a text part and an HTML part with every value escaped. The
+ * text part is often read in a terminal (mutt, `mail`, a log of the message): its values
+ * keep to one line each and show control characters escaped, as synthex's own output does.
+ */
 export interface EmailContent {
   readonly html: string
   readonly subject: string
@@ -15,7 +20,7 @@ export function emailContent(delivery: Delivery): EmailContent {
     '',
     ...delivery.messages.map((message) => {
       const link = consoleLink(delivery.consoleUrl, message)
-      return `- [${SEVERITY_LABEL[message.severity]}] ${headline(message)} (${message.tenantName}, ${message.tenantId}, workspace ${message.workspace})${link ? `\n  ${link}` : ''}`
+      return `- [${SEVERITY_LABEL[message.severity]}] ${terminalLine(headline(message))} (${terminalLine(message.tenantName)}, ${terminalLine(message.tenantId)}, workspace ${terminalLine(message.workspace)})${link ? `\n  ${link}` : ''}`
     }),
     '',
     `synthex run ${delivery.runId}`,

@@ -61,9 +61,20 @@ export function consoleLink(consoleUrl: string | undefined, message: AlertMessag
   return message.details.service ? `${tenant}/credentials/${encodeURIComponent(String(message.details.service))}` : tenant
 }
 
-/** Slack mrkdwn: `&`, `<` and `>` are control characters and must be escaped (Slack docs, "Formatting text"). */
+/**
+ * Slack mrkdwn: `&`, `<` and `>` are control characters and must be escaped (Slack docs,
+ * "Formatting text"). Unescaped, a tenant named `<!channel>` pings the whole channel and
+ * `<https://evil.example|Reset your password>` becomes a link.
+ */
 export function escapeMrkdwn(text: string): string {
   return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;')
+}
+
+/** Cuts escaped mrkdwn to `max` characters like `truncate`, never leaving half an entity (`&am…`) behind. */
+export function truncateMrkdwn(text: string, max: number): string {
+  const cut = truncate(text, max)
+  // Escaped text has no `&` but those that start an entity, so one without its `;` was cut.
+  return cut === text ? text : cut.replace(/&[a-z]{0,3}…$/, '…')
 }
 
 export function escapeHtml(text: string): string {

@@ -1,6 +1,6 @@
 import * as z from 'zod/mini'
 
-import {consoleLink, digestTitle, escapeMrkdwn, headline, SEVERITY_MARK, truncate} from './format.js'
+import {consoleLink, digestTitle, escapeMrkdwn, headline, SEVERITY_MARK, truncate, truncateMrkdwn} from './format.js'
 import {excerpt, post} from './http.js'
 import {networkOptions, policyOf} from './network-options.js'
 import type {AlertMessage, Delivery, DeliveryReceipt, Notifier, RateLimits} from './notifier.js'
@@ -29,7 +29,7 @@ function section(message: AlertMessage, consoleUrl: string | undefined) {
   const text = `${SEVERITY_MARK[message.severity]} *${escapeMrkdwn(message.tenantName)}* (\`${escapeMrkdwn(message.tenantId)}\`, ${escapeMrkdwn(message.workspace)})${service}\n${escapeMrkdwn(headline(message))}`
   const link = message.kind === 'resolved' ? undefined : consoleLink(consoleUrl, message)
   return {
-    text: {text: truncate(text, SECTION_MAX), type: 'mrkdwn'},
+    text: {text: truncateMrkdwn(text, SECTION_MAX), type: 'mrkdwn'},
     type: 'section',
     ...(link
       ? {accessory: {text: {text: message.details.service ? 'Rotate credential' : 'Open tenant', type: 'plain_text'}, type: 'button', url: link}}
@@ -37,17 +37,21 @@ function section(message: AlertMessage, consoleUrl: string | undefined) {
   }
 }
 
-/** The JSON body of one message; exported for the tests of its limits. */
+/**
+ * The JSON body of one message; exported for the tests of its limits. The top-level `text`
+ * is what notifications and old clients show, and Slack reads it as mrkdwn too: it is
+ * escaped like the blocks.
+ */
 export function slackMessage(delivery: Delivery): Record<string, unknown> {
   const title = digestTitle(delivery.messages)
-  const fallback = [title, ...delivery.messages.map((message) => `• ${headline(message)}`)].join('\n')
+  const fallback = escapeMrkdwn([title, ...delivery.messages.map((message) => `• ${headline(message)}`)].join('\n'))
   return {
     blocks: [
       {text: {emoji: true, text: truncate(title, HEADER_MAX), type: 'plain_text'}, type: 'header'},
       ...delivery.messages.map((message) => section(message, delivery.consoleUrl)),
       {elements: [{text: `synthex · run ${delivery.runId.slice(0, 8)}`, type: 'mrkdwn'}], type: 'context'},
     ],
-    text: truncate(fallback, FALLBACK_MAX),
+    text: truncateMrkdwn(fallback, FALLBACK_MAX),
   }
 }
 

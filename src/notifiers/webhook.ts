@@ -25,6 +25,19 @@ export function webhookSignature(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`
 }
 
+/**
+ * The JSON body: every value as it is (the receiver escapes for wherever it shows them);
+ * JSON.stringify escapes control characters and lone surrogates, so the body is valid
+ * JSON that parses back to the same strings.
+ */
+export function webhookBody(delivery: Delivery): string {
+  return JSON.stringify({
+    alerts: delivery.messages.map((message) => ({...message, headline: headline(message)})),
+    run: delivery.runId,
+    source: 'synthex',
+  })
+}
+
 export class WebhookNotifier implements Notifier {
   readonly maxPerRequest = 100
   readonly type = 'webhook'
@@ -39,11 +52,7 @@ export class WebhookNotifier implements Notifier {
   }
 
   async send(delivery: Delivery, signal: AbortSignal): Promise<DeliveryReceipt> {
-    const body = JSON.stringify({
-      alerts: delivery.messages.map((message) => ({...message, headline: headline(message)})),
-      run: delivery.runId,
-      source: 'synthex',
-    })
+    const body = webhookBody(delivery)
     const answer = await post(this.config.url, body, {headers: {'x-synthex-signature': webhookSignature(this.config.signingSecret, body)}, policy: policyOf(this.config), signal})
     return {response: `${answer.status}`}
   }

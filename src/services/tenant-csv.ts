@@ -3,13 +3,17 @@ import {pipeline, type Readable} from 'node:stream'
 import {type Options, parse} from 'csv-parse'
 
 import {SynthexError} from '../errors/synthex-error.js'
+import {restoreFormula} from '../text/spreadsheet-formula.js'
 import {TENANT_FIELDS} from './tenant-fields.js'
 import {Utf8Guard} from './utf8-guard.js'
 
 /**
  * Reading the CSV format of `batch tenants create` (CONTRACT.md): a header row naming the
  * columns in any order, snake_case or camelCase; UTF-8 with or without BOM; CRLF or LF;
- * quoted fields with commas, quotes and newlines; blank lines ignored.
+ * quoted fields with commas, quotes and newlines; blank lines ignored. A value that starts
+ * with a single quote before a formula character (`'=...`, `'+...`) is read without that
+ * quote: it is how synthex's own CSV marks such text (src/text/spreadsheet-formula.ts), so
+ * `tenant tenants list --csv` fed back gives the same values.
  */
 
 /** The columns a file may have. `error` is ignored, so that a reject file can be fed back as it is. */
@@ -32,7 +36,7 @@ export interface CsvRow {
   readonly line: number
   /** A reason the row cannot be used whatever its values (ragged, not UTF-8). */
   readonly problem?: {readonly column: string | null; readonly reason: string}
-  /** The fields exactly as in the file, for the reject file. */
+  /** The fields exactly as in the file, for the reject file (which writes them as synthex writes any CSV). */
   readonly raw: readonly string[]
   readonly values: Partial<Record<CsvColumn, string>>
 }
@@ -180,7 +184,7 @@ function toRows(records: readonly string[][], tracker: Tracker, width: number, p
         problem = {column, reason: `is not valid UTF-8. ${ENCODING_HINT}`}
       }
 
-      values[column] = value
+      values[column] = restoreFormula(value)
     }
 
     rows.push(problem ? {line, problem, raw: record, values} : {line, raw: record, values})

@@ -1,8 +1,9 @@
 import {describe, expect, it} from 'vitest'
 
 import {backoff} from '../../src/services/alert-delivery.js'
+import {ConsoleNotifier} from '../../src/notifiers/console.js'
 import {emailContent} from '../../src/notifiers/email-content.js'
-import {digestTitle, escapeHtml, escapeMrkdwn, headline} from '../../src/notifiers/format.js'
+import {digestTitle, escapeHtml, escapeMrkdwn, headline, truncateMrkdwn} from '../../src/notifiers/format.js'
 import type {AlertMessage} from '../../src/notifiers/notifier.js'
 import {pagerdutyEvent} from '../../src/notifiers/pagerduty.js'
 import {MAX_PER_MESSAGE, slackMessage} from '../../src/notifiers/slack.js'
@@ -60,6 +61,28 @@ describe('Slack messages', () => {
     expect(section?.accessory?.url).toBe('https://console.example.com/workspaces/default/tenants/t-0/credentials/shopify')
   })
 
+  it('escape the top-level text like the blocks, so a tenant name neither pings the channel nor becomes a link', () => {
+    const name = '<!channel> <https://evil.example|Reset your password> & co'
+    const message = slackMessage({messages: [alert({summary: `Shopify credential of ${name} (acme) expires within a day`, tenantName: name})], runId: 'run'}) as {blocks: Array<{text?: {text: string}}>; text: string}
+    expect(message.text).toBe('[CRITICAL] 1 credential expires within 1 day\n• Shopify credential of &lt;!channel&gt; &lt;https://evil.example|Reset your password&gt; &amp; co (acme) expires within a day')
+    for (const text of [message.text, ...message.blocks.map((block) => block.text?.text ?? '')]) {
+      expect(text).not.toMatch(/[<>]/)
+      expect(text.replaceAll(/&(?:amp|lt|gt);/g, '')).not.toContain('&')
+    }
+  })
+
+  it('cut escaped text without leaving half an entity', () => {
+    expect(truncateMrkdwn('ab&amp;cd', 5)).toBe('ab…')
+    expect(truncateMrkdwn('ab&lt;', 5)).toBe('ab…')
+    expect(truncateMrkdwn('abc&lt;', 6)).toBe('abc…')
+    expect(truncateMrkdwn('&lt;&gt;x', 9)).toBe('&lt;&gt;x')
+    expect(truncateMrkdwn('&lt;&gt;xy', 9)).toBe('&lt;&gt;…')
+    const long = slackMessage({messages: [alert({summary: '<'.repeat(4000)})], runId: 'run'}) as {blocks: Array<{text?: {text: string}; type: string}>; text: string}
+    expect(long.text.length).toBeLessThanOrEqual(3000)
+    expect(long.text).toMatch(/(?:&lt;)+…$/)
+    expect(long.blocks[1]?.text?.text).toMatch(/(?:&lt;)+…$/)
+  })
+
   it('offer no "Rotate credential" button without a console URL, nor on a resolved alert', () => {
     const plain = slackMessage({messages: [alert()], runId: 'run'}) as {blocks: Array<{accessory?: unknown}>}
     expect(plain.blocks.some((block) => block.accessory)).toBe(false)
@@ -88,6 +111,23 @@ describe('email digests', () => {
     expect(content.html).toContain('href="https://c/workspaces/default/tenants/acme/credentials/shopify"')
     expect(content.html).not.toContain('<b>&')
     expect(content.text).toContain('<b>&"\'')
+  })
+
+  it('keep control characters out of the text part, which is often read in a terminal', () => {
+    const content = emailContent({messages: [alert({summary: 'x\u001B[2J\ny', tenantName: 'Evil\u001B]0;t\u0007\u202E'})], runId: 'run'})
+    expect(content.text).toContain('- [CRITICAL] x\\x1b[2J y (Evil\\x1b]0;t\\x07\\u202e, acme, workspace default)')
+    // eslint-disable-next-line no-control-regex
+    expect(content.text).not.toMatch(/[\u0000-\u0009\u000B-\u001F\u007F-\u009F\u202A-\u202E]/)
+  })
+})
+
+describe('the console channel', () => {
+  it('prints one line per alert, with control characters shown escaped', async () => {
+    let printed = ''
+    const notifier = new ConsoleNotifier({concurrency: 1, perMinute: 60}, (text) => (printed += text))
+    const name = 'Evil\u001B[2J\u001B]0;pwned\u0007\n[CRITICAL] forged line \u009B31m'
+    await notifier.send({messages: [alert({summary: `${name} (evil) has had no activity for 90 days`, tenantName: name, workspace: 'w\u001B[1m'})], runId: 'run'})
+    expect(printed).toBe('[CRITICAL] Evil\\x1b[2J\\x1b]0;pwned\\x07 [CRITICAL] forged line \\x9b31m (evil) has had no activity for 90 days (workspace w\\x1b[1m)\n')
   })
 })
 

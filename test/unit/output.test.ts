@@ -76,6 +76,94 @@ describe('output', () => {
   })
 })
 
+/** What a terminal would obey: C0 but newline and tab, DEL, C1, bidi overrides and isolates, line and paragraph separators. */
+// eslint-disable-next-line no-control-regex
+const OBEYED = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u2028\u2029\u202A-\u202E\u2066-\u2069]/
+
+/** The name issue 11 used: clears the screen, turns text red, sets the window title. */
+const EVIL = `Evil${ESC}[2J${ESC}[31mRED${ESC}]0;pwned-title\u0007`
+
+describe('hostile text', () => {
+  interface Named {
+    readonly name: string
+  }
+
+  const named: Column<Named>[] = [{header: 'Name', key: 'name', value: (row) => row.name}]
+
+  it('shows control characters escaped in tables, records and messages, so the terminal obeys none of them', () => {
+    const {out, output} = capture()
+    const name = `${EVIL} \u009B2J \u202Eevil\u202C \u2066x\u2069 a\rb\u0008`
+    output.table([{name}, {name: 'Plain'}], named)
+    output.record([['Name', name]])
+    output.info(`Imported ${name}`)
+    output.success(`Created ${name}`)
+    output.warn(`About ${name}`)
+    output.error(`No tenant ${name}`, {hint: `Try ${name}`, items: [name], stack: name})
+    expect(out.stdout + out.stderr).not.toMatch(OBEYED)
+    expect(out.stdout).toContain('Evil\\x1b[2J\\x1b[31mRED\\x1b]0;pwned-title\\x07 \\x9b2J \\u202eevil\\u202c \\u2066x\\u2069 a b\\x08')
+    // A table row stays one line, and the columns stay aligned on what is shown.
+    expect(out.stdout.split('\n')[2]).toBe('Plain')
+    expect(out.stderr).toContain('Error: No tenant Evil\\x1b[2J')
+  })
+
+  it('keeps the newlines and tabs of messages, and turns a newline in a cell into a space', () => {
+    const {out, output} = capture()
+    output.info('line one\n\tline two')
+    output.table([{name: 'a\nb\tc'}], named)
+    expect(out.stderr).toBe('line one\n\tline two\n')
+    expect(out.stdout).toBe('NAME\na b c\n')
+  })
+
+  it('keeps JSON exact: the same value parses back, with what a terminal would obey as \\u escapes', () => {
+    const {out, output} = capture({json: true})
+    const value = {name: `${EVIL}\u007F\u0085\u009B\u202E\u2028 ok`}
+    output.json(value)
+    expect(out.stdout).not.toMatch(OBEYED)
+    expect(out.stdout).toContain('\\u009b')
+    expect(JSON.parse(out.stdout)).toEqual(value)
+  })
+
+  it('turns CSV cells a spreadsheet would run into text, and leaves numbers, negative numbers and JSON alone', () => {
+    const {out, output} = capture()
+    const rows = ['=HYPERLINK("https://evil.example","Click")', '@SUM(A1:A9)', "+cmd|'/C calc'!A0", '-2+3', '\t=1', '\r=1', "'=already", '-12.5', '-', 'Plain']
+    output.csv(
+      rows.map((name, index) => ({at: null, n: -index, name})),
+      columns,
+    )
+    expect(out.stdout.trimEnd().split('\n').slice(1)).toEqual([
+      `"'=HYPERLINK(""https://evil.example"",""Click"")",0,`,
+      "'@SUM(A1:A9),-1,",
+      "'+cmd|'/C calc'!A0,-2,",
+      "'-2+3,-3,",
+      "'\t=1,-4,",
+      '"\'\r=1",-5,',
+      "''=already,-6,",
+      '-12.5,-7,',
+      "'-,-8,",
+      'Plain,-9,',
+    ])
+  })
+
+  it('writes CSV exactly to a file or pipe, and escaped when stdout is a terminal', () => {
+    const piped = capture()
+    piped.output.csv([{name: EVIL}], named)
+    expect(piped.out.stdout).toBe(`name\n${EVIL}\n`)
+
+    const out = {stderr: '', stdout: ''}
+    const terminal = new Output({json: false, stderrColor: false, stdoutColor: false, stdoutTerminal: true}, {write: (chunk: string) => (out.stdout += chunk)}, {write: () => true})
+    terminal.csv([{name: EVIL}], named)
+    expect(out.stdout).not.toMatch(OBEYED)
+  })
+
+  it('paints a styled column after escaping, so synthex\'s own colour survives and a cell\'s does not', () => {
+    const {out, output} = capture({color: true})
+    output.table([{name: 'ok'}, {name: `${ESC}[31mred`}], [{header: 'Name', key: 'name', style: () => 'green', value: (row) => row.name}])
+    const lines = out.stdout.split('\n')
+    expect(lines[1]).toBe(`${ESC}[32mok${ESC}[39m`)
+    expect(lines[2]).toBe(`${ESC}[32m\\x1b[31mred${ESC}[39m`)
+  })
+})
+
 describe('error reports', () => {
   it('maps each kind of failure to its CONTRACT exit code', () => {
     expect(toErrorReport(new NotFoundError('gone'))).toMatchObject({code: 'NOT_FOUND', exitCode: 1})

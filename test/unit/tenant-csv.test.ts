@@ -60,6 +60,16 @@ describe('reading a tenant CSV', () => {
     expect(rows[0]?.values).toEqual({name: 'A', tenant_id: 'a', type: 'shopify'})
   })
 
+  it('reads a cell synthex quoted against formulas back as the value it was, keeping the raw field for the reject file', async () => {
+    const {rows} = await readAll(`tenant_id,name,type,region\na,"'=HYPERLINK(""x"")",shopify,'-1+1\nb,''=text,shopify,-12\nc,'plain,shopify,'@\n`)
+    expect(rows.map((row) => [row.values.name, row.values.region])).toEqual([
+      ['=HYPERLINK("x")', '-1+1'],
+      ["'=text", '-12'],
+      ["'plain", '@'],
+    ])
+    expect(rows[0]?.raw[1]).toBe('\'=HYPERLINK("x")')
+  })
+
   it('reports an empty file', async () => {
     await expect(readAll('')).rejects.toThrow('The file is empty')
     await expect(readAll('\n\n')).rejects.toThrow('The file is empty')

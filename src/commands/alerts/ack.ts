@@ -1,11 +1,10 @@
-import {Args} from '@oclif/core'
-
 import {BaseCommand} from '../../cli/base-command.js'
+import {idArg} from '../../cli/integer-flags.js'
 import {acknowledgeAlert, type Alert} from '../../services/alerts.js'
 
 export default class AlertsAck extends BaseCommand<typeof AlertsAck> {
   static override args = {
-    'alert-id': Args.integer({description: 'The alert\'s id (from `synthex alerts list`).', min: 1, required: true}),
+    'alert-id': idArg({description: 'The alert\'s id (from `synthex alerts list`).'}),
   }
 
   static override description = 'Acknowledges a firing alert: someone is on it, so no more reminders are sent. It still resolves (and says so) when the problem goes away, and an escalation to a higher severity is sent and clears the acknowledgement.'

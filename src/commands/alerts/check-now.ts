@@ -36,7 +36,7 @@ Overlapping runs are safe: the reconcile runs under a database lock and each not
       dryRun,
       env: process.env,
       keyring: this.keyring({sealing: false}),
-      maxWaitMs: durationFlag('max-wait', maxWait),
+      maxWaitMs: durationFlag('max-wait', maxWait, {max: 24 * 3_600_000}),
       signal: controller.signal,
     })
     if (!this.jsonEnabled()) {

@@ -25,9 +25,10 @@ export default class AlertsSilence extends BaseCommand<typeof AlertsSilence> {
 
   async run(): Promise<Silence> {
     const {comment, for: duration, rule, severity, tenant, workspace} = this.flags
+    const durationMs = durationFlag('for', duration)
     const silence = await createSilence(await this.db(), this.audit, {
       comment,
-      durationMs: durationFlag('for', duration),
+      durationMs,
       matchers: {rule, severity, tenant, workspace},
     })
     this.output.success(`Silence ${silence.id} until ${silence.endsAt.toISOString()}: ${JSON.stringify(silence.matchers)}`)

@@ -23,9 +23,11 @@ export default class CredentialsExpiring extends BaseCommand<typeof CredentialsE
 
   async run(): Promise<{credentials: Credential[]; truncated: boolean; within: string}> {
     const scoped = this.flags.workspace !== undefined || Boolean(process.env.SYNTHEX_WORKSPACE?.trim())
+    // Flags are checked before the database is opened.
+    const withinMs = durationFlag('within', this.flags.within)
     const {credentials, truncated} = await expiringCredentials(await this.db(), {
       limit: this.flags.limit,
-      withinMs: durationFlag('within', this.flags.within),
+      withinMs,
       workspace: scoped ? await this.workspace() : undefined,
     })
     if (!this.jsonEnabled()) {

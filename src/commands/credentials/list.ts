@@ -28,10 +28,12 @@ export default class CredentialsList extends BaseCommand<typeof CredentialsList>
 
   async run(): Promise<CredentialPage> {
     const {after, all, csv, 'expiring-within': within, limit, service, tenant} = this.flags
+    // Flags are checked before the database is opened.
+    const expiringWithinMs = within === undefined ? undefined : durationFlag('expiring-within', within)
     const page = await listCredentials(await this.db(), await this.workspace(), {
       after,
       all,
-      expiringWithinMs: within === undefined ? undefined : durationFlag('expiring-within', within),
+      expiringWithinMs,
       limit,
       service: service as CredentialService | undefined,
       tenantId: tenant,

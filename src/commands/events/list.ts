@@ -1,9 +1,11 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {ISO_DATE} from '../../cli/credential-flags.js'
+import {parseIsoTime, TIME_RANGE} from '../../cli/credential-flags.js'
+import {FlagValueError} from '../../cli/flag-value-error.js'
+import {idFlag} from '../../cli/integer-flags.js'
 import type {Column} from '../../cli/output.js'
-import {parseDuration} from '../../config/duration.js'
+import {describeDurationRange, readDuration} from '../../config/duration.js'
 import {SynthexError} from '../../errors/synthex-error.js'
 import {type EventPage, listEvents, type WorkspaceEvent} from '../../services/events.js'
 
@@ -49,17 +51,13 @@ const CSV_COLUMNS: ReadonlyArray<Column<WorkspaceEvent>> = [
 
 /** `--since`: a duration back from now (7d, 24h, 30m) or an ISO-8601 time. */
 function sinceFromFlag(value: string, now = new Date()): Date {
-  const ago = parseDuration(value)
-  if (ago !== undefined) return new Date(now.getTime() - ago)
-  const time = ISO_DATE.test(value.trim()) ? Date.parse(value.trim()) : Number.NaN
-  if (Number.isNaN(time)) {
-    throw new SynthexError(`--since: "${value}" is not a duration such as 7d, 24h or 30m, nor an ISO-8601 time such as 2025-06-01 or 2025-06-01T12:00:00Z.`, {
-      code: 'USAGE',
-      kind: 'usage',
-    })
-  }
-
-  return new Date(time)
+  const ago = readDuration(value)
+  if (ago.ok) return new Date(now.getTime() - ago.ms)
+  if (ago.problem === 'range') throw new FlagValueError('--since', value, `is out of range: give a duration ${describeDurationRange()}, or a date ${TIME_RANGE}`)
+  const time = parseIsoTime(value)
+  if ('time' in time) return time.time
+  if (time.problem === 'range') throw new FlagValueError('--since', value, `is out of range: give a date ${TIME_RANGE}, or a duration ${describeDurationRange()}`)
+  throw new FlagValueError('--since', value, 'is not a duration such as 7d, 24h or 30m, nor an ISO-8601 time such as 2025-06-01 or 2025-06-01T12:00:00Z')
 }
 
 /** `--type`: an exact event type, or a family of them given as a prefix ending in `.*`. */
@@ -91,7 +89,7 @@ Tables shorten lists longer than ${TABLE_LIST_ITEMS} items in the data column; -
 
   static override flags = {
     actor: Flags.string({description: 'Only events made by this actor (exact match).', helpValue: '<actor>'}),
-    after: Flags.integer({description: 'Start after this event id (the nextCursor of the previous page).', helpValue: '<id>', min: 0}),
+    after: idFlag({description: 'Start after this event id (the nextCursor of the previous page).', helpValue: '<id>'}),
     csv: Flags.boolean({description: 'Print CSV (every field, data as JSON) instead of a table.', exclusive: ['json']}),
     limit: Flags.integer({default: 100, description: 'Events per page.', max: 10_000, min: 1}),
     since: Flags.string({description: 'Only events of the last 7d, 24h, 30m..., or since an ISO-8601 time (2025-06-01 is midnight UTC; 2025-06-01T12:00:00Z).', helpValue: '<duration|time>'}),

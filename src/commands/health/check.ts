@@ -50,7 +50,7 @@ Exit codes: 0 healthy or degraded (degraded prints a warning), 3 unhealthy, or 3
 
   async run(): Promise<HealthReport> {
     const {deep, 'fail-on': failOn, format} = this.flags
-    const timeoutMs = Math.max(1, durationFlag('timeout', this.flags.timeout))
+    const timeoutMs = Math.max(1, durationFlag('timeout', this.flags.timeout, {max: 3_600_000}))
     // A server that does not answer fails the database check, and must not hold the command longer.
     this.connectTimeoutMs = timeoutMs
     const report = await checkHealth({
@@ -94,11 +94,13 @@ Exit codes: 0 healthy or degraded (degraded prints a warning), 3 unhealthy, or 3
   }
 
   private printText(report: HealthReport): void {
-    const paint = (status: HealthStatus, text: string): string => this.output.paint('stdout', status === 'healthy' ? 'green' : status === 'degraded' ? 'yellow' : 'red', text)
+    const colour = (status: HealthStatus) => (status === 'healthy' ? 'green' : status === 'degraded' ? 'yellow' : 'red')
+    const paint = (status: HealthStatus, text: string): string => this.output.paint('stdout', colour(status), text)
+    // Colour through the column's style: the table escapes control characters in its cells.
     this.output.table(report.checks, [
-      {header: '', key: 'status', value: (check) => paint(check.status, ICONS[check.status])},
+      {header: '', key: 'status', style: (check) => colour(check.status), value: (check) => ICONS[check.status]},
       {header: 'Check', key: 'name', value: (check) => check.name},
-      {header: 'Status', key: 'status', value: (check) => paint(check.status, check.status)},
+      {header: 'Status', key: 'status', style: (check) => colour(check.status), value: (check) => check.status},
       {header: 'Took', key: 'durationMs', value: (check) => `${Math.round(check.durationMs)} ms`},
       {header: 'Reason', key: 'reason', value: (check) => check.reason},
     ])

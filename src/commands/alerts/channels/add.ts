@@ -2,8 +2,8 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../../cli/base-command.js'
 import {secretSourceFlags} from '../../../cli/credential-flags.js'
-import {readSecret} from '../../../cli/secret-input.js'
-import {SynthexError} from '../../../errors/synthex-error.js'
+import {integerFlag} from '../../../cli/integer-flags.js'
+import {readEnvSecret, readSecret} from '../../../cli/secret-input.js'
 import {SEVERITIES, type Severity} from '../../../notifiers/notifier.js'
 import {CHANNEL_TYPES, channelKind} from '../../../notifiers/registry.js'
 import {addChannel, type ChannelView} from '../../../services/channels.js'
@@ -37,11 +37,11 @@ Provider URLs must be https:// and reach a public address: plain http:// needs -
       description: 'Allow a URL or SMTP server inside the network: loopback, private (RFC 1918, CGNAT, fc00::/7), link-local or metadata addresses. Default: refused.',
     }),
     'api-url': Flags.string({description: 'sendgrid: API base URL (EU: https://api.eu.sendgrid.com). Default: SENDGRID_API_URL, else SendGrid\'s.', helpValue: '<url>'}),
-    concurrency: Flags.integer({description: 'Requests in flight at once (default: the provider\'s).', min: 1}),
+    concurrency: integerFlag({description: 'Requests in flight at once (default: the provider\'s).', max: 100, min: 1}),
     'events-url': Flags.string({description: 'pagerduty: Events API URL (EU: https://events.eu.pagerduty.com/v2/enqueue). Default: PAGERDUTY_EVENTS_URL, else PagerDuty\'s.', helpValue: '<url>'}),
     from: Flags.string({description: 'sendgrid, smtp: the sender address.', helpValue: '<email>'}),
     'min-severity': Flags.string({default: 'info', description: 'Only send alerts of this severity or higher.', options: [...SEVERITIES]}),
-    'rate-per-minute': Flags.integer({description: 'At most this many requests a minute (default: the provider\'s limit).', min: 1}),
+    'rate-per-minute': integerFlag({description: 'At most this many requests a minute (default: the provider\'s limit).', max: 1_000_000, min: 1}),
     'signing-secret-env': Flags.string({description: 'webhook: the environment variable holding the HMAC signing secret.', helpValue: '<NAME>'}),
     to: Flags.string({description: 'sendgrid, smtp: recipients, comma-separated.', helpValue: '<emails>'}),
     type: Flags.string({description: 'What kind of channel.', options: CHANNEL_TYPES, required: true}),
@@ -55,11 +55,7 @@ Provider URLs must be https:// and reach a public address: plain http:// needs -
     const kind = channelKind(flags.type)
     const secret = kind?.secretField ? await readSecret(flags, {canPrompt: this.canPrompt(), prompt: `${kind.secretName} for ${this.args.name}: `}) : undefined
     const secretOptions: Record<string, string> = {}
-    if (flags['signing-secret-env'] !== undefined) {
-      const value = process.env[flags['signing-secret-env']]
-      if (!value) throw new SynthexError(`--signing-secret-env: the environment variable ${flags['signing-secret-env']} is not set or is empty.`, {code: 'USAGE', kind: 'usage'})
-      secretOptions.signingSecret = value
-    }
+    if (flags['signing-secret-env'] !== undefined) secretOptions.signingSecret = readEnvSecret('--signing-secret-env', flags['signing-secret-env'])
 
     const options: Record<string, unknown> = {}
     // Stored with the channel's settings, so `channels list` shows what it was allowed.

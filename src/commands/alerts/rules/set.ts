@@ -2,7 +2,13 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../../cli/base-command.js'
 import {durationFlag} from '../../../cli/credential-flags.js'
+import {integerFlag} from '../../../cli/integer-flags.js'
 import {type AlertRule, RULE_NAMES, updateRule} from '../../../services/alert-rules.js'
+
+/** Ten years: a threshold further out than that is a typo, and the rules subtract it from today. */
+const MAX_DAYS = 3650
+/** The repeat interval is stored in seconds in a 32-bit column; a year is far inside it. */
+const MAX_REPEAT_MS = 365 * 86_400_000
 
 export default class AlertsRulesSet extends BaseCommand<typeof AlertsRulesSet> {
   static override args = {
@@ -18,14 +24,14 @@ export default class AlertsRulesSet extends BaseCommand<typeof AlertsRulesSet> {
   ]
 
   static override flags = {
-    critical: Flags.integer({description: 'credential_expiring: critical at or under this many days left.', min: 0}),
-    days: Flags.integer({description: 'tenant_inactive: days without activity.', min: 1}),
+    critical: integerFlag({description: 'credential_expiring: critical at or under this many days left.', max: MAX_DAYS, min: 0}),
+    days: integerFlag({description: 'tenant_inactive: days without activity.', max: MAX_DAYS, min: 1}),
     disable: Flags.boolean({description: 'Turn the rule off.', exclusive: ['enable']}),
     enable: Flags.boolean({description: 'Turn the rule on.', exclusive: ['disable']}),
-    info: Flags.integer({description: 'credential_expiring: info at or under this many days left.', min: 0}),
-    runs: Flags.integer({description: 'health_failing: consecutive unhealthy `health check` runs.', min: 1}),
+    info: integerFlag({description: 'credential_expiring: info at or under this many days left.', max: MAX_DAYS, min: 0}),
+    runs: integerFlag({description: 'health_failing: consecutive unhealthy `health check` runs.', max: 1000, min: 1}),
     repeat: Flags.string({description: 'Send a firing, unacknowledged alert again after this long (e.g. 24h).', helpValue: '<duration>'}),
-    warning: Flags.integer({description: 'credential_expiring: warning at or under this many days left.', min: 0}),
+    warning: integerFlag({description: 'credential_expiring: warning at or under this many days left.', max: MAX_DAYS, min: 0}),
   }
 
   static override summary = 'Change an alert rule.'
@@ -35,7 +41,7 @@ export default class AlertsRulesSet extends BaseCommand<typeof AlertsRulesSet> {
     const rule = await updateRule(await this.db(), this.audit, this.args.rule, {
       enabled: enable ? true : disable ? false : undefined,
       params: {critical, days, info, runs, warning},
-      repeatIntervalMs: repeat === undefined ? undefined : durationFlag('repeat', repeat),
+      repeatIntervalMs: repeat === undefined ? undefined : durationFlag('repeat', repeat, {max: MAX_REPEAT_MS, min: 60_000}),
     })
     this.output.success(`Rule ${rule.name}: ${rule.enabled ? 'enabled' : 'disabled'}, ${Object.entries(rule.params).map(([key, value]) => `${key}=${value}${key === 'runs' ? '' : 'd'}`).join(' ') || 'no thresholds'}, repeat every ${Math.round(rule.repeatIntervalMs / 60_000)} min.`)
     return rule

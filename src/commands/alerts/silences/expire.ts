@@ -1,11 +1,10 @@
-import {Args} from '@oclif/core'
-
 import {BaseCommand} from '../../../cli/base-command.js'
+import {idArg} from '../../../cli/integer-flags.js'
 import {expireSilence, type Silence} from '../../../services/silences.js'
 
 export default class AlertsSilencesExpire extends BaseCommand<typeof AlertsSilencesExpire> {
   static override args = {
-    'silence-id': Args.integer({description: 'The silence\'s id (from `synthex alerts silences`).', min: 1, required: true}),
+    'silence-id': idArg({description: 'The silence\'s id (from `synthex alerts silences`).'}),
   }
 
   static override description = 'Ends a silence now. Alerts it muted that still fire are sent by the next `synthex alerts check-now`.'

@@ -1,4 +1,4 @@
-import {createReadStream} from 'node:fs'
+import {createReadStream, fstatSync} from 'node:fs'
 import {stat} from 'node:fs/promises'
 import type {Readable} from 'node:stream'
 
@@ -6,7 +6,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../../cli/base-command.js'
 import {ImportProgress, rowsPerSecond} from '../../../cli/progress.js'
-import {RejectFile} from '../../../cli/reject-file.js'
+import {type FileIdentity, RejectFile} from '../../../cli/reject-file.js'
 import {SynthexError} from '../../../errors/synthex-error.js'
 import {importTenantsCsv, type ImportResult, type OnConflict} from '../../../services/tenant-import.js'
 
@@ -43,8 +43,8 @@ By default valid rows are imported and every invalid row is reported with its li
 
   async run(): Promise<ImportResult> {
     const {atomic, 'chunk-size': chunkSize, 'dry-run': dryRun, 'from-csv': from, 'on-conflict': onConflict, 'reject-file': rejectPath} = this.flags
-    const input = await openInput(from)
-    const rejects = rejectPath ? await RejectFile.open(rejectPath) : undefined
+    const {identity, input} = await openInput(from)
+    const rejects = rejectPath ? await RejectFile.open(rejectPath, {input: identity}) : undefined
     const workspace = await this.workspace()
     const progress = new ImportProgress({live: this.settings.colorAllowed && Boolean(process.stderr.isTTY)})
     try {
@@ -94,10 +94,21 @@ By default valid rows are imported and every invalid row is reported with its li
   }
 }
 
-async function openInput(from: string): Promise<Readable> {
-  if (from === '-') return process.stdin
+/** The input, and which file it is (standard input too, when a file is redirected to it), so the reject file cannot be it. */
+async function openInput(from: string): Promise<{identity?: FileIdentity; input: Readable}> {
+  if (from === '-') {
+    const info = (() => {
+      try {
+        return fstatSync(0)
+      } catch {
+        return undefined
+      }
+    })()
+    return {identity: info?.isFile() ? info : undefined, input: process.stdin}
+  }
+
   const info = await stat(from).catch(() => undefined)
   if (!info) throw new SynthexError(`--from-csv: ${from} does not exist.`, {code: 'FILE_NOT_FOUND', kind: 'usage'})
   if (!info.isFile()) throw new SynthexError(`--from-csv: ${from} is not a file.`, {code: 'FILE_NOT_FOUND', kind: 'usage'})
-  return createReadStream(from, {highWaterMark: 1 << 18})
+  return {identity: info, input: createReadStream(from, {highWaterMark: 1 << 18})}
 }

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../../cli/base-command.js'
+import {idFlag} from '../../../cli/integer-flags.js'
 import {EVENT_COLUMNS} from '../../../cli/tenant-view.js'
 import {type HistoryPage, tenantHistory} from '../../../services/tenants.js'
 
@@ -16,7 +17,7 @@ export default class TenantsHistory extends BaseCommand<typeof TenantsHistory> {
   ]
 
   static override flags = {
-    after: Flags.integer({description: 'Start after this event id (the nextCursor of the previous page).', min: 0}),
+    after: idFlag({description: 'Start after this event id (the nextCursor of the previous page).'}),
     csv: Flags.boolean({description: 'Print CSV instead of a table.', exclusive: ['json']}),
     limit: Flags.integer({default: 100, description: 'Events per page.', max: 10_000, min: 1}),
   }
