@@ -118,7 +118,7 @@ describeEachCliBackend('hostile text in notifications (issue 11, points 12 and 1
   })
 
   it('escapes a tenant name in Slack\'s top-level text as in its blocks: no @channel ping, no link', async () => {
-    const added = await run(['alerts', 'channels', 'add', 'evil-slack', '--type', 'slack', '--value-stdin'], {input: slack.webhookUrl})
+    const added = await run(['alerts', 'channels', 'add', 'evil-slack', '--type', 'slack', '--value-stdin', '--allow-http', '--allow-private-network'], {input: slack.webhookUrl})
     expect(added.code, added.stderr).toBe(0)
     await idleTenant(target(), 'phish', '<!channel> <https://evil.example|Reset your password> & more')
     const checked = await run(['alerts', 'check-now', '--json'])
@@ -133,7 +133,7 @@ describeEachCliBackend('hostile text in notifications (issue 11, points 12 and 1
   })
 
   it('shows a provider\'s error body escaped in `channels test` and `alerts deliveries`', async () => {
-    const added = await run(['alerts', 'channels', 'add', 'evil-answers', '--type', 'slack', '--value-stdin'], {input: failing.webhookUrl})
+    const added = await run(['alerts', 'channels', 'add', 'evil-answers', '--type', 'slack', '--value-stdin', '--allow-http', '--allow-private-network'], {input: failing.webhookUrl})
     expect(added.code, added.stderr).toBe(0)
 
     failing.failNext({body: `invalid_payload ${EVIL}`, status: 400})
