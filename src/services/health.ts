@@ -1,11 +1,12 @@
-import {connect} from 'node:net'
-
 import {sql} from 'kysely'
 
 import {unseal} from '../crypto/envelope.js'
 import type {Keyring} from '../crypto/keyring.js'
 import {pendingMigrations} from '../db/migrations.js'
 import type {Db} from '../db/schema.js'
+import type {NetworkPolicy} from '../net/address-policy.js'
+import {guardedConnect} from '../net/guarded-connect.js'
+import {policyOf} from '../notifiers/network-options.js'
 import {DEFAULT_EVENTS_URL} from '../notifiers/pagerduty.js'
 import {DEFAULT_SENDGRID_URL} from '../notifiers/sendgrid.js'
 import {type ChannelProblem, type ChannelSpec, inspectChannels} from './channels.js'
@@ -145,7 +146,7 @@ export async function checkHealth(options: HealthOptions): Promise<HealthReport>
       )
         .then(({channels}) => {
           const remainingMs = Math.max(1, deadline - performance.now())
-          return Promise.all(endpointsOf(channels).map((endpoint) => run(`channel ${endpoint.name}`, () => checkReachable(endpoint.url, remainingMs), remainingMs)))
+          return Promise.all(endpointsOf(channels).map((endpoint) => run(`channel ${endpoint.name}`, () => checkReachable(endpoint.url, remainingMs, endpoint.policy), remainingMs)))
         })
         .catch(() => []),
       Promise.all([
@@ -291,6 +292,8 @@ async function checkCron(db: Db, now: Date, maxAgeMs: number): ReturnType<Check>
 
 interface Endpoint {
   readonly name: string
+  /** The channel's outbound address policy: a probe connects only where a send could. */
+  readonly policy: NetworkPolicy
   readonly url: URL
 }
 
@@ -302,7 +305,7 @@ function endpointsOf(channels: readonly ChannelSpec[]): Endpoint[] {
     const target = config.url ?? config.eventsUrl ?? config.apiUrl ?? (channel.type === 'pagerduty' ? DEFAULT_EVENTS_URL : channel.type === 'sendgrid' ? DEFAULT_SENDGRID_URL : undefined)
     if (typeof target !== 'string') continue
     try {
-      endpoints.push({name: channel.name, url: new URL(target)})
+      endpoints.push({name: channel.name, policy: policyOf(config), url: new URL(target)})
     } catch {
       // A channel with a malformed URL is reported by `alerts channels test`.
     }
@@ -317,22 +320,17 @@ const DEFAULT_PORTS: Record<string, number> = {'http:': 80, 'https:': 443, 'smtp
  * Reachable: a TCP connection to the endpoint's host and port opens. Nothing is sent, so a
  * probe never posts to a channel or counts against an API's quota.
  */
-async function checkReachable(url: URL, timeoutMs: number): ReturnType<Check> {
+async function checkReachable(url: URL, timeoutMs: number, policy: NetworkPolicy = {allowHttp: true, allowPrivateNetwork: true}): ReturnType<Check> {
   const port = url.port ? Number(url.port) : (DEFAULT_PORTS[url.protocol] ?? 443)
   const where = `${url.hostname}:${port}`
   const started = performance.now()
-  await new Promise<void>((resolve, reject) => {
-    const socket = connect({host: url.hostname, port, timeout: timeoutMs})
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve()
-    })
-    socket.once('timeout', () => {
-      socket.destroy()
-      reject(new Error(`${where}: no answer within ${formatSeconds(timeoutMs)}`))
-    })
-    socket.once('error', (error: NodeJS.ErrnoException) => reject(new Error(`${where}: ${error.code ?? error.message}`)))
-  })
+  try {
+    const socket = await guardedConnect(url.hostname, port, {policy, timeoutMs})
+    socket.destroy()
+  } catch (error) {
+    throw new Error(`${where}: ${firstLine(error)}`, {cause: error})
+  }
+
   const ms = round(performance.now() - started)
   return {reason: `${where} reachable in ${ms} ms`, status: 'healthy', value: {unit: 'ms', value: ms}}
 }

@@ -17,7 +17,7 @@ export async function seedAlerting(target: CliTarget, encryptionKey: string, see
   const keyring = new Keyring({id: derivedKeyId(key), key})
   await withDatabase(target, async (db) => {
     await sql`truncate alert_notifications, alerts, channels, alert_runs, tenants cascade`.execute(db)
-    for (const [name, url] of Object.entries(seed.slack)) await addChannel(db, keyring, {actor: 'e2e', source: 'test'}, {name, options: {}, secret: url, type: 'slack'})
+    for (const [name, url] of Object.entries(seed.slack)) await addChannel(db, keyring, {actor: 'e2e', source: 'test'}, {name, options: {allowHttp: true, allowPrivateNetwork: true}, secret: url, type: 'slack'})
     const workspace = await db.selectFrom('workspaces').select('id').where('slug', '=', 'default').executeTakeFirstOrThrow()
     const old = new Date(Date.now() - 90 * 86_400_000)
     if (seed.idleTenants.length === 0) return

@@ -293,7 +293,7 @@ describeEachBackend('health check', (database) => {
     expect(report.checks.map((check) => check.name)).toEqual(['database', 'migrations', 'encryption', 'credentials', 'channels', 'deliveries', 'cron', 'channel env-slack', 'shopify api', 'google api'])
     expect(byName(report)['channel env-slack']).toMatchObject({reason: expect.stringMatching(new RegExp(`^127\\.0\\.0\\.1:${port} reachable in [\\d.]+ ms$`)), status: 'healthy'})
     expect(byName(report)['shopify api']).toMatchObject({reason: expect.stringMatching(new RegExp(`^127\\.0\\.0\\.1:${port} reachable in `)), status: 'healthy', value: {unit: 'ms'}})
-    expect(byName(report)['google api']).toMatchObject({reason: `127.0.0.1:${closed}: ECONNREFUSED`, status: 'unhealthy'})
+    expect(byName(report)['google api']).toMatchObject({reason: `127.0.0.1:${closed}: network error: ECONNREFUSED`, status: 'unhealthy'})
     expect(report.status).toBe('unhealthy')
 
     // Without --deep nothing is probed.

@@ -5,6 +5,7 @@ import {durationFlag} from '../../cli/credential-flags.js'
 import {toErrorReport} from '../../cli/error-report.js'
 import {checkHealth, type HealthReport, type HealthStatus} from '../../services/health.js'
 import {healthMetrics, renderMetrics} from '../../services/metrics.js'
+import {terminalLine} from '../../text/terminal-text.js'
 
 const ICONS: Record<HealthStatus, string> = {degraded: '!', healthy: '✓', unhealthy: '✗'}
 const NAGIOS: Record<HealthStatus, {code: number; word: string}> = {
@@ -44,7 +45,7 @@ Exit codes: 0 healthy or degraded (degraded prints a warning), 3 unhealthy, or 3
   override async catch(error: Interfaces.CommandError): Promise<void> {
     const nagios = (this.flags as {format?: string} | undefined)?.format === 'nagios' || /(^| )--format[= ]nagios( |$)/.test(this.argv.join(' '))
     if (!nagios || (error as {code?: string}).code === 'EEXIT') return super.catch(error)
-    process.stdout.write(`SYNTHEX UNKNOWN - ${toErrorReport(error).message.split('\n')[0]}\n`)
+    process.stdout.write(`SYNTHEX UNKNOWN - ${terminalLine(toErrorReport(error).message.split('\n')[0] ?? '')}\n`)
     process.exitCode = 3
   }
 
@@ -90,7 +91,7 @@ Exit codes: 0 healthy or degraded (degraded prints a warning), 3 unhealthy, or 3
     const perf = report.checks
       .filter((check) => check.value !== undefined)
       .map((check) => `'${check.name.replaceAll("'", '')}'=${check.value?.value}${check.value?.unit}`)
-    process.stdout.write(`SYNTHEX ${NAGIOS[report.status].word} - ${summary.replaceAll('|', '/')}${perf.length > 0 ? ` | ${perf.join(' ')}` : ''}\n`)
+    process.stdout.write(`SYNTHEX ${NAGIOS[report.status].word} - ${terminalLine(summary).replaceAll('|', '/')}${perf.length > 0 ? ` | ${perf.join(' ')}` : ''}\n`)
   }
 
   private printText(report: HealthReport): void {
