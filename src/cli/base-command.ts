@@ -60,6 +60,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   static databaseMigrations: 'auto' | 'ignore' | 'report' = 'auto'
   /** Connections to a server database: more for commands that work in parallel. */
   static databasePoolSize = 4
+  /**
+   * How long one statement on a server database may take before the command gives up:
+   * `bulk` for commands whose statements legitimately take long (an import's chunks,
+   * migrations), `default` for the others. See DatabaseLimits.
+   */
+  static databaseStatements: 'bulk' | 'default' = 'default'
   static override enableJsonFlag = true
   /**
    * The command reads a secret: its usage errors never quote what was typed, since a secret
@@ -68,7 +74,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   static readsSecret = false
 
   protected args!: CommandArgs<T>
-  /** How long to wait for a server database to accept a connection (default 10 s). */
+  /** How long to wait for a server database to accept a connection (default: SYNTHEX_DB_CONNECT_TIMEOUT). */
   protected connectTimeoutMs: number | undefined
   protected flags!: CommandFlags<T>
   protected settings!: Settings
@@ -176,6 +182,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       connectTimeoutMs: this.connectTimeoutMs,
       migrations: (this.ctor as unknown as typeof BaseCommand).databaseMigrations,
       poolSize: (this.ctor as unknown as typeof BaseCommand).databasePoolSize,
+      statements: (this.ctor as unknown as typeof BaseCommand).databaseStatements,
       onProgress: (progress) => this.showProgress(progress),
     })
       .then((database) => (this.#opened = database))
