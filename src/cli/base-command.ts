@@ -4,6 +4,7 @@ import {loadSettings, type Settings} from '../config/settings.js'
 import type {Keyring} from '../crypto/keyring.js'
 import {loadKeyring, serverKeyMissing} from '../crypto/load-keyring.js'
 import {type OpenDatabase, openDatabase, type OpenProgress} from '../db/open-database.js'
+import {repairHome} from '../db/private-home.js'
 import type {Db} from '../db/schema.js'
 import {SynthexError} from '../errors/synthex-error.js'
 import type {Audit} from '../services/events.js'
@@ -81,6 +82,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   #database: Promise<OpenDatabase> | undefined
   /** The database once open: an interrupted command reports through it without waiting for one. */
   #opened: OpenDatabase | undefined
+  #homeChecked = false
   #interrupted = false
   #output: Output | undefined
   #signalHandlers = new Map<string, () => void>()
@@ -172,6 +174,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected async database(): Promise<OpenDatabase> {
+    this.keepHomePrivate()
     const target = this.settings.database
     // A command with a short connect timeout (health check) waits less for the embedded
     // database's lock: giving up a little before its own timeout names the holder.
@@ -203,6 +206,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    * if there is none, and a server database without a configured key is refused.
    */
   protected keyring(options: {sealing: boolean}): Keyring {
+    this.keepHomePrivate()
     const {keyring, notices} = loadKeyring(process.env, this.settings.database, {createKeyFile: options.sealing})
     for (const notice of notices) this.output.warn(notice)
     if (options.sealing && !keyring.active && this.settings.database.kind === 'server') throw serverKeyMissing()
@@ -234,6 +238,23 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       })
     } catch {
       // Analytics never break a command.
+    }
+  }
+
+  /**
+   * Once per command, before the embedded database or its key file is used: a $SYNTHEX_HOME
+   * that other users can read is made private again, with one warning (see repairHome).
+   */
+  private keepHomePrivate(): void {
+    const target = this.settings.database
+    if (this.#homeChecked || target.kind !== 'embedded') return
+    this.#homeChecked = true
+    try {
+      const notice = repairHome(target.home, target.dataDir)
+      if (notice) this.output.warn(notice)
+    } catch {
+      // A directory that cannot be checked cannot be opened either: opening the database
+      // (or the key file) reports what is wrong with it.
     }
   }
 

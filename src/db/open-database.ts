@@ -4,12 +4,15 @@ import {join} from 'node:path'
 import {Kysely, PostgresDialect} from 'kysely'
 
 import {ConfigError} from '../config/config-error.js'
+import {storageErrorOf} from '../errors/storage-error.js'
 import {DEFAULT_DATABASE_LIMITS, type DatabaseTarget} from '../config/settings.js'
 import {type BulkSession, embeddedBulkSession, serverBulkSession} from './bulk-session.js'
 import {DatabaseUnavailableError, MigrationsPendingError} from './database-errors.js'
+import {embeddedOpenFailure} from './embedded-failures.js'
 import {acquireEmbeddedLock, type EmbeddedLock, type LockHolder} from './embedded-lock.js'
 import {migrateToLatest, pendingMigrations} from './migrations.js'
 import {PGliteDialect} from './pglite-dialect.js'
+import {makePrivateDirectory, makeTreePrivate, privateNodeFs} from './private-home.js'
 import {redactDatabaseUrl, sslMode} from './postgres-url.js'
 import {describeConnectionError, replyTimeoutFor} from './server-failures.js'
 import type {Db} from './schema.js'
@@ -67,19 +70,24 @@ async function openEmbedded(target: Extract<DatabaseTarget, {kind: 'embedded'}>,
     command: options.command,
     onWait: (holder) => options.onProgress?.({holder, type: 'waiting'}),
     timeoutMs: target.lockTimeoutMs,
+  }).catch((error: unknown) => {
+    // A full disk or a read-only mount shows first here, where the lock file is written.
+    throw storageErrorOf(error) ?? error
   })
   let client: import('@electric-sql/pglite').PGlite | undefined
   try {
-    if (!existsSync(join(target.dataDir, 'PG_VERSION'))) options.onProgress?.({dataDir: target.dataDir, type: 'creating'})
+    const creating = !existsSync(join(target.dataDir, 'PG_VERSION'))
+    if (creating) options.onProgress?.({dataDir: target.dataDir, type: 'creating'})
     // Loaded here, not at the top: commands on a server database never pay for the WASM build.
     const {PGlite} = await import('@electric-sql/pglite')
     try {
-      client = await PGlite.create(target.dataDir)
+      if (creating) makePrivateDirectory(target.dataDir)
+      client = await PGlite.create({fs: await privateNodeFs(target.dataDir)})
+      // Should this PGlite build have escaped privateNodeFs, the new directory is made private
+      // here, once (a thousand stat calls, next to the seconds that creating it takes).
+      if (creating) makeTreePrivate(target.dataDir)
     } catch (error) {
-      throw new DatabaseUnavailableError(`Cannot open the embedded database at ${target.dataDir}: ${describe(error)}.`, {
-        cause: error,
-        hint: 'If the directory was copied or edited by another tool, restore it from a backup, or move it away to start afresh.',
-      })
+      throw embeddedOpenFailure(error, target.dataDir)
     }
 
     const db = new Kysely<never>({dialect: new PGliteDialect(client)}) as unknown as Db
