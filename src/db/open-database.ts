@@ -14,7 +14,7 @@ import {migrateToLatest, pendingMigrations} from './migrations.js'
 import {PGliteDialect} from './pglite-dialect.js'
 import {makePrivateDirectory, makeTreePrivate, privateNodeFs} from './private-home.js'
 import {redactDatabaseUrl, sslMode} from './postgres-url.js'
-import {describeConnectionError, replyTimeoutFor} from './server-failures.js'
+import {cannotConnect, type FailureContext, replyTimeoutFor} from './server-failures.js'
 import type {Db} from './schema.js'
 
 export type Backend = 'embedded' | 'server'
@@ -166,16 +166,18 @@ async function connectServer(
   const limits = target.limits ?? DEFAULT_DATABASE_LIMITS
   const bulk = options.statements === 'bulk'
   const statementTimeoutMs = bulk ? limits.bulkStatementTimeoutMs : limits.statementTimeoutMs
+  const context: FailureContext = {
+    connectTimeoutMs: options.connectTimeoutMs ?? limits.connectTimeoutMs,
+    connectTimeoutSetting: options.connectTimeoutMs === undefined ? 'SYNTHEX_DB_CONNECT_TIMEOUT' : 'the command\'s --timeout',
+    location,
+    replyTimeoutMs: replyTimeoutFor(statementTimeoutMs),
+    setting: target.setting,
+    statementTimeoutMs,
+    statementTimeoutSetting: bulk ? 'SYNTHEX_DB_BULK_STATEMENT_TIMEOUT' : 'SYNTHEX_DB_STATEMENT_TIMEOUT',
+  }
   const pool = serverPool({
     config: {...config, ...(sslOverride === false ? {ssl: false} : {}), application_name: 'synthex'},
-    connectTimeoutMs: options.connectTimeoutMs ?? limits.connectTimeoutMs,
-    context: {
-      location,
-      setting: target.setting,
-      replyTimeoutMs: replyTimeoutFor(statementTimeoutMs),
-      statementTimeoutMs,
-      statementTimeoutSetting: bulk ? 'SYNTHEX_DB_BULK_STATEMENT_TIMEOUT' : 'SYNTHEX_DB_STATEMENT_TIMEOUT',
-    },
+    context,
     poolSize: options.poolSize ?? 4,
   })
   const db = new Kysely<never>({dialect: new PostgresDialect({pool: {connect: () => pool.connect(), end: () => pool.end()}})}) as unknown as Db
@@ -189,10 +191,7 @@ async function connectServer(
   } catch (error) {
     await close()
     if (error instanceof DatabaseUnavailableError) throw error
-    throw new DatabaseUnavailableError(`Cannot connect to the database at ${location}: ${describeConnectionError(error)}.`, {
-      cause: error,
-      hint: `Check that the server is running and that ${target.setting} is right.`,
-    })
+    throw cannotConnect(error, context)
   }
 
   if ((options.migrations ?? 'auto') === 'auto' && pending.length > 0) {

@@ -3,6 +3,9 @@ import {DatabaseUnavailableError} from './database-errors.js'
 
 /** What a failure on a server connection is reported with. */
 export interface FailureContext {
+  /** How long connecting may take, and what sets it (a variable, or a command's flag). */
+  readonly connectTimeoutMs: number
+  readonly connectTimeoutSetting: string
   /** The database, safe to print (no password). */
   readonly location: string
   /** Where the URL came from (`DATABASE_URL`, `--database-url` ...), to name in hints. */
@@ -115,6 +118,16 @@ function lostReason(code: string | undefined, message: string): string | undefin
   if (/^Connection terminated/.test(message)) return 'the server closed it unexpectedly'
   if (/not queryable/.test(message)) return 'the connection had already failed'
   return undefined
+}
+
+/** The error for a connection that could not be made (refused, timed out, authentication...). */
+export function cannotConnect(error: unknown, context: FailureContext): DatabaseUnavailableError {
+  const reason = describeConnectionError(error)
+  const waited = reason === 'connection timed out' ? `; synthex waited ${formatDuration(context.connectTimeoutMs)} (${context.connectTimeoutSetting})` : ''
+  return new DatabaseUnavailableError(`Cannot connect to the database at ${context.location}: ${reason}.`, {
+    cause: error,
+    hint: `Check that the server is running and that ${context.setting} is right${waited}.`,
+  })
 }
 
 /** A connection failure in words, without the URL (pg does not echo it, and neither do we). */

@@ -1,7 +1,7 @@
 import pg from 'pg'
 
 import {DatabaseUnavailableError} from './database-errors.js'
-import {connectionFailure, describeConnectionError, type FailureContext} from './server-failures.js'
+import {cannotConnect, connectionFailure, type FailureContext} from './server-failures.js'
 
 /**
  * pg's pool with every wait bounded, so that a server or network that stops answering ends
@@ -24,7 +24,6 @@ import {connectionFailure, describeConnectionError, type FailureContext} from '.
  */
 export interface ServerPoolOptions {
   readonly config: pg.PoolConfig
-  readonly connectTimeoutMs: number
   readonly context: FailureContext
   readonly poolSize: number
 }
@@ -100,7 +99,7 @@ export function serverPool(options: ServerPoolOptions): ServerPool {
   const pool = new pg.Pool({
     ...options.config,
     Client: GuardedClient as unknown as new () => pg.ClientBase,
-    connectionTimeoutMillis: options.connectTimeoutMs,
+    connectionTimeoutMillis: context.connectTimeoutMs,
     keepAlive: true,
     keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS,
     max: options.poolSize,
@@ -125,10 +124,7 @@ export function serverPool(options: ServerPoolOptions): ServerPool {
         return (await pool.connect()) as ServerClient
       } catch (error) {
         if (error instanceof DatabaseUnavailableError) throw error
-        throw new DatabaseUnavailableError(`Cannot connect to the database at ${context.location}: ${describeConnectionError(error)}.`, {
-          cause: error,
-          hint: `Check that the server is running and that ${context.setting} is right.`,
-        })
+        throw cannotConnect(error, context)
       }
     },
     end() {
@@ -136,7 +132,8 @@ export function serverPool(options: ServerPoolOptions): ServerPool {
         const poolEnded = pool.end().catch(() => {})
         if (!silent) {
           await briefly(poolEnded)
-          await briefly(Promise.all([...clients].map((client) => new Promise<void>((resolve) => client.once('end', () => resolve())))))
+          const open = [...clients].filter((client) => !client.connection.stream.destroyed)
+          await briefly(Promise.all(open.map((client) => new Promise<void>((resolve) => client.once('end', () => resolve())))))
         }
 
         for (const client of clients) client.connection.stream.destroy()

@@ -1,3 +1,4 @@
+import {execFileSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -95,9 +96,16 @@ describeOnServer('a server database that stops answering or drops the connection
       return Number(rows[0]?.n)
     })
 
-  it('ends `tenant tenants list` whose query gets no reply with DATABASE_UNAVAILABLE', async () => {
+  it('ends `tenant tenants list` whose query gets no reply with DATABASE_UNAVAILABLE; its connections have TCP keepalive on', async () => {
+    const stuck = proxy.when('"tenants"')
     proxy.breakOn('"tenants"', 'blackhole')
-    const result = await synthex(['tenant', 'tenants', 'list', '--json'], throughProxy())
+    const listing = startCli(['tenant', 'tenants', 'list', '--json'], {env: throughProxy(), timeoutMs: 30_000})
+    await stuck
+    // The command's sockets to the proxy, as the kernel sees them: a keepalive timer on each
+    // (once what was just sent is acknowledged: until then the retransmission timer shows).
+    const sockets = (): string[] => execFileSync('ss', ['-tnoH', 'state', 'established', `( dport = :${proxy.port} )`], {encoding: 'utf8'}).trim().split('\n').filter(Boolean)
+    await waitFor(() => (sockets().length > 0 && sockets().every((socket) => socket.includes('timer:(keepalive,')) ? true : undefined), 2000, `keepalive on ${sockets().join('; ')}`)
+    const result = await listing.done
     expectCleanFailure(result)
     const {error} = parseJson<ErrorBody>(result)
     expect(error.code).toBe('DATABASE_UNAVAILABLE')
@@ -137,7 +145,11 @@ describeOnServer('a server database that stops answering or drops the connection
     proxy.break('blackhole')
     const result = await synthex(['tenant', 'tenants', 'list', '--json'], throughProxy())
     expectCleanFailure(result)
-    expect(parseJson<ErrorBody>(result).error).toMatchObject({code: 'DATABASE_UNAVAILABLE', message: expect.stringMatching(/^Cannot connect to the database at .*: connection timed out\.$/)})
+    expect(parseJson<ErrorBody>(result).error).toMatchObject({
+      code: 'DATABASE_UNAVAILABLE',
+      hint: 'Check that the server is running and that DATABASE_URL is right; synthex waited 2s (SYNTHEX_DB_CONNECT_TIMEOUT).',
+      message: expect.stringMatching(/^Cannot connect to the database at .*: connection timed out\.$/),
+    })
   })
 
   it('ends an import whose server stops answering mid-import with what it kept, and a re-run with skip finishes it exactly', async () => {
