@@ -91,16 +91,17 @@ describe('the embedded database on a file system that is full, read-only or not 
 describe('an embedded database that cannot be opened [embedded]', () => {
   it('reports a home it may not enter as permission denied (run as another user)', async () => {
     const home = await makeHome()
-    // The home is root's (0700); the command runs as nobody.
+    // The home is root's (0700); the command runs as nobody, with a HOME of its own for oclif.
+    const nobodyHome = mkdtempSync(join('/tmp', 'synthex-nobody-'))
     const result = await new Promise<CliResult>((resolve, reject) => {
-      const child = spawn(process.execPath, [BIN, ...list], {env: cliEnv({HOME: mkdtempSync(join('/tmp', 'synthex-nobody-')), SYNTHEX_HOME: home}), gid: 65_534, uid: 65_534})
+      const child = spawn(process.execPath, [BIN, ...list], {env: cliEnv({HOME: nobodyHome, SYNTHEX_HOME: home}), gid: 65_534, uid: 65_534})
       let stdout = ''
       let stderr = ''
       child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
       child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
       child.on('error', reject)
       child.on('close', (code, signal) => resolve({code, signal, stderr, stdout}))
-    })
+    }).finally(() => rmSync(nobodyHome, {force: true, recursive: true}))
     expect(failure(result)).toMatchObject({code: 'STORAGE_ERROR', details: {errno: 'EACCES'}, message: `Permission denied at ${home}.`})
   })
 
