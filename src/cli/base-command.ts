@@ -4,6 +4,7 @@ import {loadSettings, type Settings} from '../config/settings.js'
 import type {Keyring} from '../crypto/keyring.js'
 import {loadKeyring, serverKeyMissing} from '../crypto/load-keyring.js'
 import {type OpenDatabase, openDatabase, type OpenProgress} from '../db/open-database.js'
+import {repairHome} from '../db/private-home.js'
 import type {Db} from '../db/schema.js'
 import {SynthexError} from '../errors/synthex-error.js'
 import type {Audit} from '../services/events.js'
@@ -61,6 +62,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   static databaseMigrations: 'auto' | 'ignore' | 'report' = 'auto'
   /** Connections to a server database: more for commands that work in parallel. */
   static databasePoolSize = 4
+  /**
+   * How long one statement on a server database may take before the command gives up:
+   * `bulk` for commands whose statements legitimately take long (an import's chunks,
+   * migrations), `default` for the others. See DatabaseLimits.
+   */
+  static databaseStatements: 'bulk' | 'default' = 'default'
   static override enableJsonFlag = true
   /**
    * The command reads a secret: its usage errors never quote what was typed, since a secret
@@ -69,13 +76,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   static readsSecret = false
 
   protected args!: CommandArgs<T>
-  /** How long to wait for a server database to accept a connection (default 10 s). */
+  /** How long to wait for a server database to accept a connection (default: SYNTHEX_DB_CONNECT_TIMEOUT). */
   protected connectTimeoutMs: number | undefined
   protected flags!: CommandFlags<T>
   protected settings!: Settings
   #database: Promise<OpenDatabase> | undefined
   /** The database once open: an interrupted command reports through it without waiting for one. */
   #opened: OpenDatabase | undefined
+  #homeChecked = false
   #interrupted = false
   #output: Output | undefined
   #signalHandlers = new Map<string, () => void>()
@@ -169,6 +177,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected async database(): Promise<OpenDatabase> {
+    this.keepHomePrivate()
     const target = this.settings.database
     // A command with a short connect timeout (health check) waits less for the embedded
     // database's lock: giving up a little before its own timeout names the holder.
@@ -179,6 +188,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       connectTimeoutMs: this.connectTimeoutMs,
       migrations: (this.ctor as unknown as typeof BaseCommand).databaseMigrations,
       poolSize: (this.ctor as unknown as typeof BaseCommand).databasePoolSize,
+      statements: (this.ctor as unknown as typeof BaseCommand).databaseStatements,
       onProgress: (progress) => this.showProgress(progress),
     })
       .then((database) => (this.#opened = database))
@@ -199,6 +209,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    * if there is none, and a server database without a configured key is refused.
    */
   protected keyring(options: {sealing: boolean}): Keyring {
+    this.keepHomePrivate()
     const {keyring, notices} = loadKeyring(process.env, this.settings.database, {createKeyFile: options.sealing})
     for (const notice of notices) this.output.warn(notice)
     if (options.sealing && !keyring.active && this.settings.database.kind === 'server') throw serverKeyMissing()
@@ -230,6 +241,23 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       })
     } catch {
       // Analytics never break a command.
+    }
+  }
+
+  /**
+   * Once per command, before the embedded database or its key file is used: a $SYNTHEX_HOME
+   * that other users can read is made private again, with one warning (see repairHome).
+   */
+  private keepHomePrivate(): void {
+    const target = this.settings.database
+    if (this.#homeChecked || target.kind !== 'embedded') return
+    this.#homeChecked = true
+    try {
+      const notice = repairHome(target.home, target.dataDir)
+      if (notice) this.output.warn(notice)
+    } catch {
+      // A directory that cannot be checked cannot be opened either: opening the database
+      // (or the key file) reports what is wrong with it.
     }
   }
 

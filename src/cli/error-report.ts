@@ -1,3 +1,4 @@
+import {storageErrorOf} from '../errors/storage-error.js'
 import {type ErrorKind, SynthexError} from '../errors/synthex-error.js'
 
 /** What a failed command reports: the `--json` error object, and its exit code. */
@@ -56,6 +57,20 @@ export function toErrorReport(error: unknown): ErrorReport {
     return {code: 'FAILED', exitCode: err.oclif.exit, message: err.message}
   }
 
+  // A full disk, a read-only mount, a permission: the machine's trouble, not a bug.
+  const storage = storageErrorOf(error)
+  if (storage) return toErrorReport(storage)
+
+  if (err?.code === '53100') {
+    return {
+      code: 'STORAGE_ERROR',
+      details: {sqlstate: err.code},
+      exitCode: EXIT_CODES.runtime,
+      hint: 'Free some space on the database\'s disk, then run the command again.',
+      message: `The database has no space left on its disk: ${err.message}.`,
+    }
+  }
+
   if (typeof err?.code === 'string' && NETWORK_CODES.has(err.code)) {
     return {code: 'DATABASE_UNAVAILABLE', exitCode: EXIT_CODES.runtime, message: `Lost the connection to the database: ${err.message}.`}
   }
@@ -73,7 +88,7 @@ export function toErrorReport(error: unknown): ErrorReport {
     code: 'INTERNAL_ERROR',
     exitCode: EXIT_CODES.runtime,
     hint: 'This is a bug in synthex. Run again with DEBUG=synthex to see where it happened, and report it.',
-    message: `Unexpected error: ${err instanceof Error ? err.message : String(error)}`,
+    message: `Unexpected error: ${err instanceof Error ? err.message : describeThrown(error)}`,
   }
 }
 
@@ -83,6 +98,14 @@ export function toErrorReport(error: unknown): ErrorReport {
  */
 function withoutParsingPrefix(message: string): string {
   return message.replace(/^Parsing --[\w-]+ \n\t/, '').replace(/\nSee more help with --help\.?$/, '')
+}
+
+/** Something thrown that is not an Error, in words rather than as "[object Object]". */
+function describeThrown(value: unknown): string {
+  if (typeof value !== 'object' || value === null) return String(value)
+  const {errno, message, name} = value as {errno?: unknown; message?: unknown; name?: unknown}
+  const parts = [name, message, errno === undefined ? undefined : `errno ${String(errno)}`].filter((part) => typeof part === 'string' || typeof part === 'number')
+  return parts.length > 0 ? parts.join(': ') : 'a value that is not an Error'
 }
 
 /** oclif appends "See more help with --help"; our hint says it once. */

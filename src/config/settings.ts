@@ -9,7 +9,27 @@ import {parseDuration} from './duration.js'
 /** Where the data lives: the embedded PGlite directory, or a Postgres server. */
 export type DatabaseTarget =
   | {readonly dataDir: string; readonly home: string; readonly kind: 'embedded'; readonly lockTimeoutMs: number}
-  | {readonly kind: 'server'; readonly setting: string; readonly url: string}
+  | {readonly kind: 'server'; readonly limits?: DatabaseLimits; readonly setting: string; readonly url: string}
+
+/**
+ * How long synthex waits on a Postgres server, so that a server or network that stops
+ * answering ends a command with an error instead of hanging it (and piling up cron runs).
+ */
+export interface DatabaseLimits {
+  /** To connect and log in (`SYNTHEX_DB_CONNECT_TIMEOUT`). */
+  readonly connectTimeoutMs: number
+  /** One statement of bulk work, an import's chunk or a migration (`SYNTHEX_DB_BULK_STATEMENT_TIMEOUT`). */
+  readonly bulkStatementTimeoutMs: number
+  /** One statement of any other command (`SYNTHEX_DB_STATEMENT_TIMEOUT`). */
+  readonly statementTimeoutMs: number
+}
+
+/** The limits when no variable sets them; a server target without `limits` uses these. */
+export const DEFAULT_DATABASE_LIMITS: DatabaseLimits = {
+  bulkStatementTimeoutMs: 5 * 60_000,
+  connectTimeoutMs: 10_000,
+  statementTimeoutMs: 30_000,
+}
 
 export interface Settings {
   /** Who is acting, for the audit trail: `SYNTHEX_ACTOR`, else the OS user. */
@@ -93,7 +113,7 @@ function databaseTarget(source: NodeJS.ProcessEnv, flags: GlobalFlagValues): Dat
       setting,
       'Example: postgres://user@db.example.com:5432/synthex?sslmode=require; leave it unset to use the embedded database.',
     )
-    return {kind: 'server', setting, url}
+    return {kind: 'server', limits: databaseLimits(source), setting, url}
   }
 
   const home = resolve(env(source, 'SYNTHEX_HOME') ?? join(homedir(), '.synthex'))
@@ -127,6 +147,23 @@ export function networkSettings(source: NodeJS.ProcessEnv = process.env): Networ
   }
 
   return {allowHttp: read('SYNTHEX_ALLOW_HTTP'), allowPrivateNetwork: read('SYNTHEX_ALLOW_PRIVATE_NETWORK')}
+}
+
+/** A duration variable that must be positive: a zero timeout would mean "wait for ever" to Postgres. */
+function positiveDuration(source: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const text = env(source, name)
+  if (text === undefined) return fallback
+  const value = validate(duration, text, name)
+  if (value < 1) throw new ConfigError(name, `expected a duration above zero, got "${text}"`)
+  return value
+}
+
+function databaseLimits(source: NodeJS.ProcessEnv): DatabaseLimits {
+  return {
+    bulkStatementTimeoutMs: positiveDuration(source, 'SYNTHEX_DB_BULK_STATEMENT_TIMEOUT', DEFAULT_DATABASE_LIMITS.bulkStatementTimeoutMs),
+    connectTimeoutMs: positiveDuration(source, 'SYNTHEX_DB_CONNECT_TIMEOUT', DEFAULT_DATABASE_LIMITS.connectTimeoutMs),
+    statementTimeoutMs: positiveDuration(source, 'SYNTHEX_DB_STATEMENT_TIMEOUT', DEFAULT_DATABASE_LIMITS.statementTimeoutMs),
+  }
 }
 
 function osUser(): string | undefined {

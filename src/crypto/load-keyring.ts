@@ -46,7 +46,7 @@ export function loadKeyring(env: NodeJS.ProcessEnv, database: DatabaseTarget, op
   } else if (!configured && options.createKeyFile) {
     const key = randomBytes(KEY_BYTES)
     fileKey = {id: derivedKeyId(key), key}
-    mkdirSync(database.home, {recursive: true})
+    mkdirSync(database.home, {mode: 0o700, recursive: true})
     writeFileSync(file, `${fileKey.id}:${key.toString('base64')}\n`, {flag: 'wx', mode: 0o600})
     notices.push(`Created the encryption key ${file} (mode 0600). Back it up: the credentials cannot be decrypted without it.`)
   }

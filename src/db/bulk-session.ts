@@ -1,8 +1,9 @@
 import type {PGlite} from '@electric-sql/pglite'
 import {Kysely, PostgresDialect} from 'kysely'
-import type {Pool, PoolClient} from 'pg'
+import type {Pool} from 'pg'
 
 import type {Db} from './schema.js'
+import type {ServerClient} from './server-pool.js'
 
 /**
  * One database connection reserved for a bulk job, with a Kysely handle bound to it and
@@ -59,7 +60,7 @@ export function embeddedBulkSession(client: PGlite, db: Db): BulkSession {
  * client and never releases it, and COPY streams through pg-copy-streams on it. The caller
  * releases the client and destroys `db` when done.
  */
-export function serverBulkSession(client: PoolClient): BulkSession {
+export function serverBulkSession(client: ServerClient): BulkSession {
   const reserved = new Proxy(client, {
     get(target, property) {
       if (property === 'release') return () => {}
@@ -75,7 +76,13 @@ export function serverBulkSession(client: PoolClient): BulkSession {
       // A CommonJS module: its exports arrive as the default export once bundled.
       const {from: copyFrom} = (copyStreams as unknown as {default?: typeof copyStreams}).default ?? copyStreams
       const stream = client.query(copyFrom(`copy ${copyTarget(table, columns)} from stdin`))
-      await pipeline(Readable.from([rows]), stream)
+      try {
+        await pipeline(Readable.from([rows]), stream)
+      } catch (error) {
+        // A COPY is a stream, not a promise: its lost connection is translated here.
+        throw client.failure(error)
+      }
+
       return stream.rowCount
     },
     db,

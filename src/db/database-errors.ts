@@ -1,9 +1,9 @@
 import {SynthexError} from '../errors/synthex-error.js'
 
-/** The database could not be reached or refused us; nothing was changed. */
+/** The database could not be reached, refused us, or stopped answering or was lost midway. */
 export class DatabaseUnavailableError extends SynthexError {
-  constructor(message: string, options: {cause?: unknown; hint?: string} = {}) {
-    super(message, {cause: options.cause, code: 'DATABASE_UNAVAILABLE', hint: options.hint})
+  constructor(message: string, options: {cause?: unknown; details?: Record<string, unknown>; hint?: string} = {}) {
+    super(message, {cause: options.cause, code: 'DATABASE_UNAVAILABLE', details: options.details, hint: options.hint})
   }
 }
 

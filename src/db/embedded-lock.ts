@@ -4,7 +4,9 @@ import {hostname} from 'node:os'
 import {dirname} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 
+import {storageErrorOf} from '../errors/storage-error.js'
 import {DatabaseLockedError} from './database-errors.js'
+import {makePrivateDirectory} from './private-home.js'
 
 /** Who holds the embedded database; written into the lock file for the next process to read. */
 export interface LockHolder {
@@ -56,7 +58,7 @@ export async function acquireEmbeddedLock(dataDir: string, options: LockOptions)
   let waiting = false
   let lastSeen: LockHolder | undefined
 
-  mkdirSync(dirname(path), {recursive: true})
+  makePrivateDirectory(dirname(path))
   for (;;) {
     if (tryCreate(path, holder)) return makeLock(path, holder)
 
@@ -89,15 +91,21 @@ export function readLockHolder(dataDir: string): LockHolder | undefined {
 
 function tryCreate(path: string, holder: LockHolder): boolean {
   const staging = `${path}.${holder.token}`
-  writeFileSync(staging, `${JSON.stringify(holder)}\n`, {mode: 0o600})
   try {
+    // Inside the try: on a full disk the file is created and its write fails; it must not stay.
+    writeFileSync(staging, `${JSON.stringify(holder)}\n`, {mode: 0o600})
     linkSync(staging, path)
     return true
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false
-    throw error
+    // Reported at the lock's own path, not at the staging file's random name.
+    throw storageErrorOf(error, path) ?? error
   } finally {
-    rmSync(staging, {force: true})
+    try {
+      rmSync(staging, {force: true})
+    } catch {
+      // Not there, or the directory cannot be entered: the error above says so.
+    }
   }
 }
 
@@ -147,7 +155,7 @@ function isStale(holder: LockHolder): boolean {
 function breakStaleLock(path: string, stale: LockHolder): void {
   const breaker = `${path}.break`
   try {
-    mkdirSync(breaker)
+    mkdirSync(breaker, {mode: 0o700})
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
     // Someone else is breaking it. Their breaker can only be left behind by a crash in

@@ -4,13 +4,17 @@ import {join} from 'node:path'
 import {Kysely, PostgresDialect} from 'kysely'
 
 import {ConfigError} from '../config/config-error.js'
-import type {DatabaseTarget} from '../config/settings.js'
+import {storageErrorOf} from '../errors/storage-error.js'
+import {DEFAULT_DATABASE_LIMITS, type DatabaseTarget} from '../config/settings.js'
 import {type BulkSession, embeddedBulkSession, serverBulkSession} from './bulk-session.js'
 import {DatabaseUnavailableError, MigrationsPendingError} from './database-errors.js'
+import {embeddedOpenFailure} from './embedded-failures.js'
 import {acquireEmbeddedLock, type EmbeddedLock, type LockHolder} from './embedded-lock.js'
 import {migrateToLatest, pendingMigrations} from './migrations.js'
 import {PGliteDialect} from './pglite-dialect.js'
+import {makePrivateDirectory, makeTreePrivate, privateNodeFs} from './private-home.js'
 import {redactDatabaseUrl, sslMode} from './postgres-url.js'
+import {cannotConnect, type FailureContext, replyTimeoutFor} from './server-failures.js'
 import type {Db} from './schema.js'
 
 export type Backend = 'embedded' | 'server'
@@ -36,6 +40,7 @@ export type OpenProgress =
 export interface OpenOptions {
   /** The command opening it, recorded in the embedded lock for others to see. */
   readonly command: string
+  /** How long to wait for a server to accept a connection (default: the settings' limit). */
   readonly connectTimeoutMs?: number
   /**
    * `auto` (the default): the embedded database migrates itself, a server database must be
@@ -47,6 +52,12 @@ export interface OpenOptions {
   readonly onProgress?: (progress: OpenProgress) => void
   /** Connections to a server database (default 4); a command sending in parallel needs more. */
   readonly poolSize?: number
+  /**
+   * How long one statement on a server may take: `default` (SYNTHEX_DB_STATEMENT_TIMEOUT),
+   * or `bulk` (SYNTHEX_DB_BULK_STATEMENT_TIMEOUT) for commands whose statements write
+   * thousands of rows or change the schema.
+   */
+  readonly statements?: 'bulk' | 'default'
 }
 
 /** Opens the database a command works on; see DESIGN.md, "Embedded default". */
@@ -59,19 +70,24 @@ async function openEmbedded(target: Extract<DatabaseTarget, {kind: 'embedded'}>,
     command: options.command,
     onWait: (holder) => options.onProgress?.({holder, type: 'waiting'}),
     timeoutMs: target.lockTimeoutMs,
+  }).catch((error: unknown) => {
+    // A full disk or a read-only mount shows first here, where the lock file is written.
+    throw storageErrorOf(error) ?? error
   })
   let client: import('@electric-sql/pglite').PGlite | undefined
   try {
-    if (!existsSync(join(target.dataDir, 'PG_VERSION'))) options.onProgress?.({dataDir: target.dataDir, type: 'creating'})
+    const creating = !existsSync(join(target.dataDir, 'PG_VERSION'))
+    if (creating) options.onProgress?.({dataDir: target.dataDir, type: 'creating'})
     // Loaded here, not at the top: commands on a server database never pay for the WASM build.
     const {PGlite} = await import('@electric-sql/pglite')
     try {
-      client = await PGlite.create(target.dataDir)
+      if (creating) makePrivateDirectory(target.dataDir)
+      client = await PGlite.create({fs: await privateNodeFs(target.dataDir)})
+      // Should this PGlite build have escaped privateNodeFs, the new directory is made private
+      // here, once (a thousand stat calls, next to the seconds that creating it takes).
+      if (creating) makeTreePrivate(target.dataDir)
     } catch (error) {
-      throw new DatabaseUnavailableError(`Cannot open the embedded database at ${target.dataDir}: ${describe(error)}.`, {
-        cause: error,
-        hint: 'If the directory was copied or edited by another tool, restore it from a backup, or move it away to start afresh.',
-      })
+      throw embeddedOpenFailure(error, target.dataDir)
     }
 
     const db = new Kysely<never>({dialect: new PGliteDialect(client)}) as unknown as Db
@@ -135,7 +151,7 @@ async function connectServer(
   sslOverride: false | undefined,
 ): Promise<OpenDatabase> {
   // Loaded here, not at the top: commands on the embedded database never pay for pg.
-  const [{default: pg}, {parse}] = await Promise.all([import('pg'), import('pg-connection-string')])
+  const [{parse}, {serverPool}] = await Promise.all([import('pg-connection-string'), import('./server-pool.js')])
   // libpq semantics for sslmode (require = encrypt without verifying, as psql and Supabase's
   // docs mean it); pg's own reading of `require` is verify-full.
   let config: import('pg').PoolConfig
@@ -147,21 +163,24 @@ async function connectServer(
     throw new ConfigError(target.setting, code ? `a TLS file it names (sslrootcert, sslcert or sslkey) cannot be read (${code})` : 'it cannot be parsed as a connection URL')
   }
 
-  const pool = new pg.Pool({
-    ...config,
-    ...(sslOverride === false ? {ssl: false} : {}),
-    application_name: 'synthex',
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
-    max: options.poolSize ?? 4,
-    types: {
-      getTypeParser: ((oid: number, format?: 'binary' | 'text') =>
-        // int8 as a number when it fits, as PGlite returns it, so both backends agree.
-        oid === 20 ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
-    },
+  const limits = target.limits ?? DEFAULT_DATABASE_LIMITS
+  const bulk = options.statements === 'bulk'
+  const statementTimeoutMs = bulk ? limits.bulkStatementTimeoutMs : limits.statementTimeoutMs
+  const context: FailureContext = {
+    connectTimeoutMs: options.connectTimeoutMs ?? limits.connectTimeoutMs,
+    connectTimeoutSetting: options.connectTimeoutMs === undefined ? 'SYNTHEX_DB_CONNECT_TIMEOUT' : 'the command\'s --timeout',
+    location,
+    replyTimeoutMs: replyTimeoutFor(statementTimeoutMs),
+    setting: target.setting,
+    statementTimeoutMs,
+    statementTimeoutSetting: bulk ? 'SYNTHEX_DB_BULK_STATEMENT_TIMEOUT' : 'SYNTHEX_DB_STATEMENT_TIMEOUT',
+  }
+  const pool = serverPool({
+    config: {...config, ...(sslOverride === false ? {ssl: false} : {}), application_name: 'synthex'},
+    context,
+    poolSize: options.poolSize ?? 4,
   })
-  // An idle client losing its connection must not crash the process; the next query reports it.
-  pool.on('error', () => {})
-  const db = new Kysely<never>({dialect: new PostgresDialect({pool})}) as unknown as Db
+  const db = new Kysely<never>({dialect: new PostgresDialect({pool: {connect: () => pool.connect(), end: () => pool.end()}})}) as unknown as Db
   const close = async (): Promise<void> => {
     await db.destroy().catch(() => {})
   }
@@ -171,10 +190,8 @@ async function connectServer(
     pending = await pendingMigrations(db)
   } catch (error) {
     await close()
-    throw new DatabaseUnavailableError(`Cannot connect to the database at ${location}: ${describeConnectionError(error)}.`, {
-      cause: error,
-      hint: `Check that the server is running and that ${target.setting} is right.`,
-    })
+    if (error instanceof DatabaseUnavailableError) throw error
+    throw cannotConnect(error, context)
   }
 
   if ((options.migrations ?? 'auto') === 'auto' && pending.length > 0) {
@@ -183,7 +200,7 @@ async function connectServer(
   }
 
   let closed: Promise<void> | undefined
-  const bulkClients = new Set<import('pg').PoolClient>()
+  const bulkClients = new Set<import('./server-pool.js').ServerClient>()
   return {
     backend: 'server',
     bulk: async (work) => {
@@ -212,57 +229,6 @@ async function connectServer(
   }
 }
 
-function parseInt8(text: string): bigint | number {
-  const value = BigInt(text)
-  return value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER) ? value : Number(value)
-}
-
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
-}
-
-/** A connection failure in words, without the URL (pg does not echo it, and neither do we). */
-export function describeConnectionError(error: unknown): string {
-  const err = error as NodeJS.ErrnoException & {code?: string}
-  switch (err?.code) {
-    case 'ECONNREFUSED': {
-      return 'connection refused (is the server running and listening on that port?)'
-    }
-
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN': {
-      return 'host not found'
-    }
-
-    case 'ETIMEDOUT': {
-      return 'connection timed out'
-    }
-
-    case '28P01':
-    case '28000': {
-      return `authentication failed: ${describe(error)}`
-    }
-
-    case '3D000': {
-      return describe(error)
-    }
-
-    case 'SELF_SIGNED_CERT_IN_CHAIN':
-    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
-    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
-    case 'ERR_TLS_CERT_ALTNAME_INVALID': {
-      return `the server's TLS certificate could not be verified (${describe(error)}); give its CA with sslrootcert=<file>, or use sslmode=require to encrypt without verifying`
-    }
-
-    default: {
-      const message = describe(error)
-      if (/timeout/i.test(message)) return 'connection timed out'
-      if (/does not support SSL/i.test(message)) {
-        return 'the server does not accept TLS connections, but the URL\'s sslmode requires one (use sslmode=prefer or sslmode=disable for a server without TLS)'
-      }
-
-      if (error instanceof AggregateError && error.errors.length > 0) return describeConnectionError(error.errors[0])
-      return message || 'unknown error'
-    }
-  }
 }

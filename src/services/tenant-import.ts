@@ -4,6 +4,7 @@ import type {Readable} from 'node:stream'
 import {type ControlledTransaction, sql} from 'kysely'
 
 import {type BulkSession, copyTextRow} from '../db/bulk-session.js'
+import {DatabaseUnavailableError} from '../db/database-errors.js'
 import type {Db, Schema} from '../db/schema.js'
 import {type Audit, IMPORTED, type NewEvent, recordEvents} from './events.js'
 import {type CsvColumn, openTenantCsv} from './tenant-csv.js'
@@ -123,7 +124,8 @@ export async function importTenantsCsv(session: BulkSession, audit: Audit, input
   let sinceYield = 0
   let written = 0
 
-  const attempt = attemptsIn(db, single)
+  const tally = new CommitTally()
+  const attempt = tally.observe(attemptsIn(db, single), single !== undefined)
   const write = async (rows: Candidate[]): Promise<void> => {
     const outcome = await writer.write(attempt, rows)
     if (++written % GC_EVERY_CHUNKS === 0) collectGarbage()
@@ -192,6 +194,7 @@ export async function importTenantsCsv(session: BulkSession, audit: Audit, input
     await writing?.catch(() => {})
     await single?.rollback().execute().catch(() => {})
     await dropRunKeys(db).catch(() => {})
+    if (error instanceof DatabaseUnavailableError) throw interrupted(error, tally, {...options, onConflict}, undefined)
     throw error
   }
 
@@ -201,7 +204,12 @@ export async function importTenantsCsv(session: BulkSession, audit: Audit, input
       committed = false
       await single.rollback().execute()
     } else {
-      await single.commit().execute()
+      try {
+        await single.commit().execute()
+      } catch (error) {
+        if (error instanceof DatabaseUnavailableError) throw interrupted(error, tally, {...options, onConflict}, counts.created + counts.updated)
+        throw error
+      }
     }
   }
 
@@ -218,6 +226,78 @@ export async function importTenantsCsv(session: BulkSession, audit: Audit, input
     rejectionsOmitted: omitted,
     run,
   }
+}
+
+/**
+ * What an import that lost its database had kept: the outcomes of the attempts that
+ * committed on their own, and of the one whose commit was under way when it happened
+ * (the server may or may not have committed it).
+ */
+class CommitTally {
+  created = 0
+  inDoubt = 0
+  updated = 0
+
+  /** `attempt`, counting what each attempt that commits on its own leaves in the database. */
+  observe(attempt: Attempt, inOneTransaction: boolean): Attempt {
+    if (inOneTransaction) return attempt
+    return async (work) => {
+      let finished: unknown
+      try {
+        const result = await attempt(async (trx) => (finished = await work(trx)))
+        if (isOutcome(result)) {
+          this.created += result.created
+          this.updated += result.updated
+        }
+
+        return result
+      } catch (error) {
+        if (isOutcome(finished)) this.inDoubt += finished.created + finished.updated
+        throw error
+      }
+    }
+  }
+}
+
+function isOutcome(value: unknown): value is ChunkOutcome {
+  return typeof value === 'object' && value !== null && 'created' in value && 'updated' in value
+}
+
+/**
+ * The import lost its database midway: what it kept and how to finish the job. `wholeRun`
+ * is set when the connection was lost while committing an import that is one transaction.
+ */
+function interrupted(cause: DatabaseUnavailableError, tally: CommitTally, options: ImportOptions & {onConflict: OnConflict}, wholeRun: number | undefined): DatabaseUnavailableError {
+  const n = (value: number): string => value.toLocaleString('en-US')
+  const rows = (value: number): string => `${n(value)} row${value === 1 ? '' : 's'}`
+  const finish =
+    options.onConflict === 'update'
+      ? 'When the database is back, run the same command again (--on-conflict update) to finish the job: tenants already up to date are left as they are.'
+      : 'When the database is back, run the same command again with --on-conflict skip to finish the job: the tenants already imported are skipped.'
+  let kept: string
+  let hint = finish
+  let inDoubt = tally.inDoubt
+  if (options.dryRun) {
+    kept = 'The dry run stopped; nothing was written.'
+    hint = 'Run the dry run again.'
+  } else if (wholeRun !== undefined) {
+    kept = `The connection was lost while the import (one transaction, --atomic) was being committed: its ${rows(wholeRun)} may or may not have been kept.`
+    inDoubt = wholeRun
+  } else if (options.atomic) {
+    kept = 'The import was one transaction (--atomic) and was rolled back: nothing was imported.'
+    hint = 'When the database is back, run the same command again.'
+  } else {
+    const done = tally.created + tally.updated
+    kept = `The import stopped: ${rows(done)} of the file had been written and committed, in whole chunks, and are kept (${n(tally.created)} created, ${n(tally.updated)} updated)`
+    kept += inDoubt > 0 ? `; the ${rows(inDoubt)} of the chunk being committed at that moment may or may not have been kept.` : '; the chunk being written was rolled back.'
+  }
+
+  const committed = options.dryRun || options.atomic ? {created: 0, updated: 0} : {created: tally.created, updated: tally.updated}
+  return new DatabaseUnavailableError(`${cause.message} ${kept}`, {
+    cause,
+    details: {...committed, inDoubt: options.dryRun ? 0 : inDoubt, kept: committed.created + committed.updated},
+    hint,
+  })
 }
 
 function duplicateOf(line: number, raw: readonly string[], tenantId: string, firstLine: number): Rejection {

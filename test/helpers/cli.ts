@@ -6,6 +6,8 @@ import {fileURLToPath} from 'node:url'
 import {PGlite} from '@electric-sql/pglite'
 import {inject} from 'vitest'
 
+import {makeTreePrivate} from '../../src/db/private-home.js'
+
 export const BIN = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
 
 export interface CliResult {
@@ -87,6 +89,8 @@ export async function makeHome(options: {fresh?: boolean} = {}): Promise<string>
   if (!options.fresh) {
     const client = await PGlite.create(join(home, 'pgdata'), {loadDataDir: new Blob([readFileSync(inject('pgliteTemplate'))])})
     await client.close()
+    // Private, as synthex itself would have created it: a home others can read gets a warning.
+    makeTreePrivate(join(home, 'pgdata'))
   }
 
   return home

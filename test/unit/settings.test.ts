@@ -55,6 +55,18 @@ describe('settings', () => {
     )
   })
 
+  it('bounds every wait on a server database, with limits read from SYNTHEX_DB_*_TIMEOUT', () => {
+    expect(loadSettings({DATABASE_URL: 'postgres://a/a'}).database).toMatchObject({
+      limits: {bulkStatementTimeoutMs: 300_000, connectTimeoutMs: 10_000, statementTimeoutMs: 30_000},
+    })
+    const env = {DATABASE_URL: 'postgres://a/a', SYNTHEX_DB_BULK_STATEMENT_TIMEOUT: '20m', SYNTHEX_DB_CONNECT_TIMEOUT: '3s', SYNTHEX_DB_STATEMENT_TIMEOUT: '500ms'}
+    expect(loadSettings(env).database).toMatchObject({limits: {bulkStatementTimeoutMs: 1_200_000, connectTimeoutMs: 3000, statementTimeoutMs: 500}})
+    expect(configError(() => loadSettings({...env, SYNTHEX_DB_STATEMENT_TIMEOUT: '0s'})).message).toBe('Invalid SYNTHEX_DB_STATEMENT_TIMEOUT: expected a duration above zero, got "0s".')
+    expect(configError(() => loadSettings({...env, SYNTHEX_DB_CONNECT_TIMEOUT: '30'})).setting).toBe('SYNTHEX_DB_CONNECT_TIMEOUT')
+    // The embedded database has no server to wait for: the variables are not its business.
+    expect(loadSettings({SYNTHEX_DB_STATEMENT_TIMEOUT: 'never', SYNTHEX_HOME: '/h'}).database.kind).toBe('embedded')
+  })
+
   it('turns colour off under CI, NO_COLOR or --no-color', () => {
     expect(loadSettings({}).colorAllowed).toBe(true)
     expect(loadSettings({CI: 'true'}).colorAllowed).toBe(false)

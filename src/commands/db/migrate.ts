@@ -9,6 +9,8 @@ export interface MigrateResult {
 
 export default class DbMigrate extends BaseCommand<typeof DbMigrate> {
   static override databaseMigrations = 'ignore' as const
+  // A migration may build an index over every tenant.
+  static override databaseStatements = 'bulk' as const
   static override description = `Applies, in order, every migration this version of synthex has and the database lacks. Each runs in its own transaction under a Postgres advisory lock, so concurrent runs (two deploys at once) apply each migration exactly once.
 
 The embedded database migrates itself on first use; on a server database (DATABASE_URL) this is the only command that changes the schema, and every other command refuses to run until it is up to date.`

@@ -13,6 +13,8 @@ import {importTenantsCsv, type ImportResult, type OnConflict} from '../../../ser
 const SHOWN_REJECTIONS = 50
 
 export default class BatchTenantsCreate extends BaseCommand<typeof BatchTenantsCreate> {
+  // A chunk of up to 50,000 rows is one COPY.
+  static override databaseStatements = 'bulk' as const
   static override description = `Creates tenants from a CSV file (or standard input with -), streaming: the file is never held in memory, and a million rows take well under a minute.
 
 The header names the columns, in any order, snake_case or camelCase: tenant_id, name and type are required; shopify_shop, gmc_merchant_id, market, region, status and workspace (overrides --workspace for that row) are optional. Rows follow the rules of \`synthex tenant tenants create\`. Files may be UTF-8 with or without BOM, with CRLF or LF line ends; blank lines are ignored.
