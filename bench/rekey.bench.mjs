@@ -12,7 +12,7 @@ const COUNT = Number(process.env.BENCH_REKEY_COUNT ?? 100_000)
 const RUNS = Number(process.env.BENCH_REKEY_RUNS ?? 3)
 
 export default async function rekey() {
-  const {credentialAad} = await importSource('src/services/credentials.ts')
+  const {credentialAad} = await importSource('src/services/credentials/credentials.ts')
   const {fingerprint, seal} = await importSource('src/crypto/envelope.ts')
   const {Keyring} = await importSource('src/crypto/keyring.ts')
   const keyA = randomBytes(32)

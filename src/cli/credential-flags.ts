@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 
-import {describeDurationRange, type DurationRange, readDuration} from '../config/duration.js'
+import {describeDurationRange, type DurationRange, readDuration} from '../domain/durations.js'
 import type {CredentialService} from '../db/schema.js'
-import {CREDENTIAL_SERVICES, type CredentialRef, DEFAULT_LABEL} from '../services/credentials.js'
+import {CREDENTIAL_SERVICES, type CredentialRef, DEFAULT_LABEL} from '../services/credentials/credentials.js'
 import {FlagValueError} from './flag-value-error.js'
 
 /** Which credential: `--service` and `--label`, shared by every credentials command. */

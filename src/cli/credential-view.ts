@@ -1,4 +1,4 @@
-import type {Credential} from '../services/credentials.js'
+import type {Credential} from '../services/credentials/credentials.js'
 import type {Column} from './output.js'
 
 export const CREDENTIAL_COLUMNS: ReadonlyArray<Column<Credential>> = [

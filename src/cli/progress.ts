@@ -1,4 +1,4 @@
-import type {ImportCounts} from '../services/tenant-import.js'
+import type {ImportCounts} from '../services/import/tenant-import.js'
 import type {Writable} from './output.js'
 
 const TTY_INTERVAL_MS = 100

@@ -6,7 +6,7 @@ import {basename, dirname, join} from 'node:path'
 import {stringify} from 'csv-stringify/sync'
 
 import {SynthexError} from '../errors/synthex-error.js'
-import type {Rejection} from '../services/tenant-import.js'
+import type {Rejection} from '../services/import/tenant-import.js'
 import {neutraliseFormula, restoreFormula} from '../text/spreadsheet-formula.js'
 
 /** Which file a path is: two paths (a hard link, a symlink) to one file have the same. */

@@ -1,7 +1,7 @@
 import {readFile, stat} from 'node:fs/promises'
 
 import {SynthexError} from '../errors/synthex-error.js'
-import {MAX_SECRET_BYTES} from '../services/credentials.js'
+import {MAX_SECRET_BYTES} from '../services/credentials/credentials.js'
 
 export interface SecretSource {
   readonly 'from-env'?: string

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
-import {InvalidInputError} from '../services/errors.js'
-import {TENANT_STATUSES, TENANT_TYPES, type TenantField, type TenantFieldsInput} from '../services/tenant-fields.js'
+import {InvalidInputError} from '../errors/input-errors.js'
+import {TENANT_STATUSES, TENANT_TYPES, type TenantField, type TenantFieldsInput} from '../domain/tenant-fields.js'
 
 /** The `<tenant-id>` argument of every command about one tenant. */
 export const tenantIdArg = Args.string({description: "The tenant's id in its workspace.", required: true})

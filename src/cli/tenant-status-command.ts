@@ -1,5 +1,5 @@
 import type {TenantStatus} from '../db/schema.js'
-import {changeTenantStatus, type Tenant} from '../services/tenants.js'
+import {changeTenantStatus, type Tenant} from '../services/tenants/tenants.js'
 import {BaseCommand} from './base-command.js'
 import {tenantIdArg} from './tenant-flags.js'
 

@@ -1,6 +1,6 @@
-import type {AuditEvent} from '../services/events.js'
-import {TENANT_FIELDS} from '../services/tenant-fields.js'
-import type {FieldChanges, Tenant} from '../services/tenants.js'
+import type {AuditEvent} from '../services/events/events.js'
+import {TENANT_FIELDS} from '../domain/tenant-fields.js'
+import type {FieldChanges, Tenant} from '../services/tenants/tenants.js'
 import type {Column} from './output.js'
 
 /** Tenant columns in the CSV import's order and names, so `list --csv` can be re-imported. */

@@ -4,7 +4,7 @@ import {join, resolve} from 'node:path'
 import * as z from 'zod/mini'
 
 import {ConfigError} from './config-error.js'
-import {parseDuration} from './duration.js'
+import {parseDuration} from '../domain/durations.js'
 
 /** Where the data lives: the embedded PGlite directory, or a Postgres server. */
 export type DatabaseTarget =

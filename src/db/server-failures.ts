@@ -1,4 +1,4 @@
-import {formatDuration} from '../config/duration.js'
+import {formatDuration} from '../domain/durations.js'
 import {DatabaseUnavailableError} from './database-errors.js'
 
 /** What a failure on a server connection is reported with. */

@@ -6,7 +6,7 @@ import {sql} from 'kysely'
 import {expect, inject, it} from 'vitest'
 
 import {Keyring} from '../../src/crypto/keyring.js'
-import {credentialAad} from '../../src/services/credentials.js'
+import {credentialAad} from '../../src/services/credentials/credentials.js'
 import {fingerprint, seal} from '../../src/crypto/envelope.js'
 import {type CliResult, parseJson, runCli, startCli, startOnTerminal} from '../helpers/cli.js'
 import {describeEachCliBackend} from '../helpers/cli-backends.js'

@@ -1,7 +1,7 @@
 import {sql} from 'kysely'
 
 import {derivedKeyId, Keyring} from '../../src/crypto/keyring.js'
-import {addChannel} from '../../src/services/channels.js'
+import {addChannel} from '../../src/services/alerts/channels.js'
 import type {CliTarget} from './cli-backends.js'
 import {withDatabase} from './inspect-database.js'
 

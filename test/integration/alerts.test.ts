@@ -9,15 +9,15 @@ import {SynthexError} from '../../src/errors/synthex-error.js'
 import {type Delivery, DeliveryError, type DeliveryReceipt, type Notifier} from '../../src/notifiers/notifier.js'
 import {PagerDutyNotifier} from '../../src/notifiers/pagerduty.js'
 import {SendGridNotifier} from '../../src/notifiers/sendgrid.js'
-import {deliverPending, listDeliveries} from '../../src/services/alert-delivery.js'
-import {checkAlerts} from '../../src/services/alert-check.js'
-import {acknowledgeAlert, lastAlertRun, listAlerts} from '../../src/services/alerts.js'
-import {addChannel, notifierFor, removeChannel, resolveChannels} from '../../src/services/channels.js'
-import {rotateCredential, setCredential} from '../../src/services/credentials.js'
-import {reconcileAlerts} from '../../src/services/alert-reconcile.js'
-import {createSilence, expireSilence} from '../../src/services/silences.js'
-import {createTenant} from '../../src/services/tenants.js'
-import {findWorkspace, type Workspace} from '../../src/services/workspaces.js'
+import {deliverPending, listDeliveries} from '../../src/services/alerts/delivery/alert-delivery.js'
+import {checkAlerts} from '../../src/services/alerts/alert-check.js'
+import {acknowledgeAlert, lastAlertRun, listAlerts} from '../../src/services/alerts/alerts.js'
+import {addChannel, notifierFor, removeChannel, resolveChannels} from '../../src/services/alerts/channels.js'
+import {rotateCredential, setCredential} from '../../src/services/credentials/credentials.js'
+import {reconcileAlerts} from '../../src/services/alerts/alert-reconcile.js'
+import {createSilence, expireSilence} from '../../src/services/alerts/silences.js'
+import {createTenant} from '../../src/services/tenants/tenants.js'
+import {findWorkspace, type Workspace} from '../../src/services/workspaces/workspaces.js'
 import {PagerDutyFake} from '../fakes/pagerduty-fake.js'
 import {SendGridFake} from '../fakes/sendgrid-fake.js'
 import {SlackFake} from '../fakes/slack-fake.js'
@@ -314,7 +314,7 @@ describeEachBackend('alerts', (database) => {
     expect(pagerduty.received).toHaveLength(0)
     await shop('new', new Date(Date.now() + 12 * HOUR))
     const channels = (await resolveChannels(db, keyring, {})).map((spec) => ({name: spec.name, notifier: notifierFor(spec)}))
-    const {reconcileAlerts} = await import('../../src/services/alert-reconcile.js')
+    const {reconcileAlerts} = await import('../../src/services/alerts/alert-reconcile.js')
     await reconcileAlerts(db, {channels: channels.map((channel) => ({minSeverity: channel.name === 'pd' ? 'warning' as const : 'info' as const, name: channel.name})), now: new Date()})
     await deliverPending(db, channels.filter((channel) => channel.name === 'pd'), {maxWaitMs: 2000})
     expect(pagerduty.events.map((event) => event.payload?.summary.match(/\((\w+)\)/)?.[1])).toEqual(['old', 'new'])

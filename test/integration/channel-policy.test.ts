@@ -4,8 +4,8 @@ import {sql} from 'kysely'
 import {beforeEach, expect, it} from 'vitest'
 
 import {Keyring} from '../../src/crypto/keyring.js'
-import {addChannel, type ChannelInput, listChannels, resolveChannels} from '../../src/services/channels.js'
-import {InvalidInputError} from '../../src/services/errors.js'
+import {addChannel, type ChannelInput, listChannels, resolveChannels} from '../../src/services/alerts/channels.js'
+import {InvalidInputError} from '../../src/errors/input-errors.js'
 import {describeEachBackend} from '../helpers/backends.js'
 import {columnsContaining} from '../helpers/inspect-database.js'
 

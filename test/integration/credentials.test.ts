@@ -14,10 +14,10 @@ import {
   revokeCredential,
   rotateCredential,
   setCredential,
-} from '../../src/services/credentials.js'
-import {ConflictError, InvalidInputError, NotFoundError} from '../../src/services/errors.js'
-import {createTenant} from '../../src/services/tenants.js'
-import {createWorkspace, findWorkspace, type Workspace} from '../../src/services/workspaces.js'
+} from '../../src/services/credentials/credentials.js'
+import {ConflictError, InvalidInputError, NotFoundError} from '../../src/errors/input-errors.js'
+import {createTenant} from '../../src/services/tenants/tenants.js'
+import {createWorkspace, findWorkspace, type Workspace} from '../../src/services/workspaces/workspaces.js'
 import {describeEachBackend} from '../helpers/backends.js'
 
 const audit = {actor: 'alice', source: 'cli'}

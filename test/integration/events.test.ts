@@ -3,10 +3,10 @@ import {Readable} from 'node:stream'
 import {sql} from 'kysely'
 import {beforeAll, beforeEach, expect, it} from 'vitest'
 
-import {type Audit, type EventQuery, listEvents, recordEvents, type WorkspaceEvent} from '../../src/services/events.js'
-import {importTenantsCsv} from '../../src/services/tenant-import.js'
-import {createTenant, tenantHistory, updateTenant} from '../../src/services/tenants.js'
-import {createWorkspace, findWorkspace, type Workspace} from '../../src/services/workspaces.js'
+import {type Audit, type EventQuery, listEvents, recordEvents, type WorkspaceEvent} from '../../src/services/events/events.js'
+import {importTenantsCsv} from '../../src/services/import/tenant-import.js'
+import {createTenant, tenantHistory, updateTenant} from '../../src/services/tenants/tenants.js'
+import {createWorkspace, findWorkspace, type Workspace} from '../../src/services/workspaces/workspaces.js'
 import {describeEachBackend} from '../helpers/backends.js'
 
 const alice: Audit = {actor: 'alice', source: 'cli'}

@@ -3,9 +3,9 @@ import {Readable} from 'node:stream'
 import {sql} from 'kysely'
 import {beforeEach, expect, it} from 'vitest'
 
-import {type ImportOptions, type ImportResult, importTenantsCsv, type Rejection} from '../../src/services/tenant-import.js'
-import {listTenants, tenantHistory} from '../../src/services/tenants.js'
-import {createWorkspace, findWorkspace, type Workspace} from '../../src/services/workspaces.js'
+import {type ImportOptions, type ImportResult, importTenantsCsv, type Rejection} from '../../src/services/import/tenant-import.js'
+import {listTenants, tenantHistory} from '../../src/services/tenants/tenants.js'
+import {createWorkspace, findWorkspace, type Workspace} from '../../src/services/workspaces/workspaces.js'
 import {describeEachBackend, type TestDatabase} from '../helpers/backends.js'
 
 const audit = {actor: 'importer', source: 'cli'}

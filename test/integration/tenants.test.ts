@@ -1,8 +1,8 @@
 import {sql} from 'kysely'
 import {beforeEach, expect, it} from 'vitest'
 
-import {ConflictError, InvalidInputError, NotFoundError} from '../../src/services/errors.js'
-import type {Audit} from '../../src/services/events.js'
+import {ConflictError, InvalidInputError, NotFoundError} from '../../src/errors/input-errors.js'
+import type {Audit} from '../../src/services/events/events.js'
 import {
   changeTenantStatus,
   createTenant,
@@ -11,8 +11,8 @@ import {
   listTenants,
   tenantHistory,
   updateTenant,
-} from '../../src/services/tenants.js'
-import {createWorkspace, findWorkspace, type Workspace} from '../../src/services/workspaces.js'
+} from '../../src/services/tenants/tenants.js'
+import {createWorkspace, findWorkspace, type Workspace} from '../../src/services/workspaces/workspaces.js'
 import {describeEachBackend} from '../helpers/backends.js'
 
 const audit: Audit = {actor: 'alice', source: 'cli'}

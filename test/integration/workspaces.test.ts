@@ -1,8 +1,8 @@
 import {expect, it} from 'vitest'
 
-import {ConflictError, InvalidInputError, NotFoundError} from '../../src/services/errors.js'
-import {createTenant} from '../../src/services/tenants.js'
-import {createWorkspace, findWorkspace, listWorkspaces} from '../../src/services/workspaces.js'
+import {ConflictError, InvalidInputError, NotFoundError} from '../../src/errors/input-errors.js'
+import {createTenant} from '../../src/services/tenants/tenants.js'
+import {createWorkspace, findWorkspace, listWorkspaces} from '../../src/services/workspaces/workspaces.js'
 import {describeEachBackend} from '../helpers/backends.js'
 
 const audit = {actor: 'alice', source: 'cli'}

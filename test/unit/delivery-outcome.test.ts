@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {DeliveryError} from '../../src/notifiers/notifier.js'
-import {excerpt, failureOf, MAX_RETRY_AFTER_MS, responseOf, storedError, validDate} from '../../src/services/delivery-outcome.js'
+import {excerpt, failureOf, MAX_RETRY_AFTER_MS, responseOf, storedError, validDate} from '../../src/services/alerts/delivery/delivery-outcome.js'
 
 const bytes = (text: string): number => Buffer.byteLength(text)
 

@@ -4,7 +4,7 @@ import {durationFlag, expiryFromFlags, parseIsoTime, timeFlag} from '../../src/c
 import {FlagValueError} from '../../src/cli/flag-value-error.js'
 import {MAX_ID, parseWhole} from '../../src/cli/integer-flags.js'
 import {readEnvSecret} from '../../src/cli/secret-input.js'
-import {MAX_DURATION_MS, parseDuration, readDuration} from '../../src/config/duration.js'
+import {MAX_DURATION_MS, parseDuration, readDuration} from '../../src/domain/durations.js'
 
 const DAY = 86_400_000
 

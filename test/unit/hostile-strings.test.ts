@@ -12,8 +12,8 @@ import type {AlertMessage, Delivery} from '../../src/notifiers/notifier.js'
 import {pagerdutyEvent} from '../../src/notifiers/pagerduty.js'
 import {slackMessage} from '../../src/notifiers/slack.js'
 import {webhookBody} from '../../src/notifiers/webhook.js'
-import {type CsvRow, openTenantCsv} from '../../src/services/tenant-csv.js'
-import type {Tenant} from '../../src/services/tenants.js'
+import {type CsvRow, openTenantCsv} from '../../src/services/import/tenant-csv.js'
+import type {Tenant} from '../../src/services/tenants/tenants.js'
 
 /**
  * Generated hostile tenant names through every place a name lands, each checked for that

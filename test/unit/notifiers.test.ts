@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {backoff} from '../../src/services/alert-delivery.js'
+import {backoff} from '../../src/services/alerts/delivery/alert-delivery.js'
 import {ConsoleNotifier} from '../../src/notifiers/console.js'
 import {emailContent} from '../../src/notifiers/email-content.js'
 import {digestTitle, escapeHtml, escapeMrkdwn, headline, truncateMrkdwn} from '../../src/notifiers/format.js'

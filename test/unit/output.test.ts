@@ -4,7 +4,7 @@ import {toErrorReport} from '../../src/cli/error-report.js'
 import {type Column, Output} from '../../src/cli/output.js'
 import {closest} from '../../src/cli/suggest.js'
 import {DatabaseLockedError} from '../../src/db/database-errors.js'
-import {ConflictError, InvalidInputError, NotFoundError} from '../../src/services/errors.js'
+import {ConflictError, InvalidInputError, NotFoundError} from '../../src/errors/input-errors.js'
 
 /** The escape that starts every colour sequence. */
 const ESC = String.fromCharCode(27)

@@ -6,7 +6,7 @@ import fc from 'fast-check'
 import {describe, expect, inject, it} from 'vitest'
 
 import {RejectFile} from '../../src/cli/reject-file.js'
-import {openTenantCsv} from '../../src/services/tenant-csv.js'
+import {openTenantCsv} from '../../src/services/import/tenant-csv.js'
 import {restoreFormula} from '../../src/text/spreadsheet-formula.js'
 
 const directory = (): string => mkdtempSync(join(inject('scratch'), 'rejects-'))

@@ -3,7 +3,7 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {ConfigError} from '../../src/config/config-error.js'
-import {formatDuration, parseDuration} from '../../src/config/duration.js'
+import {formatDuration, parseDuration} from '../../src/domain/durations.js'
 import {loadSettings} from '../../src/config/settings.js'
 
 function configError(run: () => unknown): ConfigError {

@@ -3,7 +3,7 @@ import {Readable} from 'node:stream'
 import {describe, expect, it} from 'vitest'
 
 import {copyTextRow} from '../../src/db/bulk-session.js'
-import {CsvFormatError, type CsvRow, normaliseColumnName, openTenantCsv} from '../../src/services/tenant-csv.js'
+import {CsvFormatError, type CsvRow, normaliseColumnName, openTenantCsv} from '../../src/services/import/tenant-csv.js'
 
 /** A stream that delivers `bytes` in pieces of `size`, to put chunk boundaries anywhere. */
 function source(bytes: Buffer | string, size = 7): Readable {

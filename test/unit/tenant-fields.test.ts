@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {parseTenantFields, type TenantFieldsInput} from '../../src/services/tenant-fields.js'
+import {parseTenantFields, type TenantFieldsInput} from '../../src/domain/tenant-fields.js'
 
 const shop: TenantFieldsInput = {name: 'Acme US', shopify_shop: 'acme-us.myshopify.com', tenant_id: 'acme-us', type: 'shopify'}
 

@@ -1,8 +1,8 @@
 import type {Hook} from '@oclif/core'
 
 import type {Db} from '../../db/schema.js'
-import {commandDatagrams, dogstatsdTarget, sendDatagrams} from '../../services/dogstatsd.js'
-import {type CommandRun, recordCommandRun} from '../../services/usage.js'
+import {commandDatagrams, dogstatsdTarget, sendDatagrams} from '../../exporters/dogstatsd-client.js'
+import {type CommandRun, recordCommandRun} from '../../services/telemetry/usage.js'
 import {waitAtMost} from '../wait-at-most.js'
 
 /** What BaseCommand hands the `command_finished` hook when a command ends, however it ends. */

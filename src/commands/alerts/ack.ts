@@ -1,6 +1,6 @@
 import {BaseCommand} from '../../cli/base-command.js'
 import {idArg} from '../../cli/integer-flags.js'
-import {acknowledgeAlert, type Alert} from '../../services/alerts.js'
+import {acknowledgeAlert, type Alert} from '../../services/alerts/alerts.js'
 
 export default class AlertsAck extends BaseCommand<typeof AlertsAck> {
   static override args = {

@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {durationFlag} from '../../cli/credential-flags.js'
 import {severityRank, SEVERITIES, type Severity} from '../../notifiers/notifier.js'
-import {checkAlerts, type CheckResult} from '../../services/alert-check.js'
+import {checkAlerts, type CheckResult} from '../../services/alerts/alert-check.js'
 
 export default class AlertsCheckNow extends BaseCommand<typeof AlertsCheckNow> {
   // Delivery workers of several channels claim and record at once.

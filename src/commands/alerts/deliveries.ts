@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {listDeliveries} from '../../services/alert-delivery.js'
+import {listDeliveries} from '../../services/alerts/delivery/alert-delivery.js'
 
 interface DeliveryView {
   attempts: number

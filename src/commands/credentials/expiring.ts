@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {durationFlag} from '../../cli/credential-flags.js'
 import {EXPIRING_COLUMNS} from '../../cli/credential-view.js'
-import {type Credential, expiringCredentials} from '../../services/credentials.js'
+import {type Credential, expiringCredentials} from '../../services/credentials/credentials.js'
 
 export default class CredentialsExpiring extends BaseCommand<typeof CredentialsExpiring> {
   static override description = 'The fleet-wide expiry report: every active credential that has expired or expires within --within (30 days by default), soonest first, across all workspaces (or only the one given with --workspace / SYNTHEX_WORKSPACE).'

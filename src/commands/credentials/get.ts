@@ -4,7 +4,7 @@ import {BaseCommand} from '../../cli/base-command.js'
 import {credentialRef, credentialRefFlags} from '../../cli/credential-flags.js'
 import {credentialRecord} from '../../cli/credential-view.js'
 import {tenantIdArg} from '../../cli/tenant-flags.js'
-import {type Credential, getCredential} from '../../services/credentials.js'
+import {type Credential, getCredential} from '../../services/credentials/credentials.js'
 
 export default class CredentialsGet extends BaseCommand<typeof CredentialsGet> {
   static override args = {'tenant-id': tenantIdArg}

@@ -4,7 +4,7 @@ import {BaseCommand} from '../../cli/base-command.js'
 import {durationFlag} from '../../cli/credential-flags.js'
 import {CREDENTIAL_COLUMNS} from '../../cli/credential-view.js'
 import type {CredentialService} from '../../db/schema.js'
-import {CREDENTIAL_SERVICES, type CredentialPage, listCredentials} from '../../services/credentials.js'
+import {CREDENTIAL_SERVICES, type CredentialPage, listCredentials} from '../../services/credentials/credentials.js'
 
 export default class CredentialsList extends BaseCommand<typeof CredentialsList> {
   static override description = `Lists the active credentials of the workspace (with --all, rotated and revoked versions too): tenant, service, label, version, fingerprint, expiry, days left and status (ok, expiring within 30 days, expired, revoked, rotated). Never the values. Paged like \`tenant tenants list\`.`

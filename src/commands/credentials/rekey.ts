@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {SynthexError} from '../../errors/synthex-error.js'
-import {rekeyCredentials, type RekeyResult} from '../../services/credentials.js'
+import {rekeyCredentials, type RekeyResult} from '../../services/credentials/credentials.js'
 
 export default class CredentialsRekey extends BaseCommand<typeof CredentialsRekey> {
   static override description = `Re-encrypts every credential (all versions) that is not under the active key, in batches, each in its own transaction: if it is interrupted, run it again and it carries on. Afterwards the old keys can be dropped.

@@ -1,7 +1,7 @@
 import {BaseCommand} from '../../cli/base-command.js'
 import {credentialRef, credentialRefFlags} from '../../cli/credential-flags.js'
 import {tenantIdArg} from '../../cli/tenant-flags.js'
-import {type Credential, describeCredential, revokeCredential} from '../../services/credentials.js'
+import {type Credential, describeCredential, revokeCredential} from '../../services/credentials/credentials.js'
 
 export default class CredentialsRevoke extends BaseCommand<typeof CredentialsRevoke> {
   static override args = {'tenant-id': tenantIdArg}

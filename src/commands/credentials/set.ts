@@ -3,7 +3,7 @@ import {credentialRef, credentialRefFlags, expiryFlags, expiryFromFlags, secretS
 import {credentialRecord} from '../../cli/credential-view.js'
 import {readSecret} from '../../cli/secret-input.js'
 import {tenantIdArg} from '../../cli/tenant-flags.js'
-import {type Credential, describeCredential, setCredential} from '../../services/credentials.js'
+import {type Credential, describeCredential, setCredential} from '../../services/credentials/credentials.js'
 
 export default class CredentialsSet extends BaseCommand<typeof CredentialsSet> {
   static override args = {'tenant-id': tenantIdArg}

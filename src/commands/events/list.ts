@@ -5,9 +5,9 @@ import {parseIsoTime, TIME_RANGE} from '../../cli/credential-flags.js'
 import {FlagValueError} from '../../cli/flag-value-error.js'
 import {idFlag} from '../../cli/integer-flags.js'
 import type {Column} from '../../cli/output.js'
-import {describeDurationRange, readDuration} from '../../config/duration.js'
+import {describeDurationRange, readDuration} from '../../domain/durations.js'
 import {SynthexError} from '../../errors/synthex-error.js'
-import {type EventPage, listEvents, type WorkspaceEvent} from '../../services/events.js'
+import {type EventPage, listEvents, type WorkspaceEvent} from '../../services/events/events.js'
 
 /** Lists longer than this are shortened in table cells; `--csv` and `--json` carry them whole. */
 const TABLE_LIST_ITEMS = 10

@@ -3,8 +3,8 @@ import {Flags, type Interfaces} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {durationFlag} from '../../cli/credential-flags.js'
 import {toErrorReport} from '../../cli/error-report.js'
-import {checkHealth, type HealthReport, type HealthStatus} from '../../services/health.js'
-import {healthMetrics, renderMetrics} from '../../services/metrics.js'
+import {checkHealth, type HealthReport, type HealthStatus} from '../../services/health/health.js'
+import {healthMetrics, renderMetrics} from '../../services/telemetry/metrics.js'
 import {terminalLine} from '../../text/terminal-text.js'
 
 const ICONS: Record<HealthStatus, string> = {degraded: '!', healthy: '✓', unhealthy: '✗'}

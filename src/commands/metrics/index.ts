@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {fleetMetrics, pushMetrics, renderMetrics, writeTextfile} from '../../services/metrics.js'
-import type {MetricFamily} from '../../services/prometheus-exposition.js'
+import {fleetMetrics, pushMetrics, renderMetrics, writeTextfile} from '../../services/telemetry/metrics.js'
+import type {MetricFamily} from '../../exporters/prometheus-text.js'
 
 export default class Metrics extends BaseCommand<typeof Metrics> {
   static override description = `Prints fleet figures in the Prometheus text format: tenants by workspace, type and status; credentials by status and the days to the next expiry; firing alerts by severity; the outbox by state; the last alerts check-now; command runs, errors and a duration histogram; and the latest health status (1 healthy, 0.5 degraded, 0 unhealthy).

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {durationFlag} from '../../cli/credential-flags.js'
-import {usageReport, type UsageReport} from '../../services/usage.js'
+import {usageReport, type UsageReport} from '../../services/telemetry/usage.js'
 
 export default class UsageReportCommand extends BaseCommand<typeof UsageReportCommand> {
   static override description = 'Every synthex command that ran against this database is recorded (command, flag names without their values, exit code, duration, error class, actor). This reports, per command: runs, errors, error rate, average and 95th-percentile duration, and the last run. Commands that failed before reaching the database (usage errors, an unreachable server) are not in it.'

@@ -6,7 +6,7 @@ import {integerFlag} from '../../../cli/integer-flags.js'
 import {readEnvSecret, readSecret} from '../../../cli/secret-input.js'
 import {SEVERITIES, type Severity} from '../../../notifiers/notifier.js'
 import {CHANNEL_TYPES, channelKind} from '../../../notifiers/registry.js'
-import {addChannel, type ChannelView} from '../../../services/channels.js'
+import {addChannel, type ChannelView} from '../../../services/alerts/channels.js'
 
 export default class ChannelsAdd extends BaseCommand<typeof ChannelsAdd> {
   static override args = {

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../../cli/base-command.js'
-import {type ChannelView, listChannels} from '../../../services/channels.js'
+import {type ChannelView, listChannels} from '../../../services/alerts/channels.js'
 
 export default class ChannelsList extends BaseCommand<typeof ChannelsList> {
   static override description = 'Lists the channels alerts go to: stored ones, those defined by the environment (SLACK_WEBHOOK_URL, PAGERDUTY_ROUTING_KEY, SENDGRID_API_KEY, SMTP_URL), or the console when there is none. Secrets are never shown.'

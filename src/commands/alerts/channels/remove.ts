@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../../cli/base-command.js'
 import {ask} from '../../../cli/prompt.js'
 import {SynthexError} from '../../../errors/synthex-error.js'
-import {removeChannel} from '../../../services/channels.js'
+import {removeChannel} from '../../../services/alerts/channels.js'
 
 export default class ChannelsRemove extends BaseCommand<typeof ChannelsRemove> {
   static override args = {

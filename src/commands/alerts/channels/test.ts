@@ -6,8 +6,8 @@ import {Args} from '@oclif/core'
 import {BaseCommand} from '../../../cli/base-command.js'
 import {SynthexError} from '../../../errors/synthex-error.js'
 import {type AlertMessage, DeliveryError} from '../../../notifiers/notifier.js'
-import {notifierFor, resolveChannels} from '../../../services/channels.js'
-import {excerpt, responseOf} from '../../../services/delivery-outcome.js'
+import {notifierFor, resolveChannels} from '../../../services/alerts/channels.js'
+import {excerpt, responseOf} from '../../../services/alerts/delivery/delivery-outcome.js'
 
 export default class ChannelsTest extends BaseCommand<typeof ChannelsTest> {
   static override args = {

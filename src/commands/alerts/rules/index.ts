@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../../cli/base-command.js'
-import {formatDuration} from '../../../config/duration.js'
-import {type AlertRule, loadRules} from '../../../services/alert-rules.js'
+import {formatDuration} from '../../../domain/durations.js'
+import {type AlertRule, loadRules} from '../../../services/alerts/alert-rules.js'
 
 export default class AlertsRules extends BaseCommand<typeof AlertsRules> {
   static override description = 'Shows the built-in alert rules with their thresholds, repeat interval (how often a firing, unacknowledged alert is sent again) and whether they are enabled. Change them with `synthex alerts rules set`.'

@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../../cli/base-command.js'
 import {durationFlag} from '../../../cli/credential-flags.js'
 import {integerFlag} from '../../../cli/integer-flags.js'
-import {type AlertRule, RULE_NAMES, updateRule} from '../../../services/alert-rules.js'
+import {type AlertRule, RULE_NAMES, updateRule} from '../../../services/alerts/alert-rules.js'
 
 /** Ten years: a threshold further out than that is a typo, and the rules subtract it from today. */
 const MAX_DAYS = 3650

@@ -1,6 +1,6 @@
 import {BaseCommand} from '../../../cli/base-command.js'
 import {idArg} from '../../../cli/integer-flags.js'
-import {expireSilence, type Silence} from '../../../services/silences.js'
+import {expireSilence, type Silence} from '../../../services/alerts/silences.js'
 
 export default class AlertsSilencesExpire extends BaseCommand<typeof AlertsSilencesExpire> {
   static override args = {

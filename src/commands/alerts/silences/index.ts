@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../../cli/base-command.js'
-import {listSilences, type Silence} from '../../../services/silences.js'
+import {listSilences, type Silence} from '../../../services/alerts/silences.js'
 
 export default class AlertsSilences extends BaseCommand<typeof AlertsSilences> {
   static override description = 'Lists the silences that are in force or yet to end (with --all, ended ones too). End one early with `synthex alerts silences expire <id>`.'

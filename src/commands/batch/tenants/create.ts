@@ -8,7 +8,7 @@ import {BaseCommand} from '../../../cli/base-command.js'
 import {ImportProgress, rowsPerSecond} from '../../../cli/progress.js'
 import {type FileIdentity, RejectFile} from '../../../cli/reject-file.js'
 import {SynthexError} from '../../../errors/synthex-error.js'
-import {importTenantsCsv, type ImportResult, type OnConflict} from '../../../services/tenant-import.js'
+import {importTenantsCsv, type ImportResult, type OnConflict} from '../../../services/import/tenant-import.js'
 
 const SHOWN_REJECTIONS = 50
 

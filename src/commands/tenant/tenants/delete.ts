@@ -4,7 +4,7 @@ import {BaseCommand} from '../../../cli/base-command.js'
 import {tenantIdArg} from '../../../cli/tenant-flags.js'
 import {ask} from '../../../cli/prompt.js'
 import {SynthexError} from '../../../errors/synthex-error.js'
-import {deleteTenant, getTenant, type Tenant} from '../../../services/tenants.js'
+import {deleteTenant, getTenant, type Tenant} from '../../../services/tenants/tenants.js'
 
 export default class TenantsDelete extends BaseCommand<typeof TenantsDelete> {
   static override args = {

@@ -1,7 +1,7 @@
 import {BaseCommand} from '../../../cli/base-command.js'
 import {tenantIdArg} from '../../../cli/tenant-flags.js'
 import {tenantRecord} from '../../../cli/tenant-view.js'
-import {getTenant, type Tenant} from '../../../services/tenants.js'
+import {getTenant, type Tenant} from '../../../services/tenants/tenants.js'
 
 export default class TenantsGet extends BaseCommand<typeof TenantsGet> {
   static override args = {

@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../../cli/base-command.js'
 import {idFlag} from '../../../cli/integer-flags.js'
 import {EVENT_COLUMNS} from '../../../cli/tenant-view.js'
-import {type HistoryPage, tenantHistory} from '../../../services/tenants.js'
+import {type HistoryPage, tenantHistory} from '../../../services/tenants/tenants.js'
 
 export default class TenantsHistory extends BaseCommand<typeof TenantsHistory> {
   static override args = {

@@ -3,8 +3,8 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../../cli/base-command.js'
 import {TENANT_COLUMNS} from '../../../cli/tenant-view.js'
 import type {TenantStatus, TenantType} from '../../../db/schema.js'
-import {TENANT_STATUSES, TENANT_TYPES} from '../../../services/tenant-fields.js'
-import {listTenants, type TenantPage} from '../../../services/tenants.js'
+import {TENANT_STATUSES, TENANT_TYPES} from '../../../domain/tenant-fields.js'
+import {listTenants, type TenantPage} from '../../../services/tenants/tenants.js'
 
 export default class TenantsList extends BaseCommand<typeof TenantsList> {
   static override description = `Lists tenants in tenant-id order, a page at a time (--limit, 100 by default). When there are more, the next page is one command away: the hint on stderr shows it, and the JSON result carries it as nextCursor (pass it to --after).

@@ -1,8 +1,8 @@
 import {BaseCommand} from '../../../cli/base-command.js'
 import {tenantFieldFlags, tenantFieldsFromFlags, tenantIdArg, withFlagNames} from '../../../cli/tenant-flags.js'
 import {describeChanges, tenantRecord} from '../../../cli/tenant-view.js'
-import {InvalidInputError} from '../../../services/errors.js'
-import {type TenantUpdate, updateTenant} from '../../../services/tenants.js'
+import {InvalidInputError} from '../../../errors/input-errors.js'
+import {type TenantUpdate, updateTenant} from '../../../services/tenants/tenants.js'
 
 export default class TenantsUpdate extends BaseCommand<typeof TenantsUpdate> {
   static override args = {

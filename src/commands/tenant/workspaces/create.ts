@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../../cli/base-command.js'
-import {createWorkspace, type Workspace} from '../../../services/workspaces.js'
+import {createWorkspace, type Workspace} from '../../../services/workspaces/workspaces.js'
 
 export default class WorkspacesCreate extends BaseCommand<typeof WorkspacesCreate> {
   static override args = {

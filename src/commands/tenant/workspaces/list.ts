@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../../cli/base-command.js'
-import {listWorkspaces, type WorkspaceSummary} from '../../../services/workspaces.js'
+import {listWorkspaces, type WorkspaceSummary} from '../../../services/workspaces/workspaces.js'
 
 export default class WorkspacesList extends BaseCommand<typeof WorkspacesList> {
   static override description = 'Lists every workspace with the number of tenants in it.'

@@ -2,8 +2,8 @@ import {randomUUID} from 'node:crypto'
 
 import {sql} from 'kysely'
 
-import type {AlertRow, Db, NotificationKind} from '../db/schema.js'
-import {type AlertMessage, severityRank, type Severity} from '../notifiers/notifier.js'
+import type {AlertRow, Db, NotificationKind} from '../../db/schema.js'
+import {type AlertMessage, severityRank, type Severity} from '../../notifiers/notifier.js'
 import {type AlertCandidate, evaluateAlerts} from './alert-evaluation.js'
 import {loadRules} from './alert-rules.js'
 import {activeSilences, type Silence, silences} from './silences.js'

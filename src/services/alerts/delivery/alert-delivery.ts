@@ -4,10 +4,10 @@ import {setTimeout as sleep} from 'node:timers/promises'
 
 import {sql} from 'kysely'
 
-import type {Db, NotificationRow, NotificationState} from '../db/schema.js'
-import {type AlertMessage, DeliveryError, type Notifier} from '../notifiers/notifier.js'
+import type {Db, NotificationRow, NotificationState} from '../../../db/schema.js'
+import {type AlertMessage, DeliveryError, type Notifier} from '../../../notifiers/notifier.js'
 import {excerpt, failureOf, MAX_STORED_BYTES, responseOf, storedError, textOf, validDate} from './delivery-outcome.js'
-import {RateLimiter} from './rate-limiter.js'
+import {RateLimiter} from '../../../net/rate-limiter.js'
 
 /**
  * Step 3 of the alerting pipeline (DESIGN.md): deliver the outbox.

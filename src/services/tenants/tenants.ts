@@ -1,8 +1,8 @@
-import type {Db, TenantRow, TenantStatus, TenantType} from '../db/schema.js'
-import {ConflictError, InvalidInputError, NotFoundError} from './errors.js'
-import {asTenantEvent, type Audit, type AuditEvent, ofTenant, recordEvents, toAuditEvent} from './events.js'
-import {parseTenantFields, TENANT_FIELDS, type TenantField, type TenantFields, type TenantFieldsInput} from './tenant-fields.js'
-import type {Workspace} from './workspaces.js'
+import type {Db, TenantRow, TenantStatus, TenantType} from '../../db/schema.js'
+import {ConflictError, InvalidInputError, NotFoundError} from '../../errors/input-errors.js'
+import {asTenantEvent, type Audit, type AuditEvent, ofTenant, recordEvents, toAuditEvent} from '../events/events.js'
+import {parseTenantFields, TENANT_FIELDS, type TenantField, type TenantFields, type TenantFieldsInput} from '../../domain/tenant-fields.js'
+import type {Workspace} from '../workspaces/workspaces.js'
 
 export interface Tenant {
   readonly createdAt: Date

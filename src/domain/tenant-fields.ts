@@ -1,8 +1,8 @@
 import * as z from 'zod/mini'
 
 import type {TenantStatus, TenantType} from '../db/schema.js'
-import type {FieldIssue} from './errors.js'
-import {ISO_COUNTRY_CODES} from './iso-countries.js'
+import type {FieldIssue} from '../errors/input-errors.js'
+import {ISO_COUNTRY_CODES} from './country-codes.js'
 
 /**
  * The rules for a tenant's fields, shared by `tenant tenants create|update` and the CSV

@@ -1,16 +1,16 @@
 import {sql} from 'kysely'
 
-import {unseal} from '../crypto/envelope.js'
-import type {Keyring} from '../crypto/keyring.js'
-import {pendingMigrations} from '../db/migrations.js'
-import type {Db} from '../db/schema.js'
-import type {NetworkPolicy} from '../net/address-policy.js'
-import {guardedConnect} from '../net/guarded-connect.js'
-import {policyOf} from '../notifiers/network-options.js'
-import {DEFAULT_EVENTS_URL} from '../notifiers/pagerduty.js'
-import {DEFAULT_SENDGRID_URL} from '../notifiers/sendgrid.js'
-import {type ChannelProblem, type ChannelSpec, inspectChannels} from './channels.js'
-import {credentialAad, describeCredential} from './credentials.js'
+import {unseal} from '../../crypto/envelope.js'
+import type {Keyring} from '../../crypto/keyring.js'
+import {pendingMigrations} from '../../db/migrations.js'
+import type {Db} from '../../db/schema.js'
+import type {NetworkPolicy} from '../../net/address-policy.js'
+import {guardedConnect} from '../../net/guarded-connect.js'
+import {policyOf} from '../../notifiers/network-options.js'
+import {DEFAULT_EVENTS_URL} from '../../notifiers/pagerduty.js'
+import {DEFAULT_SENDGRID_URL} from '../../notifiers/sendgrid.js'
+import {type ChannelProblem, type ChannelSpec, inspectChannels} from '../alerts/channels.js'
+import {credentialAad, describeCredential} from '../credentials/credentials.js'
 
 /**
  * `health check`: independent checks run at once, each under its own timeout, each healthy,

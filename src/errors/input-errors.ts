@@ -1,4 +1,4 @@
-import {SynthexError} from '../errors/synthex-error.js'
+import {SynthexError} from './synthex-error.js'
 
 /** Something named by the user does not exist (exit 1). */
 export class NotFoundError extends SynthexError {

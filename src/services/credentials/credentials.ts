@@ -1,11 +1,11 @@
 import {sql} from 'kysely'
 
-import {fingerprint, seal, unseal} from '../crypto/envelope.js'
-import type {Keyring} from '../crypto/keyring.js'
-import type {CredentialRow, CredentialService, Db} from '../db/schema.js'
-import {ConflictError, InvalidInputError, NotFoundError} from './errors.js'
-import {type Audit, recordEvents} from './events.js'
-import type {Workspace} from './workspaces.js'
+import {fingerprint, seal, unseal} from '../../crypto/envelope.js'
+import type {Keyring} from '../../crypto/keyring.js'
+import type {CredentialRow, CredentialService, Db} from '../../db/schema.js'
+import {ConflictError, InvalidInputError, NotFoundError} from '../../errors/input-errors.js'
+import {type Audit, recordEvents} from '../events/events.js'
+import type {Workspace} from '../workspaces/workspaces.js'
 
 /**
  * Tenants' API credentials: sealed at rest (src/crypto/envelope.ts), bound to their row by

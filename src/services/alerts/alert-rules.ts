@@ -1,8 +1,8 @@
 import {sql} from 'kysely'
 
-import type {Db} from '../db/schema.js'
-import {InvalidInputError, NotFoundError} from './errors.js'
-import {type Audit, recordEvents} from './events.js'
+import type {Db} from '../../db/schema.js'
+import {InvalidInputError, NotFoundError} from '../../errors/input-errors.js'
+import {type Audit, recordEvents} from '../events/events.js'
 
 /**
  * The built-in alert rules. Their thresholds and repeat intervals live in `alert_rules` so

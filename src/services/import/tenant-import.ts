@@ -3,15 +3,15 @@ import type {Readable} from 'node:stream'
 
 import {type ControlledTransaction, sql} from 'kysely'
 
-import {type BulkSession, copyTextRow} from '../db/bulk-session.js'
-import {DatabaseUnavailableError} from '../db/database-errors.js'
-import type {Db, Schema} from '../db/schema.js'
-import {type Audit, IMPORTED, type NewEvent, recordEvents} from './events.js'
+import {type BulkSession, copyTextRow} from '../../db/bulk-session.js'
+import {DatabaseUnavailableError} from '../../db/database-errors.js'
+import type {Db, Schema} from '../../db/schema.js'
+import {type Audit, IMPORTED, type NewEvent, recordEvents} from '../events/events.js'
 import {type CsvColumn, openTenantCsv} from './tenant-csv.js'
-import {parseTenantFields, TENANT_FIELDS, type TenantField, type TenantFields} from './tenant-fields.js'
-import {collectGarbage} from './memory.js'
-import type {FieldChanges} from './tenants.js'
-import type {Workspace} from './workspaces.js'
+import {parseTenantFields, TENANT_FIELDS, type TenantField, type TenantFields} from '../../domain/tenant-fields.js'
+import {collectGarbage} from '../../util/collect-garbage.js'
+import type {FieldChanges} from '../tenants/tenants.js'
+import type {Workspace} from '../workspaces/workspaces.js'
 
 /**
  * `batch tenants create --from-csv`: streams a CSV of tenants into the database in chunks.

@@ -1,8 +1,8 @@
 import * as z from 'zod/mini'
 
-import type {Db, WorkspaceRow} from '../db/schema.js'
-import {ConflictError, InvalidInputError, NotFoundError} from './errors.js'
-import {type Audit, recordEvents} from './events.js'
+import type {Db, WorkspaceRow} from '../../db/schema.js'
+import {ConflictError, InvalidInputError, NotFoundError} from '../../errors/input-errors.js'
+import {type Audit, recordEvents} from '../events/events.js'
 
 export interface Workspace {
   readonly createdAt: Date

@@ -2,10 +2,10 @@ import {pipeline, type Readable} from 'node:stream'
 
 import {type Options, parse} from 'csv-parse'
 
-import {SynthexError} from '../errors/synthex-error.js'
-import {restoreFormula} from '../text/spreadsheet-formula.js'
-import {TENANT_FIELDS} from './tenant-fields.js'
-import {Utf8Guard} from './utf8-guard.js'
+import {SynthexError} from '../../errors/synthex-error.js'
+import {restoreFormula} from '../../text/spreadsheet-formula.js'
+import {TENANT_FIELDS} from '../../domain/tenant-fields.js'
+import {Utf8Guard} from '../../text/utf8-guard.js'
 
 /**
  * Reading the CSV format of `batch tenants create` (CONTRACT.md): a header row naming the

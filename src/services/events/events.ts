@@ -1,7 +1,7 @@
 import {type ExpressionBuilder, sql} from 'kysely'
 
-import type {Db, EventRow, Schema} from '../db/schema.js'
-import type {Workspace} from './workspaces.js'
+import type {Db, EventRow, Schema} from '../../db/schema.js'
+import type {Workspace} from '../workspaces/workspaces.js'
 
 /** The audit event of a chunk of tenants created by `batch tenants create`: one event lists them all. */
 export const IMPORTED = 'tenants.imported'

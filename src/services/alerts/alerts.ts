@@ -1,7 +1,7 @@
-import type {AlertRow, Db} from '../db/schema.js'
-import type {Severity} from '../notifiers/notifier.js'
-import {NotFoundError} from './errors.js'
-import {type Audit, recordEvents} from './events.js'
+import type {AlertRow, Db} from '../../db/schema.js'
+import type {Severity} from '../../notifiers/notifier.js'
+import {NotFoundError} from '../../errors/input-errors.js'
+import {type Audit, recordEvents} from '../events/events.js'
 
 export interface Alert {
   readonly acknowledgedAt: Date | null

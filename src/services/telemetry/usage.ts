@@ -1,6 +1,6 @@
 import {sql} from 'kysely'
 
-import type {Db} from '../db/schema.js'
+import type {Db} from '../../db/schema.js'
 
 /**
  * Usage analytics: every command run against the database (recorded by the

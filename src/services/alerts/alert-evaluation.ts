@@ -2,8 +2,8 @@ import {createHash} from 'node:crypto'
 
 import {sql} from 'kysely'
 
-import type {Db} from '../db/schema.js'
-import type {Severity} from '../notifiers/notifier.js'
+import type {Db} from '../../db/schema.js'
+import type {Severity} from '../../notifiers/notifier.js'
 import type {AlertRule} from './alert-rules.js'
 
 /**

@@ -1,5 +1,5 @@
-import {RETRY_AFTER_CAP_MS} from '../net/retry-after.js'
-import {DeliveryError} from '../notifiers/notifier.js'
+import {RETRY_AFTER_CAP_MS} from '../../../net/retry-after.js'
+import {DeliveryError} from '../../../notifiers/notifier.js'
 
 /**
  * What the delivery engine takes from a notifier's answer, made safe to store. A notifier
