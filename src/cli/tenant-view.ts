@@ -1,30 +1,21 @@
 import type {AuditEvent} from '../services/events/events.js'
-import {TENANT_FIELDS} from '../domain/tenant-fields.js'
+import {TENANT_FIELD_SPECS, TENANT_FIELDS} from '../domain/tenant-fields.js'
 import type {FieldChanges, Tenant} from '../services/tenants/tenants.js'
 import type {Column} from './output.js'
 
 /** Tenant columns in the CSV import's order and names, so `list --csv` can be re-imported. */
-export const TENANT_COLUMNS: ReadonlyArray<Column<Tenant>> = [
-  {header: 'Tenant ID', key: 'tenant_id', value: (tenant) => tenant.tenantId},
-  {header: 'Name', key: 'name', value: (tenant) => tenant.name},
-  {header: 'Type', key: 'type', value: (tenant) => tenant.type},
-  {header: 'Shopify shop', key: 'shopify_shop', value: (tenant) => tenant.shopifyShop},
-  {header: 'Merchant ID', key: 'gmc_merchant_id', value: (tenant) => tenant.gmcMerchantId},
-  {header: 'Market', key: 'market', value: (tenant) => tenant.market},
-  {header: 'Region', key: 'region', value: (tenant) => tenant.region},
-  {header: 'Status', key: 'status', value: (tenant) => tenant.status},
-]
+export const TENANT_COLUMNS: ReadonlyArray<Column<Tenant>> = TENANT_FIELDS.map((field) => {
+  const {label, property} = TENANT_FIELD_SPECS[field]
+  return {header: label, key: field, value: (tenant: Tenant) => tenant[property]}
+})
 
+/** Status first after the identity, then the other fields, then where and when. */
 export function tenantRecord(tenant: Tenant): Array<[string, unknown]> {
+  const fields = TENANT_FIELDS.filter((field) => field !== 'status').map((field): [string, unknown] => [TENANT_FIELD_SPECS[field].label, tenant[TENANT_FIELD_SPECS[field].property]])
   return [
-    ['Tenant ID', tenant.tenantId],
-    ['Name', tenant.name],
-    ['Type', tenant.type],
+    ...fields.slice(0, 3),
     ['Status', tenant.status],
-    ['Shopify shop', tenant.shopifyShop],
-    ['Merchant ID', tenant.gmcMerchantId],
-    ['Market', tenant.market],
-    ['Region', tenant.region],
+    ...fields.slice(3),
     ['Workspace', tenant.workspace],
     ['Last activity', tenant.lastActivityAt],
     ['Created', tenant.createdAt],

@@ -1,4 +1,6 @@
 import type {ColumnType, Generated, Insertable, Kysely, Selectable, Transaction, Updateable} from 'kysely'
+import type {Severity} from '../domain/severity.js'
+import type {TenantField, TenantFields, TenantStatus} from '../domain/tenant-fields.js'
 
 /**
  * Table types for Kysely, one interface per table, columns named as in SQL. Kept by hand
@@ -17,22 +19,15 @@ export interface WorkspacesTable {
   slug: string
 }
 
-export type TenantType = 'google_merchant' | 'mixed' | 'shopify'
-export type TenantStatus = 'active' | 'inactive' | 'suspended'
+export type {TenantStatus, TenantType} from '../domain/tenant-fields.js'
 
-export interface TenantsTable {
+/** The tenant fields' columns follow their one definition (src/domain/tenant-fields.ts); status has a default. */
+export type TenantsTable = {[K in Exclude<TenantField, 'status'>]: TenantFields[K]} & {
   created_at: CreatedAt
-  gmc_merchant_id: null | string
   id: Generated<string>
   last_activity_at: NullableTimestamp
-  market: null | string
   metadata: Json
-  name: string
-  region: null | string
-  shopify_shop: null | string
   status: ColumnType<TenantStatus, TenantStatus | undefined, TenantStatus>
-  tenant_id: string
-  type: TenantType
   updated_at: Timestamp
   workspace_id: string
 }
@@ -67,7 +62,6 @@ export interface EventsTable {
   workspace_id: null | string
 }
 
-export type Severity = 'critical' | 'info' | 'warning'
 export type NotificationKind = 'escalated' | 'firing' | 'reminder' | 'resolved' | 'test'
 
 export interface AlertRulesTable {

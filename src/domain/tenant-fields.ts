@@ -1,46 +1,22 @@
 import * as z from 'zod/mini'
 
-import type {TenantStatus, TenantType} from '../db/schema.js'
 import type {FieldIssue} from '../errors/input-errors.js'
 import {ISO_COUNTRY_CODES} from './country-codes.js'
 
 /**
- * The rules for a tenant's fields, shared by `tenant tenants create|update` and the CSV
- * import, so a row that one accepts the other accepts too. Field names are the CSV column
- * names (and the SQL column names).
+ * A tenant's fields, defined once. Each entry says how the field is validated and normalised,
+ * its camelCase name in JSON results, its column header for people, and the text of its flag.
+ * From this table follow the CSV columns (the keys, in order: also the SQL column names), the
+ * `tenant tenants create|update` flags (src/cli/tenant-flags.ts), the table and CSV columns of
+ * `list` (src/cli/tenant-view.ts), the row mapping (src/services/tenants/tenants.ts), the
+ * import's column lists (src/services/import/tenant-import.ts) and the schema's column types
+ * (src/db/schema.ts). A new field is one entry here plus a migration.
  */
 
-export const TENANT_TYPES = ['shopify', 'google_merchant', 'mixed'] as const satisfies readonly TenantType[]
-export const TENANT_STATUSES = ['active', 'inactive', 'suspended'] as const satisfies readonly TenantStatus[]
-export const TENANT_FIELDS = [
-  'tenant_id',
-  'name',
-  'type',
-  'shopify_shop',
-  'gmc_merchant_id',
-  'market',
-  'region',
-  'status',
-] as const
-
-export type TenantField = (typeof TENANT_FIELDS)[number]
-
-/** Raw values as they come from flags or a CSV row: text, possibly blank. */
-export type TenantFieldsInput = Partial<Record<TenantField, string | null | undefined>>
-
-/** A valid tenant, normalised: trimmed, shop lower-cased, market upper-cased, blanks as null. */
-export interface TenantFields {
-  readonly gmc_merchant_id: string | null
-  readonly market: string | null
-  readonly name: string
-  readonly region: string | null
-  readonly shopify_shop: string | null
-  readonly status: TenantStatus
-  readonly tenant_id: string
-  readonly type: TenantType
-}
-
-export type TenantFieldsResult = {readonly issues: readonly FieldIssue[]; readonly ok: false} | {readonly ok: true; readonly value: TenantFields}
+export const TENANT_TYPES = ['shopify', 'google_merchant', 'mixed'] as const
+export type TenantType = (typeof TENANT_TYPES)[number]
+export const TENANT_STATUSES = ['active', 'inactive', 'suspended'] as const
+export type TenantStatus = (typeof TENANT_STATUSES)[number]
 
 const required = (what: string) => ({
   error: (issue: {input?: unknown}) => (issue.input === undefined || issue.input === null ? 'is required' : `must be ${what}`),
@@ -67,42 +43,133 @@ const optionalText = (normalise: (value: string) => string = (value) => value) =
     }),
   )
 
-const schemas = {
-  gmc_merchant_id: optionalText().check(
-    z.refine((value) => value === null || /^\d{1,20}$/.test(value), {error: 'must be the numeric Merchant Center id (digits only)'}),
-  ),
-  market: optionalText((value) => value.toUpperCase()).check(
-    z.refine((value) => value === null || ISO_COUNTRY_CODES.has(value), {
-      error: (issue) => {
-        const code = String(issue.input)
-        const suggestion = code === 'UK' ? ' (the United Kingdom is GB)' : ''
-        return `must be an ISO 3166-1 alpha-2 country code such as US or DE, got "${code}"${suggestion}`
-      },
-    }),
-  ),
-  name: requiredText('text').check(z.refine((value) => characters(value) <= 200, {error: 'must be at most 200 characters'})),
-  region: optionalText().check(z.refine((value) => value === null || characters(value) <= 64, {error: 'must be at most 64 characters'})),
-  shopify_shop: optionalText((value) => value.toLowerCase()).check(
-    z.refine((value) => value === null || /^[a-z0-9][a-z0-9-]*\.myshopify\.com$/.test(value), {
-      error: "must be the shop's <name>.myshopify.com domain",
-    }),
-  ),
-  status: z.pipe(
-    optionalText((value) => value.toLowerCase()),
-    z.pipe(
-      z.transform((value: string | null) => value ?? 'active'),
-      z.enum(TENANT_STATUSES, {error: `must be one of ${TENANT_STATUSES.join(', ')}`}),
+/** What a field is, besides its rules. */
+interface FieldSpec {
+  /** The `--flag` help text of `tenant tenants create|update`. */
+  readonly description: string
+  readonly helpValue?: string
+  /** Column header in tables and records. */
+  readonly label: string
+  /** The only values it takes, for the flag's help and completion. */
+  readonly options?: readonly string[]
+  /** The camelCase name in JSON results (and, later, the API). */
+  readonly property: string
+  /** Validates and normalises the raw text (flags and CSV cells alike). */
+  readonly schema: z.ZodMiniType
+}
+
+export const TENANT_FIELD_SPECS = {
+  tenant_id: {
+    description: 'Id of the tenant, unique in its workspace: 1-64 of A-Z a-z 0-9 _ -.',
+    helpValue: '<id>',
+    label: 'Tenant ID',
+    property: 'tenantId',
+    schema: requiredText('text').check(
+      z.refine((value) => value.length <= 64, {error: 'must be at most 64 characters'}),
+      z.refine((value) => /^[\w-]*$/.test(value), {error: 'may contain only letters, digits, "_" and "-"'}),
     ),
-  ),
-  tenant_id: requiredText('text').check(
-    z.refine((value) => value.length <= 64, {error: 'must be at most 64 characters'}),
-    z.refine((value) => /^[\w-]*$/.test(value), {error: 'may contain only letters, digits, "_" and "-"'}),
-  ),
-  type: z.pipe(
-    requiredText('text').check(z.toLowerCase()),
-    z.enum(TENANT_TYPES, {error: `must be one of ${TENANT_TYPES.join(', ')}`}),
-  ),
-} satisfies Record<TenantField, z.ZodMiniType>
+  },
+  name: {
+    description: 'Display name, 1-200 characters.',
+    helpValue: '<name>',
+    label: 'Name',
+    property: 'name',
+    schema: requiredText('text').check(z.refine((value) => characters(value) <= 200, {error: 'must be at most 200 characters'})),
+  },
+  type: {
+    description: 'What the tenant is.',
+    label: 'Type',
+    options: TENANT_TYPES,
+    property: 'type',
+    schema: z.pipe(
+      requiredText('text').check(z.toLowerCase()),
+      z.enum(TENANT_TYPES, {error: `must be one of ${TENANT_TYPES.join(', ')}`}),
+    ),
+  },
+  shopify_shop: {
+    description: 'The shop domain, <name>.myshopify.com; required for shopify and mixed.',
+    helpValue: '<domain>',
+    label: 'Shopify shop',
+    property: 'shopifyShop',
+    schema: optionalText((value) => value.toLowerCase()).check(
+      z.refine((value) => value === null || /^[a-z0-9][a-z0-9-]*\.myshopify\.com$/.test(value), {
+        error: "must be the shop's <name>.myshopify.com domain",
+      }),
+    ),
+  },
+  gmc_merchant_id: {
+    description: 'Google Merchant Center account id (digits); required for google_merchant and mixed.',
+    helpValue: '<id>',
+    label: 'Merchant ID',
+    property: 'gmcMerchantId',
+    schema: optionalText().check(
+      z.refine((value) => value === null || /^\d{1,20}$/.test(value), {error: 'must be the numeric Merchant Center id (digits only)'}),
+    ),
+  },
+  market: {
+    description: 'ISO 3166-1 alpha-2 country code of the market, e.g. US, DE.',
+    helpValue: '<code>',
+    label: 'Market',
+    property: 'market',
+    schema: optionalText((value) => value.toUpperCase()).check(
+      z.refine((value) => value === null || ISO_COUNTRY_CODES.has(value), {
+        error: (issue) => {
+          const code = String(issue.input)
+          const suggestion = code === 'UK' ? ' (the United Kingdom is GB)' : ''
+          return `must be an ISO 3166-1 alpha-2 country code such as US or DE, got "${code}"${suggestion}`
+        },
+      }),
+    ),
+  },
+  region: {
+    description: 'Free-text region, up to 64 characters (e.g. emea).',
+    helpValue: '<region>',
+    label: 'Region',
+    property: 'region',
+    schema: optionalText().check(z.refine((value) => value === null || characters(value) <= 64, {error: 'must be at most 64 characters'})),
+  },
+  status: {
+    description: 'active (default), inactive or suspended.',
+    label: 'Status',
+    options: TENANT_STATUSES,
+    property: 'status',
+    schema: z.pipe(
+      optionalText((value) => value.toLowerCase()),
+      z.pipe(
+        z.transform((value: string | null) => value ?? 'active'),
+        z.enum(TENANT_STATUSES, {error: `must be one of ${TENANT_STATUSES.join(', ')}`}),
+      ),
+    ),
+  },
+} as const satisfies Record<string, FieldSpec>
+
+export type TenantField = keyof typeof TENANT_FIELD_SPECS
+
+/** The fields in their CSV column order. */
+export const TENANT_FIELDS = Object.keys(TENANT_FIELD_SPECS) as TenantField[]
+
+/** Raw values as they come from flags or a CSV row: text, possibly blank. */
+export type TenantFieldsInput = Partial<Record<TenantField, string | null | undefined>>
+
+/** A valid tenant, normalised: trimmed, shop lower-cased, market upper-cased, blanks as null. */
+export type TenantFields = {readonly [K in TenantField]: z.output<(typeof TENANT_FIELD_SPECS)[K]['schema']>}
+
+type CamelCase<S extends string> = S extends `${infer Head}_${infer Tail}` ? `${Head}${Capitalize<CamelCase<Tail>>}` : S
+
+/** The fields under their camelCase names, as JSON results carry them. */
+export type TenantProperties = {readonly [K in TenantField as CamelCase<K>]: TenantFields[K]}
+
+/** Snake-case fields (a row, a CSV line) under their camelCase names. */
+export function tenantProperties(fields: TenantFields): TenantProperties {
+  return Object.fromEntries(TENANT_FIELDS.map((field) => [TENANT_FIELD_SPECS[field].property, fields[field]])) as TenantProperties
+}
+
+/** Just the tenant fields of a row that has more columns. */
+export function pickTenantFields(row: TenantFields): TenantFields {
+  return Object.fromEntries(TENANT_FIELDS.map((field) => [field, row[field]])) as TenantFields
+}
+
+export type TenantFieldsResult = {readonly issues: readonly FieldIssue[]; readonly ok: false} | {readonly ok: true; readonly value: TenantFields}
 
 /**
  * Validates a tenant's fields and reports every problem at once (a CSV row with three
@@ -112,7 +179,7 @@ export function parseTenantFields(input: TenantFieldsInput): TenantFieldsResult 
   const issues: FieldIssue[] = []
   const value: Record<string, unknown> = {}
   for (const field of TENANT_FIELDS) {
-    const result = schemas[field].safeParse(input[field])
+    const result = TENANT_FIELD_SPECS[field].schema.safeParse(input[field])
     if (result.success) value[field] = result.data
     else issues.push({field, message: result.error.issues[0]?.message ?? 'is invalid'})
   }

@@ -1,4 +1,5 @@
-import type {AlertMessage, Severity} from './notifier.js'
+import type {Severity} from '../domain/severity.js'
+import type {AlertMessage} from './notifier.js'
 
 /** Words and marks for alerts, shared by every notifier so they say the same thing. */
 

@@ -3,15 +3,9 @@
  * one interface for every channel, and the retry decision carried by the error.
  */
 
-export type Severity = 'critical' | 'info' | 'warning'
+import type {Severity} from '../domain/severity.js'
+
 export type MessageKind = 'escalated' | 'firing' | 'reminder' | 'resolved' | 'test'
-
-export const SEVERITIES: readonly Severity[] = ['info', 'warning', 'critical']
-
-/** 0 for info, 2 for critical: for comparing severities. */
-export function severityRank(severity: Severity): number {
-  return SEVERITIES.indexOf(severity)
-}
 
 /** One alert as a notification carries it: a snapshot taken when it was decided to send. */
 export interface AlertMessage {

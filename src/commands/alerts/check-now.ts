@@ -2,8 +2,8 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {durationFlag} from '../../cli/credential-flags.js'
-import {severityRank, SEVERITIES, type Severity} from '../../notifiers/notifier.js'
 import {checkAlerts, type CheckResult} from '../../services/alerts/alert-check.js'
+import {SEVERITIES, type Severity, severityRank} from '../../domain/severity.js'
 
 export default class AlertsCheckNow extends BaseCommand<typeof AlertsCheckNow> {
   // Delivery workers of several channels claim and record at once.

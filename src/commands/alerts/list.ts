@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {SEVERITIES, type Severity} from '../../notifiers/notifier.js'
 import {type Alert, listAlerts} from '../../services/alerts/alerts.js'
+import {SEVERITIES, type Severity} from '../../domain/severity.js'
 
 export default class AlertsList extends BaseCommand<typeof AlertsList> {
   static override description = 'Lists alerts, firing ones by default (most severe first), with when they started, when they were last notified and whether someone acknowledged them.'

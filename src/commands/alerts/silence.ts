@@ -2,9 +2,9 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {durationFlag} from '../../cli/credential-flags.js'
-import {SEVERITIES} from '../../notifiers/notifier.js'
 import {RULE_NAMES} from '../../services/alerts/alert-rules.js'
 import {createSilence, type Silence} from '../../services/alerts/silences.js'
+import {SEVERITIES} from '../../domain/severity.js'
 
 export default class AlertsSilence extends BaseCommand<typeof AlertsSilence> {
   static override description = `Mutes the alerts matching all the matchers given (a tenant, a rule, a severity; --workspace if given explicitly) for a while. Muted alerts are still recorded and listed, but nothing is sent; if one still fires when the silence ends, it is sent then. A resolve is always sent for an alert that was notified, so PagerDuty incidents close.`

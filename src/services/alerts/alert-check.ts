@@ -2,12 +2,12 @@ import {randomUUID} from 'node:crypto'
 
 import type {Keyring} from '../../crypto/keyring.js'
 import type {Db} from '../../db/schema.js'
-import type {Severity} from '../../notifiers/notifier.js'
 import {SynthexError} from '../../errors/synthex-error.js'
 import {deliverPending, LEASE_MS, type UnrecordedOutcome} from './delivery/alert-delivery.js'
 import {reconcileAlerts} from './alert-reconcile.js'
 import {recordAlertRun} from './alerts.js'
 import {notifierFor, resolveChannels} from './channels.js'
+import {type Severity} from '../../domain/severity.js'
 
 /** `alerts check-now`: evaluate and reconcile, then deliver the outbox, then record the run. */
 

@@ -3,8 +3,8 @@ import {createHash} from 'node:crypto'
 import {sql} from 'kysely'
 
 import type {Db} from '../../db/schema.js'
-import type {Severity} from '../../notifiers/notifier.js'
 import type {AlertRule} from './alert-rules.js'
+import {type Severity} from '../../domain/severity.js'
 
 /**
  * What should be firing now, rule by rule, computed with one query per rule (a fleet of

@@ -3,10 +3,11 @@ import {randomUUID} from 'node:crypto'
 import {sql} from 'kysely'
 
 import type {AlertRow, Db, NotificationKind} from '../../db/schema.js'
-import {type AlertMessage, severityRank, type Severity} from '../../notifiers/notifier.js'
+import {type AlertMessage} from '../../notifiers/notifier.js'
 import {type AlertCandidate, evaluateAlerts} from './alert-evaluation.js'
 import {loadRules} from './alert-rules.js'
 import {activeSilences, type Silence, silences} from './silences.js'
+import {type Severity, severityRank} from '../../domain/severity.js'
 
 /**
  * Step 2 of the alerting pipeline (DESIGN.md): bring the `alerts` table in line with what

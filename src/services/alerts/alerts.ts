@@ -1,7 +1,7 @@
 import type {AlertRow, Db} from '../../db/schema.js'
-import type {Severity} from '../../notifiers/notifier.js'
 import {NotFoundError} from '../../errors/input-errors.js'
 import {type Audit, recordEvents} from '../events/events.js'
+import {bySeverityDescending, type Severity} from '../../domain/severity.js'
 
 export interface Alert {
   readonly acknowledgedAt: Date | null
@@ -53,8 +53,7 @@ export async function listAlerts(db: Db, options: {limit: number; severity?: Sev
   if (state !== 'all') select = select.where('alerts.state', '=', state)
   if (options.severity) select = select.where('alerts.severity', '=', options.severity)
   const rows = await select.orderBy('alerts.id', 'desc').limit(options.limit).execute()
-  const order: Record<Severity, number> = {critical: 0, info: 2, warning: 1}
-  return rows.map((row) => toAlert(row)).sort((a, b) => order[a.severity] - order[b.severity] || b.id - a.id)
+  return rows.map((row) => toAlert(row)).sort((a, b) => bySeverityDescending(a.severity, b.severity) || b.id - a.id)
 }
 
 /** Acknowledges a firing alert: no more reminders about it, until it escalates or resolves. */

@@ -2,12 +2,13 @@ import {networkSettings} from '../../config/settings.js'
 import {seal, unseal} from '../../crypto/envelope.js'
 import type {Keyring} from '../../crypto/keyring.js'
 import type {ChannelRow, Db} from '../../db/schema.js'
-import type {Notifier, RateLimits, Severity} from '../../notifiers/notifier.js'
+import type {Notifier, RateLimits} from '../../notifiers/notifier.js'
 import {DEFAULT_EVENTS_URL} from '../../notifiers/pagerduty.js'
 import {CHANNEL_TYPES, channelKind, checkChannelAddresses, checkChannelConfig} from '../../notifiers/registry.js'
 import {DEFAULT_SENDGRID_URL} from '../../notifiers/sendgrid.js'
 import {ConflictError, InvalidInputError, NotFoundError} from '../../errors/input-errors.js'
 import {type Audit, recordEvents} from '../events/events.js'
+import {type Severity} from '../../domain/severity.js'
 
 /**
  * Where alerts go. Channels are stored (with their secret sealed, like a credential) or

@@ -1,8 +1,8 @@
 import type {Db, SilenceRow} from '../../db/schema.js'
-import {SEVERITIES} from '../../notifiers/notifier.js'
 import {RULE_NAMES} from './alert-rules.js'
 import {InvalidInputError, NotFoundError} from '../../errors/input-errors.js'
 import {type Audit, recordEvents} from '../events/events.js'
+import {SEVERITIES} from '../../domain/severity.js'
 
 /**
  * Silences mute matching alerts for a while: they are still recorded, but not sent. When

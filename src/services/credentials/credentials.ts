@@ -6,6 +6,7 @@ import type {CredentialRow, CredentialService, Db} from '../../db/schema.js'
 import {ConflictError, InvalidInputError, NotFoundError} from '../../errors/input-errors.js'
 import {type Audit, recordEvents} from '../events/events.js'
 import type {Workspace} from '../workspaces/workspaces.js'
+import {lockTenant} from '../tenants/tenants.js'
 
 /**
  * Tenants' API credentials: sealed at rest (src/crypto/envelope.ts), bound to their row by
@@ -160,25 +161,6 @@ function checkInput(input: CredentialInput, now: Date): void {
   if (Buffer.byteLength(input.value, 'utf8') > MAX_SECRET_BYTES) issues.push({field: 'value', message: `is larger than ${MAX_SECRET_BYTES / 1024} KiB`})
   if (input.expiresAt && input.expiresAt.getTime() <= now.getTime()) issues.push({field: 'expires', message: `is in the past (${input.expiresAt.toISOString()})`})
   if (issues.length > 0) throw new InvalidInputError(issues)
-}
-
-/** The tenant, locked until the transaction ends: one credential change per tenant at a time. */
-async function lockTenant(trx: Db, workspace: Workspace, tenantId: string): Promise<{id: string}> {
-  const tenant = await trx
-    .selectFrom('tenants')
-    .select('id')
-    .where('workspace_id', '=', workspace.id)
-    .where('tenant_id', '=', tenantId)
-    .forUpdate()
-    .executeTakeFirst()
-  if (!tenant) {
-    throw new NotFoundError(`Tenant "${tenantId}" does not exist in workspace "${workspace.slug}".`, `List tenants with \`synthex tenant tenants list -w ${workspace.slug}\`.`, {
-      tenantId,
-      workspace: workspace.slug,
-    })
-  }
-
-  return tenant
 }
 
 async function activeRow(db: Db, workspace: Workspace, ref: CredentialRef, label: string): Promise<Located | undefined> {

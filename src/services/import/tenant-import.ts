@@ -80,6 +80,8 @@ const YIELD_EVERY_ROWS = 250
 /** See collectGarbage: every 4 chunks of 5,000 rows holds peak memory flat at little cost. */
 const GC_EVERY_CHUNKS = 4
 const UPDATABLE: readonly TenantField[] = TENANT_FIELDS.filter((field) => field !== 'tenant_id')
+/** The tenant fields as a column list; every tenant field is a text column (src/domain/tenant-fields.ts). */
+const FIELD_COLUMNS = sql.join(TENANT_FIELDS.map((field) => sql.ref(field)))
 
 interface Candidate {
   readonly fields: TenantFields
@@ -365,10 +367,8 @@ interface WriterContext {
 function inputRows(rows: readonly Candidate[]) {
   const column = (field: TenantField) => rows.map((row) => row.fields[field])
   return sql`select * from unnest(
-    ${rows.map((row) => row.workspaceId)}::uuid[], ${column('tenant_id')}::text[], ${column('name')}::text[], ${column('type')}::text[],
-    ${column('shopify_shop')}::text[], ${column('gmc_merchant_id')}::text[], ${column('market')}::text[], ${column('region')}::text[],
-    ${column('status')}::text[], ${rows.map((row) => row.line)}::int[]
-  ) as t(workspace_id, tenant_id, name, type, shopify_shop, gmc_merchant_id, market, region, status, line)`
+    ${rows.map((row) => row.workspaceId)}::uuid[], ${sql.join(TENANT_FIELDS.map((field) => sql`${column(field)}::text[]`))}, ${rows.map((row) => row.line)}::int[]
+  ) as t(workspace_id, ${FIELD_COLUMNS}, line)`
 }
 
 /**
@@ -414,7 +414,7 @@ async function registerKeys(trx: Db, rows: readonly Candidate[]): Promise<{dupli
   return {duplicates, fresh}
 }
 
-const COPY_COLUMNS = ['workspace_id', 'tenant_id', 'name', 'type', 'shopify_shop', 'gmc_merchant_id', 'market', 'region', 'status'] as const
+const COPY_COLUMNS = ['workspace_id', ...TENANT_FIELDS]
 
 /**
  * Runs one attempt at writing: in its own transaction when every chunk commits on its own,
@@ -468,7 +468,7 @@ class ChunkWriter {
     let text = ''
     for (const row of rows) {
       const {fields} = row
-      text += copyTextRow([row.workspaceId, fields.tenant_id, fields.name, fields.type, fields.shopify_shop, fields.gmc_merchant_id, fields.market, fields.region, fields.status])
+      text += copyTextRow([row.workspaceId, ...TENANT_FIELDS.map((field) => fields[field])])
     }
 
     await copyIn('tenants', COPY_COLUMNS, text)
@@ -548,8 +548,8 @@ class ChunkWriter {
         ${inputRows(rows)}
       ),
       created as (
-        insert into tenants (workspace_id, tenant_id, name, type, shopify_shop, gmc_merchant_id, market, region, status)
-        select workspace_id, tenant_id, name, type, shopify_shop, gmc_merchant_id, market, region, status from input
+        insert into tenants (workspace_id, ${FIELD_COLUMNS})
+        select workspace_id, ${FIELD_COLUMNS} from input
         on conflict (workspace_id, tenant_id) do nothing
         returning workspace_id, tenant_id
       ),
@@ -630,8 +630,8 @@ class ChunkWriter {
         select tenants.* from tenants join input using (workspace_id, tenant_id)
       ),
       upserted as (
-        insert into tenants (workspace_id, tenant_id, name, type, shopify_shop, gmc_merchant_id, market, region, status)
-        select workspace_id, tenant_id, name, type, shopify_shop, gmc_merchant_id, market, region, status from input
+        insert into tenants (workspace_id, ${FIELD_COLUMNS})
+        select workspace_id, ${FIELD_COLUMNS} from input
         on conflict (workspace_id, tenant_id) do update set ${set}
         where (${current}) is distinct from (${incoming})
         returning tenants.*, (xmax = 0) as inserted

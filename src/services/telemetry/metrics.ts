@@ -6,9 +6,9 @@ import type {Db} from '../../db/schema.js'
 import {SynthexError} from '../../errors/synthex-error.js'
 import {INTERNAL_POLICY} from '../../net/address-policy.js'
 import {outboundRequest} from '../../net/outbound-request.js'
-import {SEVERITIES} from '../../notifiers/notifier.js'
 import {type HealthReport, type HealthStatus} from '../health/health.js'
 import {exposition, type MetricFamily} from '../../exporters/prometheus-text.js'
+import {SEVERITIES} from '../../domain/severity.js'
 
 /**
  * Fleet figures for Prometheus (`metrics`): tenants, credentials, the next expiry, firing

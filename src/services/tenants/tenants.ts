@@ -1,21 +1,23 @@
 import type {Db, TenantRow, TenantStatus, TenantType} from '../../db/schema.js'
 import {ConflictError, InvalidInputError, NotFoundError} from '../../errors/input-errors.js'
 import {asTenantEvent, type Audit, type AuditEvent, ofTenant, recordEvents, toAuditEvent} from '../events/events.js'
-import {parseTenantFields, TENANT_FIELDS, type TenantField, type TenantFields, type TenantFieldsInput} from '../../domain/tenant-fields.js'
+import {
+  parseTenantFields,
+  pickTenantFields,
+  TENANT_FIELDS,
+  type TenantField,
+  type TenantFields,
+  type TenantFieldsInput,
+  type TenantProperties,
+  tenantProperties,
+} from '../../domain/tenant-fields.js'
 import type {Workspace} from '../workspaces/workspaces.js'
 
-export interface Tenant {
+/** A tenant as results show it: its fields under their camelCase names, and where and when. */
+export type Tenant = TenantProperties & {
   readonly createdAt: Date
-  readonly gmcMerchantId: string | null
   readonly id: string
   readonly lastActivityAt: Date | null
-  readonly market: string | null
-  readonly name: string
-  readonly region: string | null
-  readonly shopifyShop: string | null
-  readonly status: TenantStatus
-  readonly tenantId: string
-  readonly type: TenantType
   readonly updatedAt: Date
   readonly workspace: string
 }
@@ -60,37 +62,24 @@ const STATUS_EVENTS: Record<TenantStatus, string> = {
 
 export function toTenant(row: TenantRow, workspace: string): Tenant {
   return {
+    ...tenantProperties(fieldsOf(row)),
     createdAt: row.created_at,
-    gmcMerchantId: row.gmc_merchant_id,
     id: row.id,
     lastActivityAt: row.last_activity_at,
-    market: row.market,
-    name: row.name,
-    region: row.region,
-    shopifyShop: row.shopify_shop,
-    status: row.status,
-    tenantId: row.tenant_id,
-    type: row.type,
     updatedAt: row.updated_at,
     workspace,
   }
 }
 
 function fieldsOf(row: TenantRow): TenantFields {
-  return {
-    gmc_merchant_id: row.gmc_merchant_id,
-    market: row.market,
-    name: row.name,
-    region: row.region,
-    shopify_shop: row.shopify_shop,
-    status: row.status,
-    tenant_id: row.tenant_id,
-    type: row.type,
-  }
+  return pickTenantFields(row)
 }
 
-/** Reads a tenant and locks its row until the transaction ends, so concurrent changes queue up. */
-async function lockTenant(trx: Db, workspace: Workspace, tenantId: string): Promise<TenantRow> {
+/**
+ * Reads a tenant and locks its row until the transaction ends, so concurrent changes to it
+ * (its fields, status or credentials) queue up.
+ */
+export async function lockTenant(trx: Db, workspace: Workspace, tenantId: string): Promise<TenantRow> {
   const row = await trx
     .selectFrom('tenants')
     .selectAll()

@@ -4,9 +4,9 @@ import {BaseCommand} from '../../../cli/base-command.js'
 import {secretSourceFlags} from '../../../cli/credential-flags.js'
 import {integerFlag} from '../../../cli/integer-flags.js'
 import {readEnvSecret, readSecret} from '../../../cli/secret-input.js'
-import {SEVERITIES, type Severity} from '../../../notifiers/notifier.js'
 import {CHANNEL_TYPES, channelKind} from '../../../notifiers/registry.js'
 import {addChannel, type ChannelView} from '../../../services/alerts/channels.js'
+import {SEVERITIES, type Severity} from '../../../domain/severity.js'
 
 export default class ChannelsAdd extends BaseCommand<typeof ChannelsAdd> {
   static override args = {

@@ -1,7 +1,5 @@
-import {Flags} from '@oclif/core'
-
 import {BaseCommand} from '../../../cli/base-command.js'
-import {tenantFieldFlags, tenantFieldsFromFlags, withFlagNames} from '../../../cli/tenant-flags.js'
+import {tenantCreateFlags, tenantFieldsFromFlags, withFlagNames} from '../../../cli/tenant-flags.js'
 import {tenantRecord} from '../../../cli/tenant-view.js'
 import {createTenant, type Tenant} from '../../../services/tenants/tenants.js'
 
@@ -20,10 +18,7 @@ export default class TenantsCreate extends BaseCommand<typeof TenantsCreate> {
     {command: '<%= config.bin %> <%= command.id %> --tenant-id feeds-1 --name "Feeds" --type google_merchant --gmc-merchant-id 987654321 --json', description: 'Print the created tenant as JSON.'},
   ]
 
-  static override flags = {
-    'tenant-id': Flags.string({description: 'Id of the tenant, unique in its workspace: 1-64 of A-Z a-z 0-9 _ -.', helpValue: '<id>'}),
-    ...tenantFieldFlags,
-  }
+  static override flags = tenantCreateFlags
 
   static override summary = 'Create a tenant.'
 
