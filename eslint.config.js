@@ -1,13 +1,33 @@
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
-/** Layers import only downward (DESIGN.md): each folder lists what it must not reach. */
+/**
+ * Layers import only downward (docs/architecture.md, "Layers"). From the top: commands, cli,
+ * services, the adapters (notifiers, exporters, db, crypto), the generic helpers (net, text,
+ * util), config, domain, errors. Each folder lists what it must not reach.
+ */
 const layer = (files, forbidden, message) => ({
   files,
   rules: {
     'no-restricted-imports': ['error', {patterns: [{group: forbidden, message}]}],
   },
 })
+
+const above = {
+  adapters: ['**/services/**', '**/cli/**', '**/commands/**', '@oclif/*', 'ora'],
+  get helpers() {
+    return [...this.adapters, '**/notifiers/**', '**/exporters/**', '**/db/**', '**/crypto/**']
+  },
+  get config() {
+    return [...this.helpers, '**/net/**', '**/text/**', '**/util/**']
+  },
+  get domain() {
+    return [...this.config, '**/config/**', 'kysely', 'pg', '@electric-sql/pglite']
+  },
+  get errors() {
+    return [...this.domain, '**/domain/**']
+  },
+}
 
 export default tseslint.config(
   {ignores: ['dist/', 'node_modules/', 'coverage/', 'oclif.manifest.json']},
@@ -21,17 +41,18 @@ export default tseslint.config(
       'no-console': ['error'],
     },
   },
-  layer(['src/services/**'], ['**/cli/**', '**/commands/**', '@oclif/*', 'ora', 'chalk'], 'services hold the domain: no terminal or CLI code (DESIGN.md)'),
-  layer(
-    ['src/db/**', 'src/config/**', 'src/crypto/**', 'src/notifiers/**', 'src/errors/**', 'src/text/**'],
-    ['**/services/**', '**/cli/**', '**/commands/**', '@oclif/*'],
-    'lower layers never import services, cli or commands',
-  ),
-  layer(
-    ['src/net/**'],
-    ['**/notifiers/**', '**/db/**', '**/crypto/**', '**/config/**', '**/services/**', '**/cli/**', '**/commands/**', '@oclif/*'],
-    'net (outbound HTTP and its address policy) is the bottom layer: it imports nothing of synthex but errors',
-  ),
+  layer(['src/services/**'], ['**/cli/**', '**/commands/**', '@oclif/*', 'ora', 'chalk'], 'services hold the domain: no terminal or CLI code'),
+  layer(['src/notifiers/**', 'src/exporters/**', 'src/db/**', 'src/crypto/**'], above.adapters, 'adapters (notifiers, exporters, db, crypto) never import services, cli or commands'),
+  layer(['src/net/**', 'src/text/**', 'src/util/**'], above.helpers, 'net, text and util are generic helpers: they import no adapter, service, cli or command'),
+  layer(['src/config/**'], above.config, 'config reads the environment and settings; it imports only domain and errors'),
+  layer(['src/domain/**'], above.domain, 'domain holds the shared words every layer may use: it imports only errors'),
+  layer(['src/errors/**'], above.errors, 'errors are the bottom layer: they import nothing of synthex'),
+  {
+    // src/config/ is the only reader of the environment: everything else takes typed settings.
+    files: ['src/**'],
+    ignores: ['src/config/**'],
+    rules: {'no-restricted-properties': ['error', {message: 'Read the environment in src/config/ (environment.ts, settings.ts) and pass the typed value.', object: 'process', property: 'env'}]},
+  },
   layer(['src/cli/**'], ['**/commands/**'], 'cli is imported by commands, never the reverse'),
   layer(['src/commands/**'], ['kysely', 'pg', '@electric-sql/pglite'], 'commands hold no SQL: call a service'),
   {

@@ -16,6 +16,7 @@ import {Output} from './output.js'
 import {canPrompt} from './prompt.js'
 import {type Spinner, startSpinner} from './spinner.js'
 import {waitAtMost} from './wait-at-most.js'
+import {colorAllowedByEnvironment, currentEnvironment, keyEnvironment, variable} from '../config/environment.js'
 
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -98,7 +99,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected get output(): Output {
-    this.#output ??= this.makeOutput(this.settings?.colorAllowed ?? (process.env.NO_COLOR === undefined && process.env.CI === undefined))
+    this.#output ??= this.makeOutput(this.settings?.colorAllowed ?? colorAllowedByEnvironment())
     return this.#output
   }
 
@@ -150,7 +151,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     })
     this.flags = flags as CommandFlags<T>
     this.args = args as CommandArgs<T>
-    this.settings = loadSettings(process.env, {color: flags.color, databaseUrl: flags['database-url'], workspace: flags.workspace})
+    this.settings = loadSettings(currentEnvironment(), {color: flags.color, databaseUrl: flags['database-url'], workspace: flags.workspace})
     this.#output = this.makeOutput(this.settings.colorAllowed)
     if (flags['database-url'] && /^[^:]+:\/\/[^/@]*:[^/@]+@/.test(flags['database-url'])) {
       this.output.warn('--database-url holds a password, which other users can see in the process list; set DATABASE_URL instead.')
@@ -210,7 +211,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    */
   protected keyring(options: {sealing: boolean}): Keyring {
     this.keepHomePrivate()
-    const {keyring, notices} = loadKeyring(process.env, this.settings.database, {createKeyFile: options.sealing})
+    const {keyring, notices} = loadKeyring(keyEnvironment(), this.settings.database, {createKeyFile: options.sealing})
     for (const notice of notices) this.output.warn(notice)
     if (options.sealing && !keyring.active && this.settings.database.kind === 'server') throw serverKeyMissing()
     return keyring
@@ -308,7 +309,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       return
     }
 
-    const debug = process.env.DEBUG !== undefined && process.env.DEBUG !== ''
+    const debug = this.settings?.debug ?? variable('DEBUG') !== undefined
     const stack = debug && error instanceof Error ? (error.stack ?? '').split('\n').slice(1).join('\n') : undefined
     const issues = report.details?.issues
     const items = Array.isArray(issues) && issues.length > 1 ? issues.map((issue: {field: string; message: string}) => `${issue.field}: ${issue.message}`) : []

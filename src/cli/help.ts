@@ -5,6 +5,7 @@ import {Help} from '@oclif/core'
 
 import {type DatabaseTarget, loadSettings} from '../config/settings.js'
 import {redactDatabaseUrl} from '../db/postgres-url.js'
+import {currentEnvironment, type Environment} from '../config/environment.js'
 
 /**
  * synthex's help. The root help, which is also what `synthex` alone prints, ends with where
@@ -14,14 +15,14 @@ import {redactDatabaseUrl} from '../db/postgres-url.js'
 export default class SynthexHelp extends Help {
   protected override async showRootHelp(): Promise<void> {
     await super.showRootHelp()
-    this.log(this.section('YOUR DATA', this.wrap(whereDataLives(process.env))))
+    this.log(this.section('YOUR DATA', this.wrap(whereDataLives(currentEnvironment()))))
     this.log('')
     this.log(this.section('GETTING STARTED', gettingStarted(this.config.bin)))
     this.log('')
   }
 }
 
-export function whereDataLives(env: NodeJS.ProcessEnv): string {
+export function whereDataLives(env: Environment): string {
   let database: DatabaseTarget
   try {
     database = loadSettings(env).database

@@ -2,6 +2,7 @@ import {readFile, stat} from 'node:fs/promises'
 
 import {SynthexError} from '../errors/synthex-error.js'
 import {MAX_SECRET_BYTES} from '../services/credentials/credentials.js'
+import {rawVariable} from '../config/environment.js'
 
 export interface SecretSource {
   readonly 'from-env'?: string
@@ -75,7 +76,7 @@ export function readEnvSecret(flag: string, name: string): string {
     throw usage(`${flag} needs the NAME of an environment variable (letters, digits, _), not its value; what was typed is not repeated.`, `Write ${flag} SHOPIFY_TOKEN, not ${flag} "$SHOPIFY_TOKEN".`)
   }
 
-  const value = process.env[name]
+  const value = rawVariable(name)
   const named = looksLikeName(name)
   if ((value === undefined || value === '') && named) throw usage(`${flag}: the environment variable ${name} is not set or is empty.`)
   if (value === undefined || value === '') {

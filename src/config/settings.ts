@@ -41,6 +41,8 @@ export interface Settings {
   /** Running under a CI system (`CI` set): never prompt, no spinners. */
   readonly isCI: boolean
   readonly workspace: string
+  /** The workspace was chosen (--workspace or SYNTHEX_WORKSPACE), not the default. */
+  readonly workspaceChosen: boolean
 }
 
 /** Values of the global flags, which win over the environment. */
@@ -196,5 +198,6 @@ export function loadSettings(source: NodeJS.ProcessEnv = process.env, flags: Glo
     debug: env(source, 'DEBUG') !== undefined,
     isCI,
     workspace,
+    workspaceChosen: flags.workspace !== undefined || env(source, 'SYNTHEX_WORKSPACE') !== undefined,
   }
 }

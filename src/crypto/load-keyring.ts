@@ -6,6 +6,7 @@ import {ConfigError} from '../config/config-error.js'
 import type {DatabaseTarget} from '../config/settings.js'
 import {MissingKeyError} from './crypto-errors.js'
 import {derivedKeyId, Keyring, type MasterKey} from './keyring.js'
+import type {KeyEnvironment} from '../config/environment.js'
 
 const KEY_BYTES = 32
 const KEY_ID = /^[\w-]{1,32}$/
@@ -30,10 +31,10 @@ export interface KeyringOptions {
  * every machine using it, so it has to be configured, and storing refuses until it is.
  * Never includes a key's bytes in an error.
  */
-export function loadKeyring(env: NodeJS.ProcessEnv, database: DatabaseTarget, options: KeyringOptions): LoadedKeyring {
+export function loadKeyring(keys: KeyEnvironment, database: DatabaseTarget, options: KeyringOptions): LoadedKeyring {
   const notices: string[] = []
-  const others = parseKeyList(env.SYNTHEX_ENCRYPTION_KEYS)
-  const configured = env.SYNTHEX_ENCRYPTION_KEY?.trim() ? parseKey(env.SYNTHEX_ENCRYPTION_KEY, 'SYNTHEX_ENCRYPTION_KEY') : undefined
+  const others = parseKeyList(keys.encryptionKeys)
+  const configured = keys.encryptionKey?.trim() ? parseKey(keys.encryptionKey, 'SYNTHEX_ENCRYPTION_KEY') : undefined
 
   checkDistinctIds(configured ? [configured, ...others] : others)
   if (database.kind === 'server') return {keyring: new Keyring(configured, others), notices}

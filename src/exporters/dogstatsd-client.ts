@@ -1,22 +1,11 @@
 import {createSocket} from 'node:dgram'
 
+import type {DogStatsdTarget} from '../config/environment.js'
+
 /**
  * Command figures to a Datadog agent over DogStatsD (UDP): fire and forget, so an agent that
  * is down, slow or absent never slows or fails a command.
  */
-
-export interface DogStatsdTarget {
-  readonly host: string
-  readonly port: number
-}
-
-/** DATADOG_AGENT_HOST (+ DD_DOGSTATSD_PORT, default 8125), or nothing when unset. */
-export function dogstatsdTarget(env: NodeJS.ProcessEnv): DogStatsdTarget | undefined {
-  const host = env.DATADOG_AGENT_HOST?.trim()
-  if (!host) return undefined
-  const port = Number(env.DD_DOGSTATSD_PORT ?? 8125)
-  return {host, port: Number.isInteger(port) && port > 0 && port < 65_536 ? port : 8125}
-}
 
 /** Tag values: DogStatsD reserves `|`, `,`, `#` and `:` (the last only in keys); keep it plain. */
 const tagValue = (value: string): string => value.replaceAll(/[^\w./-]/g, '_')

@@ -21,7 +21,7 @@ const KEY = randomBytes(32).toString('base64')
 const STRICT = {SYNTHEX_ALLOW_HTTP: undefined, SYNTHEX_ALLOW_PRIVATE_NETWORK: undefined}
 const HOUR = 3_600_000
 /** The key the spawned CLI has, for channels set up from the test. */
-const {keyring} = loadKeyring({SYNTHEX_ENCRYPTION_KEY: KEY}, {kind: 'server', setting: 'DATABASE_URL', url: ''} satisfies DatabaseTarget, {createKeyFile: false})
+const {keyring} = loadKeyring({encryptionKey: KEY}, {kind: 'server', setting: 'DATABASE_URL', url: ''} satisfies DatabaseTarget, {createKeyFile: false})
 /** The stand-in providers listen on http://127.0.0.1. */
 const local = {allowHttp: true, allowPrivateNetwork: true}
 

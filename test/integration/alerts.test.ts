@@ -23,6 +23,7 @@ import {SendGridFake} from '../fakes/sendgrid-fake.js'
 import {SlackFake} from '../fakes/slack-fake.js'
 import {SmtpFake} from '../fakes/smtp-fake.js'
 import {describeEachBackend} from '../helpers/backends.js'
+import {channelEnvironment} from '../../src/config/environment.js'
 
 const audit = {actor: 'oncall', source: 'cli'}
 const HOUR = 3_600_000
@@ -56,7 +57,7 @@ describeEachBackend('alerts', (database) => {
   const smtp = new SmtpFake()
 
   const check = (at: Date, options: {dryRun?: boolean; maxWaitMs?: number} = {}) =>
-    checkAlerts(database().db, {env: {}, keyring, maxWaitMs: options.maxWaitMs ?? 2000, now: () => at, ...options})
+    checkAlerts(database().db, {channelEnvironment: channelEnvironment({}), keyring, maxWaitMs: options.maxWaitMs ?? 2000, now: () => at, ...options})
 
   const shop = async (tenantId: string, expiresAt: Date, name = `Shop ${tenantId}`): Promise<void> => {
     await createTenant(database().db, workspace, audit, {name, shopify_shop: `${tenantId}.myshopify.com`, tenant_id: tenantId, type: 'shopify'})
@@ -185,7 +186,7 @@ describeEachBackend('alerts', (database) => {
   it('waits as long as Retry-After says before trying again within a run', async () => {
     await shop('patient', new Date(Date.now() + 12 * HOUR))
     pagerduty.failNext({headers: {'retry-after': '2'}, status: 429})
-    const result = await checkAlerts(database().db, {env: {}, keyring, maxWaitMs: 20_000})
+    const result = await checkAlerts(database().db, {channelEnvironment: channelEnvironment({}), keyring, maxWaitMs: 20_000})
     expect(result).toMatchObject({pendingRetry: 0, sent: 2})
     const [refused, accepted] = pagerduty.received
     expect((accepted?.at ?? 0) - (refused?.at ?? 0)).toBeGreaterThanOrEqual(2000)
@@ -241,7 +242,7 @@ describeEachBackend('alerts', (database) => {
     for (const name of ['h1', 'h2', 'h3']) await shop(name, new Date(Date.now() + 12 * HOUR))
     // PagerDuty runs 2 requests at once here: the other worker must wait too.
     pagerduty.failNext({headers: {'retry-after': '2'}, status: 429})
-    const result = await checkAlerts(database().db, {env: {}, keyring, maxWaitMs: 20_000})
+    const result = await checkAlerts(database().db, {channelEnvironment: channelEnvironment({}), keyring, maxWaitMs: 20_000})
     expect(result).toMatchObject({pendingRetry: 0})
     const [refused, ...after] = pagerduty.received
     expect(after).toHaveLength(3)
@@ -280,7 +281,7 @@ describeEachBackend('alerts', (database) => {
     const wrongKey = new SendGridNotifier({...local, apiKey: 'SG.wrong-key-000', apiUrl: sendgrid.url, from: 'a@example.com', to: ['b@example.com']}, fast)
     const message = {alertId: 1, details: {}, fingerprint: 'f', kind: 'test' as const, rule: 'test', severity: 'info' as const, startedAt: '', summary: 's', tenantId: 't', tenantName: 't', workspace: 'w'}
     await expect(wrongKey.send({messages: [message], runId: 'r'}, new AbortController().signal)).rejects.toThrow('HTTP 401: The provided authorization grant is invalid, expired, or revoked')
-    const channel = (await resolveChannels(database().db, keyring, {})).find((spec) => spec.name === 'slack')
+    const channel = (await resolveChannels(database().db, keyring, channelEnvironment({}))).find((spec) => spec.name === 'slack')
     slack.failNext({body: 'channel_not_found', status: 404})
     await expect(notifierFor(channel as never).send({messages: [message], runId: 'r'}, new AbortController().signal)).rejects.toThrow('HTTP 404: channel_not_found')
   })
@@ -313,7 +314,7 @@ describeEachBackend('alerts', (database) => {
     await check(new Date(), {maxWaitMs: -1})
     expect(pagerduty.received).toHaveLength(0)
     await shop('new', new Date(Date.now() + 12 * HOUR))
-    const channels = (await resolveChannels(db, keyring, {})).map((spec) => ({name: spec.name, notifier: notifierFor(spec)}))
+    const channels = (await resolveChannels(db, keyring, channelEnvironment({}))).map((spec) => ({name: spec.name, notifier: notifierFor(spec)}))
     const {reconcileAlerts} = await import('../../src/services/alerts/alert-reconcile.js')
     await reconcileAlerts(db, {channels: channels.map((channel) => ({minSeverity: channel.name === 'pd' ? 'warning' as const : 'info' as const, name: channel.name})), now: new Date()})
     await deliverPending(db, channels.filter((channel) => channel.name === 'pd'), {maxWaitMs: 2000})

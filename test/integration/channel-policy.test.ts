@@ -8,6 +8,7 @@ import {addChannel, type ChannelInput, listChannels, resolveChannels} from '../.
 import {InvalidInputError} from '../../src/errors/input-errors.js'
 import {describeEachBackend} from '../helpers/backends.js'
 import {columnsContaining} from '../helpers/inspect-database.js'
+import {channelEnvironment} from '../../src/config/environment.js'
 
 const audit = {actor: 'oncall', source: 'cli'}
 const keyring = new Keyring({id: 'k', key: randomBytes(32)})
@@ -66,20 +67,20 @@ describeEachBackend('channel URLs and the network policy', (database) => {
     expect(inside.message).toMatch(/^Invalid input: url: its host resolves to (127\.0\.0\.1|::1), a loopback address, inside the network\.$/)
     expect(inside.hint).toBe('If that is intended: --allow-private-network allows addresses inside the network (loopback, private, link-local).')
     expect((await refusal(slack(`http://hooks.slack.com/services/T/B/${canary}`))).hint).toBe('If that is intended: --allow-http allows plain http://.')
-    expect(await listChannels(database().db, {})).toMatchObject([{name: 'console'}])
+    expect(await listChannels(database().db, channelEnvironment({}))).toMatchObject([{name: 'console'}])
     expect(await columnsContaining(database().db, canary)).toEqual([])
   })
 
   it('takes what is explicitly allowed, storing and showing the opt-outs', async () => {
     const view = await addChannel(database().db, keyring, audit, {name: 'inside', options: {allowHttp: true, allowPrivateNetwork: true}, secret: `http://localhost:9/services/T/B/${canary}`, type: 'slack'})
     expect(view.settings).toEqual({allowHttp: true, allowPrivateNetwork: true})
-    const [spec] = await resolveChannels(database().db, keyring, {})
+    const [spec] = await resolveChannels(database().db, keyring, channelEnvironment({}))
     expect(spec?.config).toMatchObject({allowHttp: true, allowPrivateNetwork: true, url: `http://localhost:9/services/T/B/${canary}`})
   })
 
   it('refuses an environment channel by its variable, naming the setting that would allow it', async () => {
     const resolving = async (env: Record<string, string>): Promise<InvalidInputError | undefined> =>
-      resolveChannels(database().db, keyring, env).then(
+      resolveChannels(database().db, keyring, channelEnvironment(env)).then(
         () => undefined,
         (error: unknown) => error as InvalidInputError,
       )
@@ -92,7 +93,7 @@ describeEachBackend('channel URLs and the network policy', (database) => {
       message: 'Invalid input: env-slack.url: points to a loopback address, inside the network.',
     })
     expect(await resolving({SLACK_WEBHOOK_URL: url, SYNTHEX_ALLOW_HTTP: '1', SYNTHEX_ALLOW_PRIVATE_NETWORK: '1'})).toBeUndefined()
-    expect(await listChannels(database().db, {SLACK_WEBHOOK_URL: url, SYNTHEX_ALLOW_HTTP: 'yes', SYNTHEX_ALLOW_PRIVATE_NETWORK: 'true'})).toMatchObject([
+    expect(await listChannels(database().db, channelEnvironment({SLACK_WEBHOOK_URL: url, SYNTHEX_ALLOW_HTTP: 'yes', SYNTHEX_ALLOW_PRIVATE_NETWORK: 'true'}))).toMatchObject([
       {name: 'env-slack', settings: {allowHttp: true, allowPrivateNetwork: true}, source: 'environment'},
     ])
   })

@@ -14,6 +14,7 @@ import {type CheckOutcome, checkHealth, type HealthOptions, type HealthReport} f
 import {changeTenantStatus, createTenant} from '../../src/services/tenants/tenants.js'
 import {findWorkspace, type Workspace} from '../../src/services/workspaces/workspaces.js'
 import {describeEachBackend} from '../helpers/backends.js'
+import {channelEnvironment, type Environment, providerApis} from '../../src/config/environment.js'
 
 const audit = {actor: 'oncall', source: 'cli'}
 const MINUTE = 60_000
@@ -43,11 +44,13 @@ describeEachBackend('health check', (database) => {
   let workspace: Workspace
   let listener: Server
 
-  const health = (options: Partial<HealthOptions> = {}): Promise<HealthReport> =>
+  /** `env`: the environment the command would read its channels and provider APIs from. */
+  const health = ({env = {}, ...options}: Partial<HealthOptions> & {env?: Environment} = {}): Promise<HealthReport> =>
     checkHealth({
+      channelEnvironment: channelEnvironment(env),
       cronMaxAgeMs: 15 * MINUTE,
       deep: false,
-      env: {},
+      providerApis: providerApis(env),
       keyring: () => keyring,
       latencyThresholdMs: 5000,
       open: async () => database().db,

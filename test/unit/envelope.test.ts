@@ -10,6 +10,7 @@ import {UnsealError} from '../../src/crypto/crypto-errors.js'
 import {fingerprint, seal, unseal} from '../../src/crypto/envelope.js'
 import {derivedKeyId, Keyring} from '../../src/crypto/keyring.js'
 import {loadKeyring} from '../../src/crypto/load-keyring.js'
+import {keyEnvironment} from '../../src/config/environment.js'
 
 const keyA = randomBytes(32)
 const keyB = randomBytes(32)
@@ -101,14 +102,14 @@ describe('loading keys', () => {
   it('prefers SYNTHEX_ENCRYPTION_KEY and keeps the key file for decryption', () => {
     const target = embedded()
     const fileKey = loadKeyring({}, target, {createKeyFile: true}).keyring.active
-    const {keyring} = loadKeyring({SYNTHEX_ENCRYPTION_KEY: `main:${keyB.toString('base64')}`}, target, {createKeyFile: true})
+    const {keyring} = loadKeyring(keyEnvironment({SYNTHEX_ENCRYPTION_KEY: `main:${keyB.toString('base64')}`}), target, {createKeyFile: true})
     expect(keyring.active?.id).toBe('main')
     expect(keyring.has(fileKey?.id as string)).toBe(true)
   })
 
   it('never creates a key for a server database', () => {
     expect(loadKeyring({}, server, {createKeyFile: true}).keyring.active).toBeUndefined()
-    expect(loadKeyring({SYNTHEX_ENCRYPTION_KEY: keyA.toString('base64')}, server, {createKeyFile: true}).keyring.active?.id).toBe(derivedKeyId(keyA))
+    expect(loadKeyring(keyEnvironment({SYNTHEX_ENCRYPTION_KEY: keyA.toString('base64')}), server, {createKeyFile: true}).keyring.active?.id).toBe(derivedKeyId(keyA))
   })
 
   it('names the variable of a malformed key without echoing it', () => {
@@ -119,7 +120,7 @@ describe('loading keys', () => {
     ] as const) {
       let caught: unknown
       try {
-        loadKeyring({[name]: value}, server, {createKeyFile: false})
+        loadKeyring(keyEnvironment({[name]: value}), server, {createKeyFile: false})
       } catch (error) {
         caught = error
       }
@@ -132,7 +133,7 @@ describe('loading keys', () => {
 
   it('refuses one id for two different keys, which would seal under the wrong one', () => {
     const env = {SYNTHEX_ENCRYPTION_KEY: `primary:${keyB.toString('base64')}`, SYNTHEX_ENCRYPTION_KEYS: `primary:${keyA.toString('base64')}`}
-    expect(() => loadKeyring(env, server, {createKeyFile: false})).toThrow('the key id "primary" is used for two different keys')
+    expect(() => loadKeyring(keyEnvironment(env), server, {createKeyFile: false})).toThrow('the key id "primary" is used for two different keys')
     // Even if built directly, the active key keeps its id.
     const keyring = new Keyring({id: 'primary', key: keyB}, [{id: 'primary', key: keyA}])
     const sealed = seal(keyring, 'x', aad)

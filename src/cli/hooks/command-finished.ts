@@ -1,7 +1,8 @@
 import type {Hook} from '@oclif/core'
 
 import type {Db} from '../../db/schema.js'
-import {commandDatagrams, dogstatsdTarget, sendDatagrams} from '../../exporters/dogstatsd-client.js'
+import {dogstatsdTarget} from '../../config/environment.js'
+import {commandDatagrams, sendDatagrams} from '../../exporters/dogstatsd-client.js'
 import {type CommandRun, recordCommandRun} from '../../services/telemetry/usage.js'
 import {waitAtMost} from '../wait-at-most.js'
 
@@ -19,7 +20,7 @@ const RECORD_TIMEOUT_MS = 2000
  */
 const hook: Hook<'command_finished'> = async function (options) {
   const run = options as unknown as CommandFinished
-  const target = dogstatsdTarget(process.env)
+  const target = dogstatsdTarget()
   const outcome = run.exitCode === 0 ? 'success' : run.errorClass === 'interrupted' ? 'interrupted' : 'error'
   await Promise.all([
     target ? sendDatagrams(target, commandDatagrams({command: run.command, durationMs: run.durationMs, exitCode: run.exitCode, outcome})) : undefined,

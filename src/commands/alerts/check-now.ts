@@ -4,6 +4,7 @@ import {BaseCommand} from '../../cli/base-command.js'
 import {durationFlag} from '../../cli/credential-flags.js'
 import {checkAlerts, type CheckResult} from '../../services/alerts/alert-check.js'
 import {SEVERITIES, type Severity, severityRank} from '../../domain/severity.js'
+import {channelEnvironment, consoleUrl} from '../../config/environment.js'
 
 export default class AlertsCheckNow extends BaseCommand<typeof AlertsCheckNow> {
   // Delivery workers of several channels claim and record at once.
@@ -32,9 +33,9 @@ Overlapping runs are safe: the reconcile runs under a database lock and each not
     process.once('SIGINT', () => controller.abort())
     process.once('SIGTERM', () => controller.abort())
     const result = await checkAlerts(await this.db(), {
-      consoleUrl: process.env.SYNTHEX_CONSOLE_URL?.trim() || undefined,
+      channelEnvironment: channelEnvironment(),
+      consoleUrl: consoleUrl(),
       dryRun,
-      env: process.env,
       keyring: this.keyring({sealing: false}),
       maxWaitMs: durationFlag('max-wait', maxWait, {max: 24 * 3_600_000}),
       signal: controller.signal,

@@ -22,7 +22,7 @@ export default class CredentialsExpiring extends BaseCommand<typeof CredentialsE
   static override summary = 'Report credentials that expire soon, fleet-wide.'
 
   async run(): Promise<{credentials: Credential[]; truncated: boolean; within: string}> {
-    const scoped = this.flags.workspace !== undefined || Boolean(process.env.SYNTHEX_WORKSPACE?.trim())
+    const scoped = this.settings.workspaceChosen
     // Flags are checked before the database is opened.
     const withinMs = durationFlag('within', this.flags.within)
     const {credentials, truncated} = await expiringCredentials(await this.db(), {

@@ -6,6 +6,7 @@ import {toErrorReport} from '../../cli/error-report.js'
 import {checkHealth, type HealthReport, type HealthStatus} from '../../services/health/health.js'
 import {healthMetrics, renderMetrics} from '../../services/telemetry/metrics.js'
 import {terminalLine} from '../../text/terminal-text.js'
+import {channelEnvironment, providerApis} from '../../config/environment.js'
 
 const ICONS: Record<HealthStatus, string> = {degraded: '!', healthy: '✓', unhealthy: '✗'}
 const NAGIOS: Record<HealthStatus, {code: number; word: string}> = {
@@ -57,10 +58,11 @@ Exit codes: 0 healthy or degraded (degraded prints a warning), 3 unhealthy, or 3
     const report = await checkHealth({
       cronMaxAgeMs: durationFlag('cron-max-age', this.flags['cron-max-age']),
       deep,
-      env: process.env,
+      channelEnvironment: channelEnvironment(),
       keyring: () => this.keyring({sealing: false}),
       latencyThresholdMs: durationFlag('max-latency', this.flags['max-latency']),
       open: () => this.db(),
+      providerApis: providerApis(),
       record: true,
       timeoutMs,
       workspaceId: async () => (await this.workspace()).id,

@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {fleetMetrics, pushMetrics, renderMetrics, writeTextfile} from '../../services/telemetry/metrics.js'
 import type {MetricFamily} from '../../exporters/prometheus-text.js'
+import {pushgatewayCredentials} from '../../config/environment.js'
 
 export default class Metrics extends BaseCommand<typeof Metrics> {
   static override description = `Prints fleet figures in the Prometheus text format: tenants by workspace, type and status; credentials by status and the days to the next expiry; firing alerts by severity; the outbox by state; the last alerts check-now; command runs, errors and a duration histogram; and the latest health status (1 healthy, 0.5 degraded, 0 unhealthy).
@@ -45,7 +46,7 @@ export default class Metrics extends BaseCommand<typeof Metrics> {
       }
 
 
-      const credentials = {password: process.env.SYNTHEX_PUSHGATEWAY_PASSWORD, user: process.env.SYNTHEX_PUSHGATEWAY_USER}
+      const credentials = pushgatewayCredentials()
       pushed = (await pushMetrics(push, text, {credentials})).url
       this.output.success(`Pushed ${families.length} metrics to the Pushgateway at ${pushed}.`)
     }

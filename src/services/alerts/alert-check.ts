@@ -8,13 +8,15 @@ import {reconcileAlerts} from './alert-reconcile.js'
 import {recordAlertRun} from './alerts.js'
 import {notifierFor, resolveChannels} from './channels.js'
 import {type Severity} from '../../domain/severity.js'
+import type {ChannelEnvironment} from '../../config/environment.js'
 
 /** `alerts check-now`: evaluate and reconcile, then deliver the outbox, then record the run. */
 
 export interface CheckOptions {
   readonly consoleUrl?: string
   readonly dryRun?: boolean
-  readonly env: NodeJS.ProcessEnv
+  /** The channels the environment defines. */
+  readonly channelEnvironment: ChannelEnvironment
   readonly keyring?: Keyring
   readonly maxWaitMs?: number
   readonly now?: () => Date
@@ -46,7 +48,7 @@ export async function checkAlerts(db: Db, options: CheckOptions): Promise<CheckR
   const now = options.now ?? (() => new Date())
   const started = now()
   const runId = randomUUID()
-  const channels = await resolveChannels(db, options.keyring, options.env)
+  const channels = await resolveChannels(db, options.keyring, options.channelEnvironment)
   const reconciled = await reconcileAlerts(db, {channels, dryRun: options.dryRun, now: started, runId})
   const delivered = options.dryRun
     ? {failed: 0, pending: 0, sent: 0, unrecorded: []}

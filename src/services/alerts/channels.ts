@@ -1,4 +1,4 @@
-import {networkSettings} from '../../config/settings.js'
+import type {ChannelEnvironment} from '../../config/environment.js'
 import {seal, unseal} from '../../crypto/envelope.js'
 import type {Keyring} from '../../crypto/keyring.js'
 import type {ChannelRow, Db} from '../../db/schema.js'
@@ -134,26 +134,22 @@ function storedSpec(row: ChannelRow, options: Record<string, unknown>, secrets: 
 }
 
 /** Channels defined by the environment; a channel given by environment needs no `channels add`. */
-export function environmentChannels(env: NodeJS.ProcessEnv): ChannelSpec[] {
-  const value = (name: string): string | undefined => env[name]?.trim() || undefined
-  const network = networkSettings(env)
+export function environmentChannels(environment: ChannelEnvironment): ChannelSpec[] {
+  const {network} = environment
   // Only the opt-outs that are on: they show with the channel's settings in `channels list`.
   const policy = {...(network.allowHttp ? {allowHttp: true} : {}), ...(network.allowPrivateNetwork ? {allowPrivateNetwork: true} : {})}
-  const recipients = value('SYNTHEX_EMAIL_TO')?.split(',').map((address) => address.trim()).filter(Boolean)
+  const recipients = environment.emailTo
   const channels: ChannelSpec[] = []
   const add = (name: string, type: string, variable: string, config: Record<string, unknown>): void => {
     const opted = type === 'smtp' ? {...(policy.allowPrivateNetwork ? {allowPrivateNetwork: true} : {})} : policy
     channels.push({config: {...config, ...opted}, limits: limitsOf(type), minSeverity: 'info', name, source: 'environment', type, variable})
   }
 
-  const slack = value('SLACK_WEBHOOK_URL')
+  const {emailFrom: from, pagerdutyRoutingKey: routingKey, sendgridApiKey: apiKey, slackWebhookUrl: slack, smtpUrl: smtp} = environment
   if (slack) add('env-slack', 'slack', 'SLACK_WEBHOOK_URL', {url: slack})
-  const routingKey = value('PAGERDUTY_ROUTING_KEY')
-  if (routingKey) add('env-pagerduty', 'pagerduty', 'PAGERDUTY_ROUTING_KEY', {eventsUrl: value('PAGERDUTY_EVENTS_URL') ?? DEFAULT_EVENTS_URL, routingKey})
-  const apiKey = value('SENDGRID_API_KEY')
-  if (apiKey) add('env-sendgrid', 'sendgrid', 'SENDGRID_API_KEY', {apiKey, apiUrl: value('SENDGRID_API_URL') ?? DEFAULT_SENDGRID_URL, from: value('SYNTHEX_EMAIL_FROM'), to: recipients})
-  const smtp = value('SMTP_URL')
-  if (smtp) add('env-smtp', 'smtp', 'SMTP_URL', {from: value('SYNTHEX_EMAIL_FROM'), to: recipients, url: smtp})
+  if (routingKey) add('env-pagerduty', 'pagerduty', 'PAGERDUTY_ROUTING_KEY', {eventsUrl: environment.pagerdutyEventsUrl ?? DEFAULT_EVENTS_URL, routingKey})
+  if (apiKey) add('env-sendgrid', 'sendgrid', 'SENDGRID_API_KEY', {apiKey, apiUrl: environment.sendgridApiUrl ?? DEFAULT_SENDGRID_URL, from, to: recipients})
+  if (smtp) add('env-smtp', 'smtp', 'SMTP_URL', {from, to: recipients, url: smtp})
   return channels
 }
 
@@ -164,10 +160,10 @@ const CONSOLE: ChannelSpec = {config: {}, limits: limitsOf('console'), minSeveri
  * fails here, naming the channel; an environment channel with a bad setting is reported by
  * its variable. With no channel at all, the console.
  */
-export async function resolveChannels(db: Db, keyring: Keyring | undefined, env: NodeJS.ProcessEnv): Promise<ChannelSpec[]> {
+export async function resolveChannels(db: Db, keyring: Keyring | undefined, environment: ChannelEnvironment): Promise<ChannelSpec[]> {
   const rows = await db.selectFrom('channels').selectAll().orderBy('name').execute()
   const stored = rows.map((row) => openStored(row, keyring))
-  const fromEnvironment = environmentChannels(env)
+  const fromEnvironment = environmentChannels(environment)
   for (const spec of fromEnvironment) {
     const issues = checkChannelConfig(spec.type, spec.config)
     if (issues.length > 0) {
@@ -193,7 +189,7 @@ export interface ChannelProblem {
  * cannot (a secret the key does not open, an environment variable with a bad value) as a
  * problem rather than an error, so one broken channel does not hide the others.
  */
-export async function inspectChannels(db: Db, keyring: () => Keyring | undefined, env: NodeJS.ProcessEnv): Promise<{channels: ChannelSpec[]; problems: ChannelProblem[]}> {
+export async function inspectChannels(db: Db, keyring: () => Keyring | undefined, environment: ChannelEnvironment): Promise<{channels: ChannelSpec[]; problems: ChannelProblem[]}> {
   const rows = await db.selectFrom('channels').selectAll().orderBy('name').execute()
   const channels: ChannelSpec[] = []
   const problems: ChannelProblem[] = []
@@ -205,7 +201,7 @@ export async function inspectChannels(db: Db, keyring: () => Keyring | undefined
     }
   }
 
-  for (const spec of environmentChannels(env)) {
+  for (const spec of environmentChannels(environment)) {
     const issues = checkChannelConfig(spec.type, spec.config)
     if (issues.length === 0) channels.push(spec)
     else problems.push({name: spec.name, reason: issues.map((issue) => `${issue.field} ${issue.message}`).join('; ')})
@@ -226,10 +222,10 @@ function openStored(row: ChannelRow, keyring: Keyring | undefined): ChannelSpec 
 }
 
 /** Stored and environment channels as they may be shown (no secrets). */
-export async function listChannels(db: Db, env: NodeJS.ProcessEnv): Promise<ChannelView[]> {
+export async function listChannels(db: Db, environment: ChannelEnvironment): Promise<ChannelView[]> {
   const rows = await db.selectFrom('channels').selectAll().orderBy('name').execute()
   const stored = rows.map((row) => view(storedSpec(row, (row.config.options ?? {}) as Record<string, unknown>, {})))
-  const all = [...stored, ...environmentChannels(env).map((spec) => view(spec))]
+  const all = [...stored, ...environmentChannels(environment).map((spec) => view(spec))]
   return all.length > 0 ? all : [view(CONSOLE)]
 }
 

@@ -11,6 +11,7 @@ import {DEFAULT_EVENTS_URL} from '../../notifiers/pagerduty.js'
 import {DEFAULT_SENDGRID_URL} from '../../notifiers/sendgrid.js'
 import {type ChannelProblem, type ChannelSpec, inspectChannels} from '../alerts/channels.js'
 import {credentialAad, describeCredential} from '../credentials/credentials.js'
+import type {ChannelEnvironment, ProviderApis} from '../../config/environment.js'
 
 /**
  * `health check`: independent checks run at once, each under its own timeout, each healthy,
@@ -42,7 +43,10 @@ export interface HealthOptions {
   /** Seconds since the last `alerts check-now` run above which cron is considered stopped. */
   readonly cronMaxAgeMs: number
   readonly deep: boolean
-  readonly env: NodeJS.ProcessEnv
+  /** The channels the environment defines. */
+  readonly channelEnvironment: ChannelEnvironment
+  /** The provider APIs --deep probes (stand-ins for tests and proxies). */
+  readonly providerApis?: ProviderApis
   readonly keyring: () => Keyring
   /** Database round trip above which the database is degraded. */
   readonly latencyThresholdMs: number
@@ -122,7 +126,7 @@ export async function checkHealth(options: HealthOptions): Promise<HealthReport>
   // The other checks need the database; when it is down they say so rather than each timing out.
   const db = (): Promise<Db> => opening
   // The channels check and --deep's probes of their endpoints share one reading.
-  const inspecting = opening.then(async (db) => inspectChannels(db, options.keyring, options.env))
+  const inspecting = opening.then(async (db) => inspectChannels(db, options.keyring, options.channelEnvironment))
   inspecting.catch(() => {})
   const checks: Array<[string, Check, Promise<Db>?]> = [
     ['database', () => checkDatabase(opening, options.latencyThresholdMs)],
@@ -150,8 +154,8 @@ export async function checkHealth(options: HealthOptions): Promise<HealthReport>
         })
         .catch(() => []),
       Promise.all([
-        run('shopify api', () => checkReachable(new URL(options.env.SYNTHEX_SHOPIFY_API_URL || DEFAULT_SHOPIFY_API_URL), options.timeoutMs), options.timeoutMs),
-        run('google api', () => checkReachable(new URL(options.env.SYNTHEX_GOOGLE_API_URL || DEFAULT_GOOGLE_API_URL), options.timeoutMs), options.timeoutMs),
+        run('shopify api', () => checkReachable(new URL(options.providerApis?.shopifyApiUrl ?? DEFAULT_SHOPIFY_API_URL), options.timeoutMs), options.timeoutMs),
+        run('google api', () => checkReachable(new URL(options.providerApis?.googleApiUrl ?? DEFAULT_GOOGLE_API_URL), options.timeoutMs), options.timeoutMs),
       ]),
     )
   }

@@ -7,6 +7,7 @@ import {readEnvSecret, readSecret} from '../../../cli/secret-input.js'
 import {CHANNEL_TYPES, channelKind} from '../../../notifiers/registry.js'
 import {addChannel, type ChannelView} from '../../../services/alerts/channels.js'
 import {SEVERITIES, type Severity} from '../../../domain/severity.js'
+import {channelEnvironment} from '../../../config/environment.js'
 
 export default class ChannelsAdd extends BaseCommand<typeof ChannelsAdd> {
   static override args = {
@@ -64,8 +65,9 @@ Provider URLs must be https:// and reach a public address: plain http:// needs -
     if (flags.from !== undefined) options.from = flags.from
     if (flags.to !== undefined) options.to = flags.to.split(',').map((address) => address.trim()).filter(Boolean)
     // The endpoint overrides of the environment channels (EU regions, proxies) apply to stored ones too.
-    const eventsUrl = flags['events-url'] ?? (flags.type === 'pagerduty' ? process.env.PAGERDUTY_EVENTS_URL?.trim() || undefined : undefined)
-    const apiUrl = flags['api-url'] ?? (flags.type === 'sendgrid' ? process.env.SENDGRID_API_URL?.trim() || undefined : undefined)
+    const environment = channelEnvironment()
+    const eventsUrl = flags['events-url'] ?? (flags.type === 'pagerduty' ? environment.pagerdutyEventsUrl : undefined)
+    const apiUrl = flags['api-url'] ?? (flags.type === 'sendgrid' ? environment.sendgridApiUrl : undefined)
     if (eventsUrl !== undefined) options.eventsUrl = eventsUrl
     if (apiUrl !== undefined) options.apiUrl = apiUrl
     const channel = await addChannel(await this.db(), secret || Object.keys(secretOptions).length > 0 ? this.keyring({sealing: true}) : undefined, this.audit, {

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../../cli/base-command.js'
 import {type ChannelView, listChannels} from '../../../services/alerts/channels.js'
+import {channelEnvironment} from '../../../config/environment.js'
 
 export default class ChannelsList extends BaseCommand<typeof ChannelsList> {
   static override description = 'Lists the channels alerts go to: stored ones, those defined by the environment (SLACK_WEBHOOK_URL, PAGERDUTY_ROUTING_KEY, SENDGRID_API_KEY, SMTP_URL), or the console when there is none. Secrets are never shown.'
@@ -17,7 +18,7 @@ export default class ChannelsList extends BaseCommand<typeof ChannelsList> {
   static override summary = 'List notification channels.'
 
   async run(): Promise<{channels: ChannelView[]}> {
-    const channels = await listChannels(await this.db(), process.env)
+    const channels = await listChannels(await this.db(), channelEnvironment())
     if (!this.jsonEnabled()) {
       this.output.list(
         channels,

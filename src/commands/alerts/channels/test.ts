@@ -8,6 +8,7 @@ import {SynthexError} from '../../../errors/synthex-error.js'
 import {type AlertMessage, DeliveryError} from '../../../notifiers/notifier.js'
 import {notifierFor, resolveChannels} from '../../../services/alerts/channels.js'
 import {excerpt, responseOf} from '../../../services/alerts/delivery/delivery-outcome.js'
+import {channelEnvironment} from '../../../config/environment.js'
 
 export default class ChannelsTest extends BaseCommand<typeof ChannelsTest> {
   static override args = {
@@ -23,7 +24,7 @@ export default class ChannelsTest extends BaseCommand<typeof ChannelsTest> {
   static override summary = 'Send a test notification to a channel.'
 
   async run(): Promise<{channel: string; response: string}> {
-    const channels = await resolveChannels(await this.db(), this.keyring({sealing: false}), process.env)
+    const channels = await resolveChannels(await this.db(), this.keyring({sealing: false}), channelEnvironment())
     const spec = channels.find((channel) => channel.name === this.args.name)
     if (!spec) {
       throw new SynthexError(`There is no channel "${this.args.name}".`, {code: 'NOT_FOUND', hint: `Channels: ${channels.map((channel) => channel.name).join(', ')}.`})
