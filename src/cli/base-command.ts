@@ -167,7 +167,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.output.json(json)
   }
 
-  /** Whether a person can be asked a question (see CONTRACT.md, "Non-interactive"). */
+  /** Whether a person can be asked a question (README, "Environment": no prompts under `CI`, nor with `--json`, nor off a terminal). */
   protected canPrompt(): boolean {
     return canPrompt({isCI: this.settings.isCI, json: this.jsonEnabled()})
   }

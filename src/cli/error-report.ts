@@ -10,7 +10,7 @@ export interface ErrorReport {
   readonly message: string
 }
 
-/** The one place where kinds of failure become exit codes (CONTRACT.md, "Exit codes"). */
+/** The one place where kinds of failure become exit codes (README, "Output and exit codes"). */
 export const EXIT_CODES: Readonly<Record<ErrorKind, number>> = {
   interrupted: 130,
   runtime: 1,

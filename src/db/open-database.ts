@@ -60,7 +60,7 @@ export interface OpenOptions {
   readonly statements?: 'bulk' | 'default'
 }
 
-/** Opens the database a command works on; see DESIGN.md, "Embedded default". */
+/** Opens the database a command works on; see docs/architecture.md, "The embedded database and the server". */
 export async function openDatabase(target: DatabaseTarget, options: OpenOptions): Promise<OpenDatabase> {
   return target.kind === 'embedded' ? openEmbedded(target, options) : openServer(target, options)
 }

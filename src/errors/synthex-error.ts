@@ -1,6 +1,6 @@
 /**
  * How an error ends a command. The CLI maps each kind to exactly one exit code
- * (see CONTRACT.md): `usage` -> 2, `runtime` -> 1, `verdict` -> 3, `interrupted` -> 130.
+ * (README, "Output and exit codes"): `usage` -> 2, `runtime` -> 1, `verdict` -> 3, `interrupted` -> 130.
  * Lower layers pick a kind; they never pick a number.
  */
 export type ErrorKind = 'interrupted' | 'runtime' | 'usage' | 'verdict'

@@ -16,7 +16,7 @@ beforeAll(async () => {
 })
 afterAll(async () => registry.close())
 
-/** The lines CONTRACT.md says are in users' pipelines today, verbatim. */
+/** The lines users' pipelines run today (the public command-line contract), verbatim. */
 const CONTRACT_LINES = [
   'npx synthex tenant tenants list',
   'npx synthex batch tenants create --from-csv tenants/new-tenants.csv',

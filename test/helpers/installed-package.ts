@@ -24,7 +24,7 @@ export async function startRegistry(tarballs: readonly string[]): Promise<NpmReg
 /** A user's project: an empty directory with a package.json. */
 export async function makeProject(dir: string): Promise<void> {
   await mkdir(dir, {recursive: true})
-  // The package script of CONTRACT.md: `npm run synthex -- health check`.
+  // The package script users' pipelines run: `npm run synthex -- health check`.
   await writeFile(join(dir, 'package.json'), `${JSON.stringify({name: 'ops', private: true, scripts: {synthex: 'synthex'}, version: '1.0.0'}, null, 2)}\n`)
 }
 

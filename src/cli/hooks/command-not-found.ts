@@ -5,7 +5,7 @@ import {Output} from '../output.js'
 import {closest} from '../suggest.js'
 
 /**
- * An unknown command is a usage error (exit 2, CONTRACT.md), reported with the closest
+ * An unknown command is a usage error (exit 2, README "Output and exit codes"), reported with the closest
  * real command. Unlike @oclif/plugin-not-found it never prompts (CI has nobody to answer)
  * and honours --json.
  */

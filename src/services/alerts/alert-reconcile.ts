@@ -10,7 +10,7 @@ import {activeSilences, type Silence, silences} from './silences.js'
 import {type Severity, severityRank} from '../../domain/severity.js'
 
 /**
- * Step 2 of the alerting pipeline (DESIGN.md): bring the `alerts` table in line with what
+ * Step 2 of the alert pipeline (docs/architecture.md): bring the `alerts` table in line with what
  * should be firing, and write every notification this calls for to the outbox, all in one
  * transaction under a Postgres advisory lock. Two overlapping cron runs therefore decide
  * each notification once: the second sees what the first committed.

@@ -8,7 +8,7 @@ import {TENANT_FIELDS} from '../../domain/tenant-fields.js'
 import {Utf8Guard} from '../../text/utf8-guard.js'
 
 /**
- * Reading the CSV format of `batch tenants create` (CONTRACT.md): a header row naming the
+ * Reading the CSV format of `batch tenants create` (README, "Bulk provisioning from CSV"): a header row naming the
  * columns in any order, snake_case or camelCase; UTF-8 with or without BOM; CRLF or LF;
  * quoted fields with commas, quotes and newlines; blank lines ignored. A value that starts
  * with a single quote before a formula character (`'=...`, `'+...`) is read without that

@@ -10,7 +10,7 @@ import {excerpt, failureOf, MAX_STORED_BYTES, responseOf, storedError, textOf, v
 import {RateLimiter} from '../../../net/rate-limiter.js'
 
 /**
- * Step 3 of the alerting pipeline (DESIGN.md): deliver the outbox.
+ * Step 3 of the alert pipeline (docs/architecture.md): deliver the outbox.
  *
  * A worker claims a batch of its channel's oldest due notifications with one statement (a
  * lease: `claimed_until`, taken with `FOR UPDATE SKIP LOCKED`, so concurrent runs never claim
