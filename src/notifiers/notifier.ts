@@ -78,3 +78,24 @@ export interface Notifier {
   send(delivery: Delivery, signal: AbortSignal): Promise<DeliveryReceipt>
   readonly type: string
 }
+
+/**
+ * What every notifier built from a configuration shares: its validated configuration, its
+ * rate limits, and by default one digest per run. PagerDuty (one event per alert) and Slack
+ * (a digest per run and severity) group otherwise.
+ */
+export abstract class ConfiguredNotifier<Config> implements Notifier {
+  abstract readonly maxPerRequest: number
+  abstract readonly type: string
+
+  constructor(
+    protected readonly config: Config,
+    readonly limits: RateLimits,
+  ) {}
+
+  groupKey(_message: AlertMessage, runId: string): string {
+    return runId
+  }
+
+  abstract send(delivery: Delivery, signal: AbortSignal): Promise<DeliveryReceipt>
+}

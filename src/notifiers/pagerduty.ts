@@ -3,7 +3,7 @@ import * as z from 'zod/mini'
 import {consoleLink, headline, truncate} from './format.js'
 import {excerpt, post} from './http.js'
 import {networkOptions, policyOf} from './network-options.js'
-import type {AlertMessage, Delivery, DeliveryReceipt, Notifier, RateLimits} from './notifier.js'
+import {type AlertMessage, ConfiguredNotifier, type Delivery, type DeliveryReceipt} from './notifier.js'
 
 /**
  * PagerDuty Events API v2: one event per alert, `dedup_key` = the alert's fingerprint, so a
@@ -44,16 +44,11 @@ export function pagerdutyEvent(routingKey: string, message: AlertMessage, consol
   }
 }
 
-export class PagerDutyNotifier implements Notifier {
+export class PagerDutyNotifier extends ConfiguredNotifier<PagerDutyConfig> {
   readonly maxPerRequest = 1
   readonly type = 'pagerduty'
 
-  constructor(
-    private readonly config: PagerDutyConfig,
-    readonly limits: RateLimits,
-  ) {}
-
-  groupKey(message: AlertMessage): string {
+  override groupKey(message: AlertMessage): string {
     return message.fingerprint
   }
 

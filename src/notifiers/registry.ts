@@ -35,6 +35,11 @@ export interface ChannelKind {
   readonly secretName?: string
 }
 
+/** A notifier class built from its configuration, validated by its schema. */
+function build<Config>(schema: z.ZodMiniType<Config>, Kind: new (config: Config, limits: RateLimits) => Notifier): ChannelKind['create'] {
+  return (config, limits) => new Kind(schema.parse(config), limits)
+}
+
 export const CHANNEL_KINDS = {
   console: {
     create: (_config, limits) => new ConsoleNotifier(limits),
@@ -43,7 +48,7 @@ export const CHANNEL_KINDS = {
     schema: z.object({}),
   },
   pagerduty: {
-    create: (config, limits) => new PagerDutyNotifier(pagerdutyConfig.parse(config), limits),
+    create: build(pagerdutyConfig, PagerDutyNotifier),
     description: 'PagerDuty Events API v2, one event per alert',
     endpoints: ['eventsUrl'],
     limits: {concurrency: 2, perMinute: 120},
@@ -52,7 +57,7 @@ export const CHANNEL_KINDS = {
     secretName: 'integration (routing) key',
   },
   sendgrid: {
-    create: (config, limits) => new SendGridNotifier(sendgridConfig.parse(config), limits),
+    create: build(sendgridConfig, SendGridNotifier),
     description: 'email through SendGrid v3, one digest per run',
     endpoints: ['apiUrl'],
     limits: {concurrency: 1, perMinute: 600},
@@ -61,7 +66,7 @@ export const CHANNEL_KINDS = {
     secretName: 'API key',
   },
   slack: {
-    create: (config, limits) => new SlackNotifier(slackConfig.parse(config), limits),
+    create: build(slackConfig, SlackNotifier),
     description: 'Slack incoming webhook, a digest per run and severity',
     endpoints: ['url'],
     limits: {concurrency: 1, perMinute: 60},
@@ -70,7 +75,7 @@ export const CHANNEL_KINDS = {
     secretName: 'webhook URL',
   },
   smtp: {
-    create: (config, limits) => new SmtpNotifier(smtpConfig.parse(config), limits),
+    create: build(smtpConfig, SmtpNotifier),
     description: 'email over SMTP, one digest per run',
     endpoints: ['url'],
     limits: {concurrency: 1, perMinute: 600},
@@ -79,7 +84,7 @@ export const CHANNEL_KINDS = {
     secretName: 'SMTP URL (smtp://user:password@host:587)',
   },
   webhook: {
-    create: (config, limits) => new WebhookNotifier(webhookConfig.parse(config), limits),
+    create: build(webhookConfig, WebhookNotifier),
     description: 'JSON POST signed with HMAC-SHA256 (Zapier, Make, n8n)',
     endpoints: ['url'],
     limits: {concurrency: 2, perMinute: 600},

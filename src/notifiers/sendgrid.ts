@@ -3,7 +3,7 @@ import * as z from 'zod/mini'
 import {emailContent} from './email-content.js'
 import {excerpt, post} from './http.js'
 import {networkOptions, policyOf} from './network-options.js'
-import {type AlertMessage, type Delivery, type DeliveryReceipt, DeliveryError, type Notifier, type RateLimits} from './notifier.js'
+import {ConfiguredNotifier, type Delivery, DeliveryError, type DeliveryReceipt} from './notifier.js'
 
 /** SendGrid v3 mail send: one digest email per run. 202 is success; errors carry `errors[]`. */
 
@@ -19,18 +19,9 @@ export const sendgridConfig = z.object({
 
 export type SendGridConfig = z.infer<typeof sendgridConfig>
 
-export class SendGridNotifier implements Notifier {
+export class SendGridNotifier extends ConfiguredNotifier<SendGridConfig> {
   readonly maxPerRequest = 500
   readonly type = 'sendgrid'
-
-  constructor(
-    private readonly config: SendGridConfig,
-    readonly limits: RateLimits,
-  ) {}
-
-  groupKey(_message: AlertMessage, runId: string): string {
-    return runId
-  }
 
   async send(delivery: Delivery, signal: AbortSignal): Promise<DeliveryReceipt> {
     const {html, subject, text} = emailContent(delivery)

@@ -3,7 +3,7 @@ import * as z from 'zod/mini'
 import {consoleLink, digestTitle, escapeMrkdwn, headline, SEVERITY_MARK, truncate, truncateMrkdwn} from './format.js'
 import {excerpt, post} from './http.js'
 import {networkOptions, policyOf} from './network-options.js'
-import type {AlertMessage, Delivery, DeliveryReceipt, Notifier, RateLimits} from './notifier.js'
+import {type AlertMessage, ConfiguredNotifier, type Delivery, type DeliveryReceipt} from './notifier.js'
 
 /**
  * Slack incoming webhooks: a Block Kit digest per run and severity. Slack takes at most 50
@@ -55,16 +55,11 @@ export function slackMessage(delivery: Delivery): Record<string, unknown> {
   }
 }
 
-export class SlackNotifier implements Notifier {
+export class SlackNotifier extends ConfiguredNotifier<SlackConfig> {
   readonly maxPerRequest = MAX_PER_MESSAGE
   readonly type = 'slack'
 
-  constructor(
-    private readonly config: SlackConfig,
-    readonly limits: RateLimits,
-  ) {}
-
-  groupKey(message: AlertMessage, runId: string): string {
+  override groupKey(message: AlertMessage, runId: string): string {
     return `${runId}|${message.severity}`
   }
 

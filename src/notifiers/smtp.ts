@@ -6,7 +6,7 @@ import {scrubUrls} from '../net/scrub.js'
 import {emailContent} from './email-content.js'
 import {excerpt} from './http.js'
 import {policyOf} from './network-options.js'
-import {type AlertMessage, type Delivery, type DeliveryReceipt, DeliveryError, type Notifier, type RateLimits} from './notifier.js'
+import {ConfiguredNotifier, type Delivery, DeliveryError, type DeliveryReceipt, type RateLimits} from './notifier.js'
 import {parseSmtpUrl, type SmtpEndpoint} from './smtp-url.js'
 
 /**
@@ -42,22 +42,16 @@ interface MailError {
 
 const CONNECT_TIMEOUT_MS = 10_000
 
-export class SmtpNotifier implements Notifier {
+export class SmtpNotifier extends ConfiguredNotifier<SmtpConfig> {
   readonly maxPerRequest = 500
   readonly type = 'smtp'
   readonly #endpoint: SmtpEndpoint
 
-  constructor(
-    private readonly config: SmtpConfig,
-    readonly limits: RateLimits,
-  ) {
+  constructor(config: SmtpConfig, limits: RateLimits) {
+    super(config, limits)
     const endpoint = parseSmtpUrl(config.url)
     if ('problem' in endpoint) throw new DeliveryError(`SMTP URL ${endpoint.problem}`, {retryable: false})
     this.#endpoint = endpoint
-  }
-
-  groupKey(_message: AlertMessage, runId: string): string {
-    return runId
   }
 
   async send(delivery: Delivery, signal: AbortSignal): Promise<DeliveryReceipt> {

@@ -5,7 +5,7 @@ import * as z from 'zod/mini'
 import {headline} from './format.js'
 import {post} from './http.js'
 import {networkOptions, policyOf} from './network-options.js'
-import type {AlertMessage, Delivery, DeliveryReceipt, Notifier, RateLimits} from './notifier.js'
+import {ConfiguredNotifier, type Delivery, type DeliveryReceipt} from './notifier.js'
 
 /**
  * A generic JSON webhook (Zapier, Make, n8n, your own service): a digest per run, signed
@@ -38,18 +38,9 @@ export function webhookBody(delivery: Delivery): string {
   })
 }
 
-export class WebhookNotifier implements Notifier {
+export class WebhookNotifier extends ConfiguredNotifier<WebhookConfig> {
   readonly maxPerRequest = 100
   readonly type = 'webhook'
-
-  constructor(
-    private readonly config: WebhookConfig,
-    readonly limits: RateLimits,
-  ) {}
-
-  groupKey(_message: AlertMessage, runId: string): string {
-    return runId
-  }
 
   async send(delivery: Delivery, signal: AbortSignal): Promise<DeliveryReceipt> {
     const body = webhookBody(delivery)

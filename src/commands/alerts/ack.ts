@@ -1,6 +1,7 @@
 import {BaseCommand} from '../../cli/base-command.js'
 import {idArg} from '../../cli/integer-flags.js'
 import {acknowledgeAlert, type Alert} from '../../services/alerts/alerts.js'
+import {example} from '../../cli/example.js'
 
 export default class AlertsAck extends BaseCommand<typeof AlertsAck> {
   static override args = {
@@ -9,7 +10,7 @@ export default class AlertsAck extends BaseCommand<typeof AlertsAck> {
 
   static override description = 'Acknowledges a firing alert: someone is on it, so no more reminders are sent. It still resolves (and says so) when the problem goes away, and an escalation to a higher severity is sent and clears the acknowledgement.'
   static override examples = [
-    {command: '<%= config.bin %> <%= command.id %> 42', description: 'Stop the reminders about alert 42.'},
+    example('42', 'Stop the reminders about alert 42.'),
     {command: 'SYNTHEX_ACTOR=alice <%= config.bin %> <%= command.id %> 42 --json', description: 'Acknowledge in someone\'s name.'},
   ]
 

@@ -5,6 +5,7 @@ import {durationFlag} from '../../cli/credential-flags.js'
 import {checkAlerts, type CheckResult} from '../../services/alerts/alert-check.js'
 import {SEVERITIES, type Severity, severityRank} from '../../domain/severity.js'
 import {channelEnvironment, consoleUrl} from '../../config/environment.js'
+import {example} from '../../cli/example.js'
 
 export default class AlertsCheckNow extends BaseCommand<typeof AlertsCheckNow> {
   // Delivery workers of several channels claim and record at once.
@@ -15,8 +16,8 @@ Overlapping runs are safe: the reconcile runs under a database lock and each not
 
   static override examples = [
     {command: '*/5 * * * * <%= config.bin %> <%= command.id %> >> /var/log/synthex-alerts.log 2>&1', description: 'A crontab line.'},
-    {command: '<%= config.bin %> <%= command.id %> --dry-run', description: 'What would be sent, changing nothing.'},
-    {command: '<%= config.bin %> <%= command.id %> --fail-on critical --json', description: 'A CI gate: exit 3 while a critical alert fires.'},
+    example('--dry-run', 'What would be sent, changing nothing.'),
+    example('--fail-on critical --json', 'A CI gate: exit 3 while a critical alert fires.'),
   ]
 
   static override flags = {

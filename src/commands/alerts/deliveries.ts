@@ -2,6 +2,8 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {listDeliveries} from '../../services/alerts/delivery/alert-delivery.js'
+import {csvFlag} from '../../cli/common-flags.js'
+import {example} from '../../cli/example.js'
 
 interface DeliveryView {
   attempts: number
@@ -21,13 +23,13 @@ interface DeliveryView {
 export default class AlertsDeliveries extends BaseCommand<typeof AlertsDeliveries> {
   static override description = 'Lists notifications in the outbox: pending (with when the next attempt is due), sent (with the provider\'s answer), failed (with why: a permanent refusal such as a 400, or retries exhausted) and superseded (still unsent when their alert resolved, so never sent: the resolve went instead). Answers and errors are shown as stored: an excerpt of at most 2 KiB, marked where it was cut. Failed notifications, and pending ones a provider keeps refusing, are what `synthex health check` warns about.'
   static override examples = [
-    {command: '<%= config.bin %> <%= command.id %> --state failed', description: 'What did not get through, and why.'},
-    {command: '<%= config.bin %> <%= command.id %> --channel ops-slack --limit 20', description: 'The last 20 notifications of one channel.'},
+    example('--state failed', 'What did not get through, and why.'),
+    example('--channel ops-slack --limit 20', 'The last 20 notifications of one channel.'),
   ]
 
   static override flags = {
     channel: Flags.string({description: 'Only this channel.', helpValue: '<name>'}),
-    csv: Flags.boolean({description: 'Print CSV instead of a table.', exclusive: ['json']}),
+    csv: csvFlag(),
     limit: Flags.integer({default: 100, description: 'At most this many, newest first.', max: 10_000, min: 1}),
     state: Flags.option({description: 'Only this state.', options: ['pending', 'sent', 'failed', 'superseded'] as const})(),
   }

@@ -3,17 +3,19 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {type Alert, listAlerts} from '../../services/alerts/alerts.js'
 import {SEVERITIES, type Severity} from '../../domain/severity.js'
+import {csvFlag} from '../../cli/common-flags.js'
+import {example} from '../../cli/example.js'
 
 export default class AlertsList extends BaseCommand<typeof AlertsList> {
   static override description = 'Lists alerts, firing ones by default (most severe first), with when they started, when they were last notified and whether someone acknowledged them.'
   static override examples = [
-    {command: '<%= config.bin %> <%= command.id %>', description: 'What is firing now.'},
-    {command: '<%= config.bin %> <%= command.id %> --state resolved --limit 20', description: 'The last 20 resolved alerts.'},
-    {command: '<%= config.bin %> <%= command.id %> --severity critical --json | jq length', description: 'How many critical alerts fire.'},
+    example('', 'What is firing now.'),
+    example('--state resolved --limit 20', 'The last 20 resolved alerts.'),
+    example('--severity critical --json | jq length', 'How many critical alerts fire.'),
   ]
 
   static override flags = {
-    csv: Flags.boolean({description: 'Print CSV instead of a table.', exclusive: ['json']}),
+    csv: csvFlag(),
     limit: Flags.integer({default: 100, description: 'At most this many alerts.', max: 10_000, min: 1}),
     severity: Flags.string({description: 'Only this severity.', options: [...SEVERITIES]}),
     state: Flags.string({default: 'firing', description: 'Which alerts.', options: ['firing', 'resolved', 'all']}),

@@ -5,12 +5,13 @@ import {durationFlag} from '../../cli/credential-flags.js'
 import {RULE_NAMES} from '../../services/alerts/alert-rules.js'
 import {createSilence, type Silence} from '../../services/alerts/silences.js'
 import {SEVERITIES} from '../../domain/severity.js'
+import {example} from '../../cli/example.js'
 
 export default class AlertsSilence extends BaseCommand<typeof AlertsSilence> {
   static override description = `Mutes the alerts matching all the matchers given (a tenant, a rule, a severity; --workspace if given explicitly) for a while. Muted alerts are still recorded and listed, but nothing is sent; if one still fires when the silence ends, it is sent then. A resolve is always sent for an alert that was notified, so PagerDuty incidents close.`
   static override examples = [
-    {command: '<%= config.bin %> <%= command.id %> --tenant acme-us --for 24h --comment "migrating the shop"', description: 'Mute one tenant for a day.'},
-    {command: '<%= config.bin %> <%= command.id %> --rule tenant_inactive --for 7d --comment "holiday season"', description: 'Mute a rule for a week.'},
+    example('--tenant acme-us --for 24h --comment "migrating the shop"', 'Mute one tenant for a day.'),
+    example('--rule tenant_inactive --for 7d --comment "holiday season"', 'Mute a rule for a week.'),
   ]
 
   static override flags = {

@@ -4,17 +4,19 @@ import {BaseCommand} from '../../cli/base-command.js'
 import {durationFlag} from '../../cli/credential-flags.js'
 import {EXPIRING_COLUMNS} from '../../cli/credential-view.js'
 import {type Credential, expiringCredentials} from '../../services/credentials/credentials.js'
+import {csvFlag} from '../../cli/common-flags.js'
+import {example} from '../../cli/example.js'
 
 export default class CredentialsExpiring extends BaseCommand<typeof CredentialsExpiring> {
   static override description = 'The fleet-wide expiry report: every active credential that has expired or expires within --within (30 days by default), soonest first, across all workspaces (or only the one given with --workspace / SYNTHEX_WORKSPACE).'
   static override examples = [
-    {command: '<%= config.bin %> <%= command.id %>', description: 'What lapses in the next 30 days, fleet-wide.'},
-    {command: '<%= config.bin %> <%= command.id %> --within 7d --json | jq length', description: 'How many lapse within a week.'},
-    {command: '<%= config.bin %> <%= command.id %> -w clients --csv > expiring.csv', description: 'One workspace, as CSV.'},
+    example('', 'What lapses in the next 30 days, fleet-wide.'),
+    example('--within 7d --json | jq length', 'How many lapse within a week.'),
+    example('-w clients --csv > expiring.csv', 'One workspace, as CSV.'),
   ]
 
   static override flags = {
-    csv: Flags.boolean({description: 'Print CSV instead of a table.', exclusive: ['json']}),
+    csv: csvFlag(),
     limit: Flags.integer({default: 1000, description: 'At most this many credentials.', max: 100_000, min: 1}),
     within: Flags.string({default: '30d', description: 'How far ahead to look.', helpValue: '<duration>'}),
   }

@@ -5,13 +5,14 @@ import {credentialRef, credentialRefFlags} from '../../cli/credential-flags.js'
 import {credentialRecord} from '../../cli/credential-view.js'
 import {tenantIdArg} from '../../cli/tenant-flags.js'
 import {type Credential, getCredential} from '../../services/credentials/credentials.js'
+import {example} from '../../cli/example.js'
 
 export default class CredentialsGet extends BaseCommand<typeof CredentialsGet> {
   static override args = {'tenant-id': tenantIdArg}
   static override description = `Shows a credential's metadata: version, fingerprint, key, expiry and status. The value itself is shown only with --reveal, which prints just the value on stdout (or as "value" with --json) and writes a credential.revealed event to the audit trail.`
 
   static override examples = [
-    {command: '<%= config.bin %> <%= command.id %> acme-us --service shopify', description: 'When does this token expire, and which version is it?'},
+    example('acme-us --service shopify', 'When does this token expire, and which version is it?'),
     {command: 'export SHOPIFY_TOKEN="$(<%= config.bin %> <%= command.id %> acme-us --service shopify --reveal)"', description: 'Hand the value to another tool (audited).'},
   ]
 

@@ -5,19 +5,21 @@ import {durationFlag} from '../../cli/credential-flags.js'
 import {CREDENTIAL_COLUMNS} from '../../cli/credential-view.js'
 import type {CredentialService} from '../../db/schema.js'
 import {CREDENTIAL_SERVICES, type CredentialPage, listCredentials} from '../../services/credentials/credentials.js'
+import {csvFlag} from '../../cli/common-flags.js'
+import {example} from '../../cli/example.js'
 
 export default class CredentialsList extends BaseCommand<typeof CredentialsList> {
   static override description = `Lists the active credentials of the workspace (with --all, rotated and revoked versions too): tenant, service, label, version, fingerprint, expiry, days left and status (ok, expiring within 30 days, expired, revoked, rotated). Never the values. Paged like \`tenant tenants list\`.`
   static override examples = [
-    {command: '<%= config.bin %> <%= command.id %>', description: 'All active credentials.'},
-    {command: '<%= config.bin %> <%= command.id %> --tenant acme-us --all', description: 'Every version of one tenant\'s credentials.'},
-    {command: '<%= config.bin %> <%= command.id %> --service shopify --expiring-within 14d --csv', description: 'Shopify tokens lapsing in two weeks, for a spreadsheet.'},
+    example('', 'All active credentials.'),
+    example('--tenant acme-us --all', 'Every version of one tenant\'s credentials.'),
+    example('--service shopify --expiring-within 14d --csv', 'Shopify tokens lapsing in two weeks, for a spreadsheet.'),
   ]
 
   static override flags = {
     after: Flags.string({description: 'Start after this cursor (the nextCursor of the previous page).', helpValue: '<cursor>'}),
     all: Flags.boolean({description: 'Include rotated and revoked versions.'}),
-    csv: Flags.boolean({description: 'Print CSV instead of a table.', exclusive: ['json']}),
+    csv: csvFlag(),
     'expiring-within': Flags.string({description: 'Only credentials expiring within this long (expired ones included), e.g. 30d.', helpValue: '<duration>'}),
     limit: Flags.integer({default: 100, description: 'Credentials per page.', max: 10_000, min: 1}),
     service: Flags.string({description: 'Only this service.', options: [...CREDENTIAL_SERVICES]}),

@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {SynthexError} from '../../errors/synthex-error.js'
 import {rekeyCredentials, type RekeyResult} from '../../services/credentials/credentials.js'
+import {example} from '../../cli/example.js'
 
 export default class CredentialsRekey extends BaseCommand<typeof CredentialsRekey> {
   static override description = `Re-encrypts every credential (all versions) that is not under the active key, in batches, each in its own transaction: if it is interrupted, run it again and it carries on. Afterwards the old keys can be dropped.
@@ -11,7 +12,7 @@ Key rotation: make the new key SYNTHEX_ENCRYPTION_KEY, list the old one in SYNTH
 
   static override examples = [
     {command: 'SYNTHEX_ENCRYPTION_KEY="$NEW_KEY" SYNTHEX_ENCRYPTION_KEYS="old:$OLD_KEY" <%= config.bin %> <%= command.id %>', description: 'Move every credential to a new key.'},
-    {command: '<%= config.bin %> <%= command.id %> --dry-run', description: 'How many credentials are under which key, without changing anything.'},
+    example('--dry-run', 'How many credentials are under which key, without changing anything.'),
   ]
 
   static override flags = {

@@ -2,13 +2,14 @@ import {BaseCommand} from '../../cli/base-command.js'
 import {credentialRef, credentialRefFlags} from '../../cli/credential-flags.js'
 import {tenantIdArg} from '../../cli/tenant-flags.js'
 import {type Credential, describeCredential, revokeCredential} from '../../services/credentials/credentials.js'
+import {example} from '../../cli/example.js'
 
 export default class CredentialsRevoke extends BaseCommand<typeof CredentialsRevoke> {
   static override args = {'tenant-id': tenantIdArg}
   static override description = 'Marks a tenant\'s active credential revoked: it is kept for the audit trail but no longer active, and no longer alerts. Revoke it at the provider too (Shopify admin, Google Cloud console): synthex cannot do that for you. A new one can be stored with `synthex credentials set`.'
   static override examples = [
-    {command: '<%= config.bin %> <%= command.id %> acme-us --service shopify', description: 'Revoke a leaked token.'},
-    {command: '<%= config.bin %> <%= command.id %> acme-us --service gmc --label refresh --json', description: 'Revoke one of several credentials of a service.'},
+    example('acme-us --service shopify', 'Revoke a leaked token.'),
+    example('acme-us --service gmc --label refresh --json', 'Revoke one of several credentials of a service.'),
   ]
 
   static override flags = {...credentialRefFlags}

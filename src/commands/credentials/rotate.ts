@@ -4,13 +4,14 @@ import {credentialRecord} from '../../cli/credential-view.js'
 import {readSecret} from '../../cli/secret-input.js'
 import {tenantIdArg} from '../../cli/tenant-flags.js'
 import {type Credential, describeCredential, rotateCredential} from '../../services/credentials/credentials.js'
+import {example} from '../../cli/example.js'
 
 export default class CredentialsRotate extends BaseCommand<typeof CredentialsRotate> {
   static override args = {'tenant-id': tenantIdArg}
   static override description = 'Replaces a tenant\'s active credential with a new value, as a new version. The previous version is kept, marked rotated, for the audit trail. The new value and its expiry are given as for `synthex credentials set`.'
   static override examples = [
     {command: 'printf %s "$NEW_TOKEN" | <%= config.bin %> <%= command.id %> acme-us --service shopify --value-stdin --expires-in 90d', description: 'Rotate a Shopify token.'},
-    {command: '<%= config.bin %> <%= command.id %> acme-us --service google --from-file new-key.json --json', description: 'Rotate a service account key, with a JSON result.'},
+    example('acme-us --service google --from-file new-key.json --json', 'Rotate a service account key, with a JSON result.'),
   ]
 
   static override flags = {...credentialRefFlags, ...secretSourceFlags, ...expiryFlags}

@@ -4,6 +4,7 @@ import {credentialRecord} from '../../cli/credential-view.js'
 import {readSecret} from '../../cli/secret-input.js'
 import {tenantIdArg} from '../../cli/tenant-flags.js'
 import {type Credential, describeCredential, setCredential} from '../../services/credentials/credentials.js'
+import {example} from '../../cli/example.js'
 
 export default class CredentialsSet extends BaseCommand<typeof CredentialsSet> {
   static override args = {'tenant-id': tenantIdArg}
@@ -13,9 +14,9 @@ Give its expiry (--expires-in 90d or --expires-at) so that \`synthex credentials
 
   static override examples = [
     {command: 'printf %s "$SHOPIFY_TOKEN" | <%= config.bin %> <%= command.id %> acme-us --service shopify --value-stdin --expires-in 90d', description: 'A Shopify Admin API token from a pipeline secret.'},
-    {command: '<%= config.bin %> <%= command.id %> acme-us --service google --from-file service-account.json', description: 'A Google service account key file.'},
-    {command: '<%= config.bin %> <%= command.id %> acme-us --service gmc --label refresh --from-env GMC_REFRESH_TOKEN --expires-at 2027-06-30', description: 'A Merchant Center refresh token, with its own label.'},
-    {command: '<%= config.bin %> <%= command.id %> acme-us --service shopify', description: 'On a terminal: asks for the token without echoing it.'},
+    example('acme-us --service google --from-file service-account.json', 'A Google service account key file.'),
+    example('acme-us --service gmc --label refresh --from-env GMC_REFRESH_TOKEN --expires-at 2027-06-30', 'A Merchant Center refresh token, with its own label.'),
+    example('acme-us --service shopify', 'On a terminal: asks for the token without echoing it.'),
   ]
 
   static override flags = {...credentialRefFlags, ...secretSourceFlags, ...expiryFlags}

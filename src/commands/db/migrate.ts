@@ -1,5 +1,6 @@
 import {BaseCommand} from '../../cli/base-command.js'
 import {migrateToLatest} from '../../db/migrations.js'
+import {example} from '../../cli/example.js'
 
 export interface MigrateResult {
   readonly applied: string[]
@@ -16,9 +17,9 @@ export default class DbMigrate extends BaseCommand<typeof DbMigrate> {
 The embedded database migrates itself on first use; on a server database (DATABASE_URL) this is the only command that changes the schema, and every other command refuses to run until it is up to date.`
 
   static override examples = [
-    {command: '<%= config.bin %> <%= command.id %>', description: 'Bring the embedded database up to date.'},
+    example('', 'Bring the embedded database up to date.'),
     {command: 'DATABASE_URL=postgres://synthex@db.internal:5432/synthex <%= config.bin %> <%= command.id %>', description: 'Migrate a Postgres server (a deploy step).'},
-    {command: '<%= config.bin %> <%= command.id %> --json', description: 'Report the migrations applied as JSON.'},
+    example('--json', 'Report the migrations applied as JSON.'),
   ]
 
   static override summary = 'Bring the database schema up to date.'

@@ -1,5 +1,6 @@
 import {BaseCommand} from '../../cli/base-command.js'
 import {migrationStatus} from '../../db/migrations.js'
+import {example} from '../../cli/example.js'
 
 export interface StatusResult {
   readonly backend: 'embedded' | 'server'
@@ -14,8 +15,8 @@ export default class DbStatus extends BaseCommand<typeof DbStatus> {
     'Lists every migration with its state: applied (and when), pending (run `synthex db migrate`), or unknown (applied by a newer synthex than this one). Also shows which database synthex is using, with any password left out.'
 
   static override examples = [
-    {command: '<%= config.bin %> <%= command.id %>', description: 'Which database am I on, and is it up to date?'},
-    {command: '<%= config.bin %> <%= command.id %> --json | jq .pending', description: 'Count pending migrations in a script.'},
+    example('', 'Which database am I on, and is it up to date?'),
+    example('--json | jq .pending', 'Count pending migrations in a script.'),
   ]
 
   static override summary = 'Show the database in use and its migrations.'

@@ -8,6 +8,8 @@ import type {Column} from '../../cli/output.js'
 import {describeDurationRange, readDuration} from '../../domain/durations.js'
 import {SynthexError} from '../../errors/synthex-error.js'
 import {type EventPage, listEvents, type WorkspaceEvent} from '../../services/events/events.js'
+import {csvFlag} from '../../cli/common-flags.js'
+import {example} from '../../cli/example.js'
 
 /** Lists longer than this are shortened in table cells; `--csv` and `--json` carry them whole. */
 const TABLE_LIST_ITEMS = 10
@@ -81,16 +83,16 @@ Events come oldest first, like \`tenant tenants history\`, a page at a time (--l
 Tables shorten lists longer than ${TABLE_LIST_ITEMS} items in the data column; --csv and --json carry the data whole. Events never hold a secret.`
 
   static override examples = [
-    {command: '<%= config.bin %> <%= command.id %> --since 24h', description: 'What changed in the default workspace in the last day.'},
-    {command: '<%= config.bin %> <%= command.id %> --tenant acme-us --type "credential.*"', description: 'Every credential event of one tenant (set, rotated, revoked, revealed).'},
-    {command: '<%= config.bin %> <%= command.id %> --actor alice --since 2025-06-01 -w clients --json', description: 'What alice did in workspace clients since June 1st (UTC), as JSON.'},
-    {command: '<%= config.bin %> <%= command.id %> --type tenant.deleted --limit 1000 --after 52311 --csv > deleted.csv', description: 'The next page of tenant deletions, as CSV.'},
+    example('--since 24h', 'What changed in the default workspace in the last day.'),
+    example('--tenant acme-us --type "credential.*"', 'Every credential event of one tenant (set, rotated, revoked, revealed).'),
+    example('--actor alice --since 2025-06-01 -w clients --json', 'What alice did in workspace clients since June 1st (UTC), as JSON.'),
+    example('--type tenant.deleted --limit 1000 --after 52311 --csv > deleted.csv', 'The next page of tenant deletions, as CSV.'),
   ]
 
   static override flags = {
     actor: Flags.string({description: 'Only events made by this actor (exact match).', helpValue: '<actor>'}),
     after: idFlag({description: 'Start after this event id (the nextCursor of the previous page).', helpValue: '<id>'}),
-    csv: Flags.boolean({description: 'Print CSV (every field, data as JSON) instead of a table.', exclusive: ['json']}),
+    csv: csvFlag('Print CSV (every field, data as JSON) instead of a table.'),
     limit: Flags.integer({default: 100, description: 'Events per page.', max: 10_000, min: 1}),
     since: Flags.string({description: 'Only events of the last 7d, 24h, 30m..., or since an ISO-8601 time (2025-06-01 is midnight UTC; 2025-06-01T12:00:00Z).', helpValue: '<duration|time>'}),
     tenant: Flags.string({

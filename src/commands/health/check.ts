@@ -7,6 +7,7 @@ import {checkHealth, type HealthReport, type HealthStatus} from '../../services/
 import {healthMetrics, renderMetrics} from '../../services/telemetry/metrics.js'
 import {terminalLine} from '../../text/terminal-text.js'
 import {channelEnvironment, providerApis} from '../../config/environment.js'
+import {example} from '../../cli/example.js'
 
 const ICONS: Record<HealthStatus, string> = {degraded: '!', healthy: '✓', unhealthy: '✗'}
 const NAGIOS: Record<HealthStatus, {code: number; word: string}> = {
@@ -25,10 +26,10 @@ Checks: the database (reachable; degraded when a round trip exceeds --max-latenc
 Exit codes: 0 healthy or degraded (degraded prints a warning), 3 unhealthy, or 3 on degraded too with --fail-on degraded. --format nagios uses the monitoring-plugin codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. Every run is recorded: the health_failing alert rule pages when several runs in a row are unhealthy.`
 
   static override examples = [
-    {command: '<%= config.bin %> <%= command.id %>', description: 'Check everything; exit 3 if anything is unhealthy.'},
-    {command: '<%= config.bin %> <%= command.id %> --fail-on degraded --json', description: 'A strict deploy gate for CI, with a JSON report.'},
-    {command: '<%= config.bin %> <%= command.id %> --format nagios --timeout 3s', description: 'A Nagios / Icinga check command.'},
-    {command: '<%= config.bin %> <%= command.id %> --deep --format prometheus', description: 'Also probe the channels and APIs; print Prometheus metrics.'},
+    example('', 'Check everything; exit 3 if anything is unhealthy.'),
+    example('--fail-on degraded --json', 'A strict deploy gate for CI, with a JSON report.'),
+    example('--format nagios --timeout 3s', 'A Nagios / Icinga check command.'),
+    example('--deep --format prometheus', 'Also probe the channels and APIs; print Prometheus metrics.'),
   ]
 
   static override flags = {

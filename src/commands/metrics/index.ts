@@ -4,6 +4,7 @@ import {BaseCommand} from '../../cli/base-command.js'
 import {fleetMetrics, pushMetrics, renderMetrics, writeTextfile} from '../../services/telemetry/metrics.js'
 import type {MetricFamily} from '../../exporters/prometheus-text.js'
 import {pushgatewayCredentials} from '../../config/environment.js'
+import {example} from '../../cli/example.js'
 
 export default class Metrics extends BaseCommand<typeof Metrics> {
   static override description = `Prints fleet figures in the Prometheus text format: tenants by workspace, type and status; credentials by status and the days to the next expiry; firing alerts by severity; the outbox by state; the last alerts check-now; command runs, errors and a duration histogram; and the latest health status (1 healthy, 0.5 degraded, 0 unhealthy).
@@ -11,9 +12,9 @@ export default class Metrics extends BaseCommand<typeof Metrics> {
 --textfile writes them atomically for node_exporter's textfile collector (name the file *.prom); --push sends them to a Prometheus Pushgateway (job "synthex" unless the URL names one). Run either from cron.`
 
   static override examples = [
-    {command: '<%= config.bin %> <%= command.id %>', description: 'Print the metrics.'},
-    {command: '<%= config.bin %> <%= command.id %> --textfile /var/lib/node_exporter/textfile_collector/synthex.prom', description: 'For node_exporter (from cron).'},
-    {command: '<%= config.bin %> <%= command.id %> --push http://pushgateway:9091', description: 'To a Pushgateway.'},
+    example('', 'Print the metrics.'),
+    example('--textfile /var/lib/node_exporter/textfile_collector/synthex.prom', 'For node_exporter (from cron).'),
+    example('--push http://pushgateway:9091', 'To a Pushgateway.'),
     {
       command: 'SYNTHEX_PUSHGATEWAY_USER=ci SYNTHEX_PUSHGATEWAY_PASSWORD="$PUSH_PASSWORD" <%= config.bin %> <%= command.id %> --push https://push.example.com',
       description: 'To a Pushgateway behind basic auth, the password kept out of argv.',

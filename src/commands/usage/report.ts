@@ -3,17 +3,19 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {durationFlag} from '../../cli/credential-flags.js'
 import {usageReport, type UsageReport} from '../../services/telemetry/usage.js'
+import {csvFlag} from '../../cli/common-flags.js'
+import {example} from '../../cli/example.js'
 
 export default class UsageReportCommand extends BaseCommand<typeof UsageReportCommand> {
   static override description = 'Every synthex command that ran against this database is recorded (command, flag names without their values, exit code, duration, error class, actor). This reports, per command: runs, errors, error rate, average and 95th-percentile duration, and the last run. Commands that failed before reaching the database (usage errors, an unreachable server) are not in it.'
   static override examples = [
-    {command: '<%= config.bin %> <%= command.id %>', description: 'The last 7 days.'},
-    {command: '<%= config.bin %> <%= command.id %> --since 30d --json', description: 'The last 30 days, for a script.'},
-    {command: '<%= config.bin %> <%= command.id %> --csv > usage.csv', description: 'As CSV for a spreadsheet.'},
+    example('', 'The last 7 days.'),
+    example('--since 30d --json', 'The last 30 days, for a script.'),
+    example('--csv > usage.csv', 'As CSV for a spreadsheet.'),
   ]
 
   static override flags = {
-    csv: Flags.boolean({description: 'Print CSV instead of a table.', exclusive: ['json']}),
+    csv: csvFlag(),
     since: Flags.string({default: '7d', description: 'How far back, e.g. 24h, 7d, 30d.', helpValue: '<duration>'}),
   }
 

@@ -8,6 +8,7 @@ import {CHANNEL_TYPES, channelKind} from '../../../notifiers/registry.js'
 import {addChannel, type ChannelView} from '../../../services/alerts/channels.js'
 import {SEVERITIES, type Severity} from '../../../domain/severity.js'
 import {channelEnvironment} from '../../../config/environment.js'
+import {example} from '../../../cli/example.js'
 
 export default class ChannelsAdd extends BaseCommand<typeof ChannelsAdd> {
   static override args = {
@@ -22,13 +23,10 @@ Provider URLs must be https:// and reach a public address: plain http:// needs -
 
   static override examples = [
     {command: 'printf %s "$SLACK_URL" | <%= config.bin %> <%= command.id %> ops-slack --type slack --value-stdin --min-severity warning', description: 'A Slack channel for warnings and worse.'},
-    {command: '<%= config.bin %> <%= command.id %> oncall --type pagerduty --from-env PD_ROUTING_KEY --min-severity critical', description: 'Page on critical alerts.'},
-    {command: '<%= config.bin %> <%= command.id %> ops-mail --type smtp --from-env SMTP_URL --from alerts@example.com --to ops@example.com,oncall@example.com', description: 'Email over SMTP.'},
-    {command: '<%= config.bin %> <%= command.id %> zapier --type webhook --from-env ZAPIER_HOOK_URL --signing-secret-env ZAPIER_SIGNING_SECRET', description: 'A signed webhook.'},
-    {
-      command: '<%= config.bin %> <%= command.id %> n8n --type webhook --from-env N8N_HOOK_URL --signing-secret-env N8N_SIGNING_SECRET --allow-private-network',
-      description: 'A signed webhook to a service inside the network.',
-    },
+    example('oncall --type pagerduty --from-env PD_ROUTING_KEY --min-severity critical', 'Page on critical alerts.'),
+    example('ops-mail --type smtp --from-env SMTP_URL --from alerts@example.com --to ops@example.com,oncall@example.com', 'Email over SMTP.'),
+    example('zapier --type webhook --from-env ZAPIER_HOOK_URL --signing-secret-env ZAPIER_SIGNING_SECRET', 'A signed webhook.'),
+    example('n8n --type webhook --from-env N8N_HOOK_URL --signing-secret-env N8N_SIGNING_SECRET --allow-private-network', 'A signed webhook to a service inside the network.'),
   ]
 
   static override flags = {

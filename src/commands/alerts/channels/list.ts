@@ -1,18 +1,18 @@
-import {Flags} from '@oclif/core'
-
 import {BaseCommand} from '../../../cli/base-command.js'
 import {type ChannelView, listChannels} from '../../../services/alerts/channels.js'
 import {channelEnvironment} from '../../../config/environment.js'
+import {csvFlag} from '../../../cli/common-flags.js'
+import {example} from '../../../cli/example.js'
 
 export default class ChannelsList extends BaseCommand<typeof ChannelsList> {
   static override description = 'Lists the channels alerts go to: stored ones, those defined by the environment (SLACK_WEBHOOK_URL, PAGERDUTY_ROUTING_KEY, SENDGRID_API_KEY, SMTP_URL), or the console when there is none. Secrets are never shown.'
   static override examples = [
-    {command: '<%= config.bin %> <%= command.id %>', description: 'Where do alerts go?'},
-    {command: '<%= config.bin %> <%= command.id %> --json', description: 'As JSON.'},
+    example('', 'Where do alerts go?'),
+    example('--json', 'As JSON.'),
   ]
 
   static override flags = {
-    csv: Flags.boolean({description: 'Print CSV instead of a table.', exclusive: ['json']}),
+    csv: csvFlag(),
   }
 
   static override summary = 'List notification channels.'

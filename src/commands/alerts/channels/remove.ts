@@ -1,9 +1,11 @@
-import {Args, Flags} from '@oclif/core'
+import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../../cli/base-command.js'
 import {ask} from '../../../cli/prompt.js'
 import {SynthexError} from '../../../errors/synthex-error.js'
 import {removeChannel} from '../../../services/alerts/channels.js'
+import {yesFlag} from '../../../cli/common-flags.js'
+import {example} from '../../../cli/example.js'
 
 export default class ChannelsRemove extends BaseCommand<typeof ChannelsRemove> {
   static override args = {
@@ -12,12 +14,12 @@ export default class ChannelsRemove extends BaseCommand<typeof ChannelsRemove> {
 
   static override description = 'Removes a stored channel and its secret. Notifications still pending for it stay in the outbox (and are delivered if a channel of that name is added again). Channels from the environment are removed by unsetting their variables.'
   static override examples = [
-    {command: '<%= config.bin %> <%= command.id %> old-slack', description: 'Remove, after confirming.'},
-    {command: '<%= config.bin %> <%= command.id %> old-slack --yes', description: 'Remove without asking (scripts).'},
+    example('old-slack', 'Remove, after confirming.'),
+    example('old-slack --yes', 'Remove without asking (scripts).'),
   ]
 
   static override flags = {
-    yes: Flags.boolean({char: 'y', description: 'Do not ask for confirmation.'}),
+    yes: yesFlag(),
   }
 
   static override summary = 'Remove a notification channel.'

@@ -9,6 +9,7 @@ import {type AlertMessage, DeliveryError} from '../../../notifiers/notifier.js'
 import {notifierFor, resolveChannels} from '../../../services/alerts/channels.js'
 import {excerpt, responseOf} from '../../../services/alerts/delivery/delivery-outcome.js'
 import {channelEnvironment} from '../../../config/environment.js'
+import {example} from '../../../cli/example.js'
 
 export default class ChannelsTest extends BaseCommand<typeof ChannelsTest> {
   static override args = {
@@ -17,8 +18,8 @@ export default class ChannelsTest extends BaseCommand<typeof ChannelsTest> {
 
   static override description = 'Sends a real test notification to a channel, right now and outside the outbox, and reports the provider\'s answer: "200 ok" from Slack, "202 Event processed" from PagerDuty, or its error verbatim (e.g. "HTTP 404: no_service"). On PagerDuty the test incident is resolved straight away.'
   static override examples = [
-    {command: '<%= config.bin %> <%= command.id %> ops-slack', description: 'Does the Slack webhook work?'},
-    {command: '<%= config.bin %> <%= command.id %> env-pagerduty --json', description: 'Test the channel defined by PAGERDUTY_ROUTING_KEY.'},
+    example('ops-slack', 'Does the Slack webhook work?'),
+    example('env-pagerduty --json', 'Test the channel defined by PAGERDUTY_ROUTING_KEY.'),
   ]
 
   static override summary = 'Send a test notification to a channel.'

@@ -1,18 +1,18 @@
-import {Flags} from '@oclif/core'
-
 import {BaseCommand} from '../../../cli/base-command.js'
 import {formatDuration} from '../../../domain/durations.js'
 import {type AlertRule, loadRules} from '../../../services/alerts/alert-rules.js'
+import {csvFlag} from '../../../cli/common-flags.js'
+import {example} from '../../../cli/example.js'
 
 export default class AlertsRules extends BaseCommand<typeof AlertsRules> {
   static override description = 'Shows the built-in alert rules with their thresholds, repeat interval (how often a firing, unacknowledged alert is sent again) and whether they are enabled. Change them with `synthex alerts rules set`.'
   static override examples = [
-    {command: '<%= config.bin %> <%= command.id %>', description: 'The rules and their settings.'},
-    {command: '<%= config.bin %> <%= command.id %> --json', description: 'As JSON.'},
+    example('', 'The rules and their settings.'),
+    example('--json', 'As JSON.'),
   ]
 
   static override flags = {
-    csv: Flags.boolean({description: 'Print CSV instead of a table.', exclusive: ['json']}),
+    csv: csvFlag(),
   }
 
   static override summary = 'Show the alert rules.'

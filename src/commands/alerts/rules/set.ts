@@ -4,6 +4,7 @@ import {BaseCommand} from '../../../cli/base-command.js'
 import {durationFlag} from '../../../cli/credential-flags.js'
 import {integerFlag} from '../../../cli/integer-flags.js'
 import {type AlertRule, RULE_NAMES, updateRule} from '../../../services/alerts/alert-rules.js'
+import {example} from '../../../cli/example.js'
 
 /** Ten years: a threshold further out than that is a typo, and the rules subtract it from today. */
 const MAX_DAYS = 3650
@@ -17,10 +18,10 @@ export default class AlertsRulesSet extends BaseCommand<typeof AlertsRulesSet> {
 
   static override description = 'Changes a rule\'s thresholds (in days, or runs for health_failing), its repeat interval, or turns it on or off. The settings are stored in the database, so they apply to every machine running `synthex alerts check-now` on it.'
   static override examples = [
-    {command: '<%= config.bin %> <%= command.id %> credential_expiring --info 45 --warning 14 --critical 3', description: 'Warn earlier about expiring credentials.'},
-    {command: '<%= config.bin %> <%= command.id %> tenant_inactive --days 60 --repeat 7d', description: 'Inactive after 60 days; remind weekly.'},
-    {command: '<%= config.bin %> <%= command.id %> tenant_inactive --disable', description: 'Turn a rule off.'},
-    {command: '<%= config.bin %> <%= command.id %> health_failing --runs 2', description: 'Page when `health check` is unhealthy twice in a row.'},
+    example('credential_expiring --info 45 --warning 14 --critical 3', 'Warn earlier about expiring credentials.'),
+    example('tenant_inactive --days 60 --repeat 7d', 'Inactive after 60 days; remind weekly.'),
+    example('tenant_inactive --disable', 'Turn a rule off.'),
+    example('health_failing --runs 2', 'Page when `health check` is unhealthy twice in a row.'),
   ]
 
   static override flags = {

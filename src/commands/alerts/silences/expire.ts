@@ -1,6 +1,7 @@
 import {BaseCommand} from '../../../cli/base-command.js'
 import {idArg} from '../../../cli/integer-flags.js'
 import {expireSilence, type Silence} from '../../../services/alerts/silences.js'
+import {example} from '../../../cli/example.js'
 
 export default class AlertsSilencesExpire extends BaseCommand<typeof AlertsSilencesExpire> {
   static override args = {
@@ -9,8 +10,8 @@ export default class AlertsSilencesExpire extends BaseCommand<typeof AlertsSilen
 
   static override description = 'Ends a silence now. Alerts it muted that still fire are sent by the next `synthex alerts check-now`.'
   static override examples = [
-    {command: '<%= config.bin %> <%= command.id %> 7', description: 'End silence 7.'},
-    {command: '<%= config.bin %> <%= command.id %> 7 && <%= config.bin %> alerts check-now', description: 'End it and send what it held back.'},
+    example('7', 'End silence 7.'),
+    example('7 && <%= config.bin %> alerts check-now', 'End it and send what it held back.'),
   ]
 
   static override summary = 'End a silence now.'

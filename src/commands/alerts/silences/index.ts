@@ -2,17 +2,19 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../../cli/base-command.js'
 import {listSilences, type Silence} from '../../../services/alerts/silences.js'
+import {csvFlag} from '../../../cli/common-flags.js'
+import {example} from '../../../cli/example.js'
 
 export default class AlertsSilences extends BaseCommand<typeof AlertsSilences> {
   static override description = 'Lists the silences that are in force or yet to end (with --all, ended ones too). End one early with `synthex alerts silences expire <id>`.'
   static override examples = [
-    {command: '<%= config.bin %> <%= command.id %>', description: 'Silences in force.'},
-    {command: '<%= config.bin %> <%= command.id %> --all --json', description: 'Every silence, as JSON.'},
+    example('', 'Silences in force.'),
+    example('--all --json', 'Every silence, as JSON.'),
   ]
 
   static override flags = {
     all: Flags.boolean({description: 'Include ended silences.'}),
-    csv: Flags.boolean({description: 'Print CSV instead of a table.', exclusive: ['json']}),
+    csv: csvFlag(),
   }
 
   static override summary = 'List silences.'

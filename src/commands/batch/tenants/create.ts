@@ -9,6 +9,7 @@ import {ImportProgress, rowsPerSecond} from '../../../cli/progress.js'
 import {type FileIdentity, RejectFile} from '../../../cli/reject-file.js'
 import {SynthexError} from '../../../errors/synthex-error.js'
 import {importTenantsCsv, type ImportResult, type OnConflict} from '../../../services/import/tenant-import.js'
+import {example} from '../../../cli/example.js'
 
 const SHOWN_REJECTIONS = 50
 
@@ -22,9 +23,9 @@ The header names the columns, in any order, snake_case or camelCase: tenant_id, 
 By default valid rows are imported and every invalid row is reported with its line number, column and reason, and the exit code is 3. --atomic imports nothing at all if any row is invalid. --dry-run checks everything, including conflicts with existing tenants, and writes nothing. Rows are written in chunks, each in its own transaction: if the run is killed, run the same command again with --on-conflict skip to finish the job.`
 
   static override examples = [
-    {command: '<%= config.bin %> <%= command.id %> --from-csv tenants/new-tenants.csv', description: 'Import new tenants; an existing tenant id is a rejected row.'},
-    {command: '<%= config.bin %> <%= command.id %> --from-csv tenants/all.csv --on-conflict update', description: 'Make the database match the file: create new tenants, update changed ones (safe to re-run).'},
-    {command: '<%= config.bin %> <%= command.id %> --from-csv tenants/new.csv --dry-run --reject-file rejects.csv', description: 'Check a file in CI without writing; the bad rows land in rejects.csv with an error column.'},
+    example('--from-csv tenants/new-tenants.csv', 'Import new tenants; an existing tenant id is a rejected row.'),
+    example('--from-csv tenants/all.csv --on-conflict update', 'Make the database match the file: create new tenants, update changed ones (safe to re-run).'),
+    example('--from-csv tenants/new.csv --dry-run --reject-file rejects.csv', 'Check a file in CI without writing; the bad rows land in rejects.csv with an error column.'),
     {command: 'cat tenants.csv | <%= config.bin %> <%= command.id %> --from-csv - --atomic --json', description: 'All or nothing, from standard input, with a JSON summary.'},
   ]
 

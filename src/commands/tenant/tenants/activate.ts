@@ -1,10 +1,11 @@
 import {TenantStatusCommand} from '../../../cli/tenant-status-command.js'
+import {example} from '../../../cli/example.js'
 
 export default class TenantsActivate extends TenantStatusCommand {
   static override description = 'Sets a tenant\'s status to active, from suspended or inactive.'
   static override examples = [
-    {command: '<%= config.bin %> <%= command.id %> acme-us', description: 'Reactivate a suspended tenant.'},
-    {command: '<%= config.bin %> <%= command.id %> acme-us --json', description: 'With a JSON result (changed: false if it was already active).'},
+    example('acme-us', 'Reactivate a suspended tenant.'),
+    example('acme-us --json', 'With a JSON result (changed: false if it was already active).'),
   ]
 
   static override summary = 'Activate a tenant.'

@@ -1,10 +1,10 @@
-import {Flags} from '@oclif/core'
-
 import {BaseCommand} from '../../../cli/base-command.js'
 import {tenantIdArg} from '../../../cli/tenant-flags.js'
 import {ask} from '../../../cli/prompt.js'
 import {SynthexError} from '../../../errors/synthex-error.js'
 import {deleteTenant, getTenant, type Tenant} from '../../../services/tenants/tenants.js'
+import {yesFlag} from '../../../cli/common-flags.js'
+import {example} from '../../../cli/example.js'
 
 export default class TenantsDelete extends BaseCommand<typeof TenantsDelete> {
   static override args = {
@@ -16,12 +16,12 @@ export default class TenantsDelete extends BaseCommand<typeof TenantsDelete> {
 On a terminal you are asked to type the tenant id to confirm; in scripts and CI, where nobody can answer, --yes is required.`
 
   static override examples = [
-    {command: '<%= config.bin %> <%= command.id %> acme-old', description: 'Delete, after typing the id to confirm.'},
-    {command: '<%= config.bin %> <%= command.id %> acme-old --yes', description: 'Delete without asking (scripts, CI).'},
+    example('acme-old', 'Delete, after typing the id to confirm.'),
+    example('acme-old --yes', 'Delete without asking (scripts, CI).'),
   ]
 
   static override flags = {
-    yes: Flags.boolean({char: 'y', description: 'Do not ask for confirmation.'}),
+    yes: yesFlag(),
   }
 
   static override summary = 'Delete a tenant.'

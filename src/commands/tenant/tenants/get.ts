@@ -2,6 +2,7 @@ import {BaseCommand} from '../../../cli/base-command.js'
 import {tenantIdArg} from '../../../cli/tenant-flags.js'
 import {tenantRecord} from '../../../cli/tenant-view.js'
 import {getTenant, type Tenant} from '../../../services/tenants/tenants.js'
+import {example} from '../../../cli/example.js'
 
 export default class TenantsGet extends BaseCommand<typeof TenantsGet> {
   static override args = {
@@ -10,8 +11,8 @@ export default class TenantsGet extends BaseCommand<typeof TenantsGet> {
 
   static override description = 'Shows every field of one tenant, with when it was created, last changed and last active.'
   static override examples = [
-    {command: '<%= config.bin %> <%= command.id %> acme-us', description: 'Show a tenant.'},
-    {command: '<%= config.bin %> <%= command.id %> acme-us --json | jq -r .shopifyShop', description: 'Read one field in a script.'},
+    example('acme-us', 'Show a tenant.'),
+    example('acme-us --json | jq -r .shopifyShop', 'Read one field in a script.'),
   ]
 
   static override summary = 'Show a tenant.'

@@ -4,6 +4,8 @@ import {BaseCommand} from '../../../cli/base-command.js'
 import {idFlag} from '../../../cli/integer-flags.js'
 import {EVENT_COLUMNS} from '../../../cli/tenant-view.js'
 import {type HistoryPage, tenantHistory} from '../../../services/tenants/tenants.js'
+import {csvFlag} from '../../../cli/common-flags.js'
+import {example} from '../../../cli/example.js'
 
 export default class TenantsHistory extends BaseCommand<typeof TenantsHistory> {
   static override args = {
@@ -12,13 +14,13 @@ export default class TenantsHistory extends BaseCommand<typeof TenantsHistory> {
 
   static override description = 'Shows the audit trail of one tenant, oldest first: every creation, change, status change and deletion, with who made it (SYNTHEX_ACTOR or the OS user), from where, and what changed. Works for deleted tenants too.'
   static override examples = [
-    {command: '<%= config.bin %> <%= command.id %> acme-us', description: 'What happened to a tenant, and who did it.'},
-    {command: '<%= config.bin %> <%= command.id %> acme-us --json | jq ".events[] | select(.type == \\"tenant.updated\\")"', description: 'Only its updates, with jq.'},
+    example('acme-us', 'What happened to a tenant, and who did it.'),
+    example('acme-us --json | jq ".events[] | select(.type == \\"tenant.updated\\")"', 'Only its updates, with jq.'),
   ]
 
   static override flags = {
     after: idFlag({description: 'Start after this event id (the nextCursor of the previous page).'}),
-    csv: Flags.boolean({description: 'Print CSV instead of a table.', exclusive: ['json']}),
+    csv: csvFlag(),
     limit: Flags.integer({default: 100, description: 'Events per page.', max: 10_000, min: 1}),
   }
 

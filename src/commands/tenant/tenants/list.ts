@@ -5,6 +5,8 @@ import {TENANT_COLUMNS} from '../../../cli/tenant-view.js'
 import type {TenantStatus, TenantType} from '../../../db/schema.js'
 import {TENANT_STATUSES, TENANT_TYPES} from '../../../domain/tenant-fields.js'
 import {listTenants, type TenantPage} from '../../../services/tenants/tenants.js'
+import {csvFlag} from '../../../cli/common-flags.js'
+import {example} from '../../../cli/example.js'
 
 export default class TenantsList extends BaseCommand<typeof TenantsList> {
   static override description = `Lists tenants in tenant-id order, a page at a time (--limit, 100 by default). When there are more, the next page is one command away: the hint on stderr shows it, and the JSON result carries it as nextCursor (pass it to --after).
@@ -12,16 +14,16 @@ export default class TenantsList extends BaseCommand<typeof TenantsList> {
 --csv prints the columns of the CSV import, so an export can be edited and fed back to \`synthex batch tenants create --from-csv\`.`
 
   static override examples = [
-    {command: '<%= config.bin %> <%= command.id %>', description: 'The first 100 tenants of the default workspace.'},
-    {command: '<%= config.bin %> <%= command.id %> --type shopify --status suspended', description: 'Suspended Shopify tenants.'},
-    {command: '<%= config.bin %> <%= command.id %> --search acme -w clients', description: 'Tenants whose id or name contains "acme", in workspace clients.'},
-    {command: '<%= config.bin %> <%= command.id %> --limit 1000 --after acme-042 --json', description: 'The next page, as JSON.'},
-    {command: '<%= config.bin %> <%= command.id %> --limit 10000 --csv > tenants.csv', description: 'Export to CSV.'},
+    example('', 'The first 100 tenants of the default workspace.'),
+    example('--type shopify --status suspended', 'Suspended Shopify tenants.'),
+    example('--search acme -w clients', 'Tenants whose id or name contains "acme", in workspace clients.'),
+    example('--limit 1000 --after acme-042 --json', 'The next page, as JSON.'),
+    example('--limit 10000 --csv > tenants.csv', 'Export to CSV.'),
   ]
 
   static override flags = {
     after: Flags.string({description: 'Start after this tenant id (the nextCursor of the previous page).', helpValue: '<tenant-id>'}),
-    csv: Flags.boolean({description: 'Print CSV (the import\'s columns) instead of a table.', exclusive: ['json']}),
+    csv: csvFlag('Print CSV (the import\'s columns) instead of a table.'),
     limit: Flags.integer({default: 100, description: 'Tenants per page.', max: 10_000, min: 1}),
     search: Flags.string({description: 'Only tenants whose id or name contains this text (case-insensitive).', helpValue: '<text>'}),
     status: Flags.string({description: 'Only tenants with this status.', options: [...TENANT_STATUSES]}),

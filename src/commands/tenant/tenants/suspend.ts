@@ -1,10 +1,11 @@
 import {TenantStatusCommand} from '../../../cli/tenant-status-command.js'
+import {example} from '../../../cli/example.js'
 
 export default class TenantsSuspend extends TenantStatusCommand {
   static override description = 'Sets a tenant\'s status to suspended: it stays in the fleet and keeps its credentials, but raises no alerts until it is activated again.'
   static override examples = [
-    {command: '<%= config.bin %> <%= command.id %> acme-us', description: 'Suspend a tenant (e.g. unpaid invoice).'},
-    {command: '<%= config.bin %> <%= command.id %> acme-us -w clients --json', description: 'In another workspace, with a JSON result.'},
+    example('acme-us', 'Suspend a tenant (e.g. unpaid invoice).'),
+    example('acme-us -w clients --json', 'In another workspace, with a JSON result.'),
   ]
 
   static override summary = 'Suspend a tenant.'

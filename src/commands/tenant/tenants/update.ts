@@ -3,6 +3,7 @@ import {tenantFieldFlags, tenantFieldsFromFlags, tenantIdArg, withFlagNames} fro
 import {describeChanges, tenantRecord} from '../../../cli/tenant-view.js'
 import {InvalidInputError} from '../../../errors/input-errors.js'
 import {type TenantUpdate, updateTenant} from '../../../services/tenants/tenants.js'
+import {example} from '../../../cli/example.js'
 
 export default class TenantsUpdate extends BaseCommand<typeof TenantsUpdate> {
   static override args = {
@@ -12,9 +13,9 @@ export default class TenantsUpdate extends BaseCommand<typeof TenantsUpdate> {
   static override description = `Changes the fields given and leaves the others as they are. The result must still be a valid tenant: changing --type to shopify needs a shop, and a Merchant Center id must then be cleared. An empty value clears an optional field (--market ""). Only real changes are written and recorded in the tenant's history; an update that changes nothing writes nothing.`
 
   static override examples = [
-    {command: '<%= config.bin %> <%= command.id %> acme-us --name "Acme United States"', description: 'Rename a tenant.'},
-    {command: '<%= config.bin %> <%= command.id %> acme-us --type mixed --gmc-merchant-id 123456789', description: 'Add a Merchant Center account to a Shopify tenant.'},
-    {command: '<%= config.bin %> <%= command.id %> acme-us --region ""', description: 'Clear the region.'},
+    example('acme-us --name "Acme United States"', 'Rename a tenant.'),
+    example('acme-us --type mixed --gmc-merchant-id 123456789', 'Add a Merchant Center account to a Shopify tenant.'),
+    example('acme-us --region ""', 'Clear the region.'),
   ]
 
   static override flags = {...tenantFieldFlags}

@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../../cli/base-command.js'
 import {createWorkspace, type Workspace} from '../../../services/workspaces/workspaces.js'
+import {example} from '../../../cli/example.js'
 
 export default class WorkspacesCreate extends BaseCommand<typeof WorkspacesCreate> {
   static override args = {
@@ -10,7 +11,7 @@ export default class WorkspacesCreate extends BaseCommand<typeof WorkspacesCreat
 
   static override description = 'Creates a workspace, a group of tenants with its own tenant ids (one per client, region or team). Every command works in the workspace given by --workspace / SYNTHEX_WORKSPACE, `default` when none is given.'
   static override examples = [
-    {command: '<%= config.bin %> <%= command.id %> acme-eu --name "Acme Europe"', description: 'Create a workspace for a client\'s European shops.'},
+    example('acme-eu --name "Acme Europe"', 'Create a workspace for a client\'s European shops.'),
     {command: '<%= config.bin %> tenant tenants list --workspace acme-eu', description: 'Then work in it.'},
   ]
 

@@ -1,17 +1,17 @@
-import {Flags} from '@oclif/core'
-
 import {BaseCommand} from '../../../cli/base-command.js'
 import {listWorkspaces, type WorkspaceSummary} from '../../../services/workspaces/workspaces.js'
+import {csvFlag} from '../../../cli/common-flags.js'
+import {example} from '../../../cli/example.js'
 
 export default class WorkspacesList extends BaseCommand<typeof WorkspacesList> {
   static override description = 'Lists every workspace with the number of tenants in it.'
   static override examples = [
-    {command: '<%= config.bin %> <%= command.id %>', description: 'Show all workspaces.'},
-    {command: '<%= config.bin %> <%= command.id %> --json | jq -r ".workspaces[].slug"', description: 'Workspace slugs for a script.'},
+    example('', 'Show all workspaces.'),
+    example('--json | jq -r ".workspaces[].slug"', 'Workspace slugs for a script.'),
   ]
 
   static override flags = {
-    csv: Flags.boolean({description: 'Print CSV instead of a table.', exclusive: ['json']}),
+    csv: csvFlag(),
   }
 
   static override summary = 'List workspaces.'
