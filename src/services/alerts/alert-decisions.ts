@@ -114,7 +114,7 @@ function isWorse(current: OpenAlert, candidate: AlertCandidate): boolean {
 }
 
 /** What, if anything, to send about an alert that was firing and still is. */
-export function kindFor(current: OpenAlert, candidate: AlertCandidate, muted: boolean, repeatIntervalMs: number, now: Date): AlertKind | undefined {
+function kindFor(current: OpenAlert, candidate: AlertCandidate, muted: boolean, repeatIntervalMs: number, now: Date): AlertKind | undefined {
   if (muted) return undefined
   if (current.notifiedAt === null) return 'firing'
   if (isWorse(current, candidate)) return 'escalated'

@@ -50,13 +50,7 @@ export async function reconcileAlerts(db: Db, options: {channels: readonly Chann
     const rules = await loadRules(trx)
     const candidates = await evaluateAlerts(trx, rules, now)
     const evaluated = await countSubjects(trx)
-    // Not locked: only reconciles write these columns, and they hold the advisory lock. An
-    // acknowledgement committed meanwhile survives the update below, which reads it afresh.
-    const open = await trx
-      .selectFrom('alerts')
-      .select(['id', 'fingerprint', 'rule', 'severity', 'summary', 'started_at', 'notified_at', 'notified_severity', 'acknowledged_at', 'tenant_id', 'workspace_id'])
-      .where('state', '=', 'firing')
-      .execute()
+    const open = await openAlerts(trx)
     const muting = await activeSilences(trx, now)
     const workspaces = new Map((await trx.selectFrom('workspaces').select(['id', 'slug']).execute()).map((row) => [row.id, row.slug]))
 
@@ -64,21 +58,7 @@ export async function reconcileAlerts(db: Db, options: {channels: readonly Chann
       candidates,
       channels,
       now,
-      open: open.map(
-        (row): OpenAlert => ({
-          acknowledgedAt: row.acknowledged_at,
-          fingerprint: row.fingerprint,
-          id: Number(row.id),
-          notifiedAt: row.notified_at,
-          notifiedSeverity: row.notified_severity,
-          rule: row.rule,
-          severity: row.severity,
-          startedAt: row.started_at,
-          summary: row.summary,
-          tenantId: row.tenant_id,
-          workspaceId: row.workspace_id,
-        }),
-      ),
+      open,
       repeatIntervalMs: new Map(rules.map((rule) => [rule.name as string, rule.repeatIntervalMs])),
       silences: muting,
     })
@@ -119,6 +99,32 @@ export async function reconcileAlerts(db: Db, options: {channels: readonly Chann
     await trx.rollback().execute().catch(() => {})
     throw error
   }
+}
+
+/**
+ * The alerts firing before this run. Not locked: only reconciles write these columns, and
+ * they hold the advisory lock. An acknowledgement committed meanwhile survives the update,
+ * which reads it afresh.
+ */
+async function openAlerts(db: Db): Promise<OpenAlert[]> {
+  const rows = await db
+    .selectFrom('alerts')
+    .select(['id', 'fingerprint', 'rule', 'severity', 'summary', 'started_at', 'notified_at', 'notified_severity', 'acknowledged_at', 'tenant_id', 'workspace_id'])
+    .where('state', '=', 'firing')
+    .execute()
+  return rows.map((row) => ({
+    acknowledgedAt: row.acknowledged_at,
+    fingerprint: row.fingerprint,
+    id: Number(row.id),
+    notifiedAt: row.notified_at,
+    notifiedSeverity: row.notified_severity,
+    rule: row.rule,
+    severity: row.severity,
+    startedAt: row.started_at,
+    summary: row.summary,
+    tenantId: row.tenant_id,
+    workspaceId: row.workspace_id,
+  }))
 }
 
 /** What the rules looked at: active credentials and tenants that are not suspended. */
