@@ -25,12 +25,38 @@ declare module 'vitest' {
   }
 }
 
+interface Prepared {
+  readonly dependencyTarballs: string[]
+  readonly pgliteTemplate: string
+  readonly scratch: string
+  readonly tarball: string
+}
+
+/** Shared by the projects that use this setup (integration, e2e): each loads its own copy of this module. */
+const shared = globalThis as {synthexTestSetup?: {prepared: Promise<Prepared>; users: number}}
+
 /**
- * Runs once per `vitest run`: builds the PGlite template, and checks that the Postgres
- * server named by TEST_DATABASE_URL answers. When it is set and does not, the run fails
- * here, loudly: a suite that silently skipped its server half would be a lie.
+ * Runs once per `vitest run`, however many projects use it: builds the PGlite template, and
+ * checks that the Postgres server named by TEST_DATABASE_URL answers. When it is set and does
+ * not, the run fails here, loudly: a suite that silently skipped its server half would be a
+ * lie. The scratch directory goes when the last project using it is done.
  */
 export default async function setup(project: TestProject): Promise<() => void> {
+  const state = (shared.synthexTestSetup ??= {prepared: prepare(), users: 0})
+  state.users++
+  const prepared = await state.prepared
+  project.provide('tarball', prepared.tarball)
+  project.provide('dependencyTarballs', prepared.dependencyTarballs)
+  project.provide('pgliteTemplate', prepared.pgliteTemplate)
+  project.provide('scratch', prepared.scratch)
+  return () => {
+    if (--state.users > 0) return
+    delete shared.synthexTestSetup
+    rmSync(prepared.scratch, {force: true, recursive: true})
+  }
+}
+
+async function prepare(): Promise<Prepared> {
   const scratch = mkdtempSync(join(tmpdir(), 'synthex-test-'))
   const client = await PGlite.create()
   const db = new Kysely<unknown>({dialect: new PGliteDialect(client)})
@@ -64,9 +90,6 @@ export default async function setup(project: TestProject): Promise<() => void> {
   }
 
   const {dependencies = {}} = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {dependencies?: Record<string, string>}
-  project.provide('tarball', pack('.'))
-  project.provide('dependencyTarballs', Object.keys(dependencies).map((name) => pack(join(root, 'node_modules', name))))
-  project.provide('pgliteTemplate', template)
-  project.provide('scratch', scratch)
-  return () => rmSync(scratch, {force: true, recursive: true})
+  const tarball = pack('.')
+  return {dependencyTarballs: Object.keys(dependencies).map((name) => pack(join(root, 'node_modules', name))), pgliteTemplate: template, scratch, tarball}
 }

@@ -1,6 +1,5 @@
 import {describe, expect, it} from 'vitest'
 
-import {backoff} from '../../src/services/alerts/delivery/alert-delivery.js'
 import {ConsoleNotifier} from '../../src/notifiers/console.js'
 import {emailContent} from '../../src/notifiers/email-content.js'
 import {digestTitle, escapeHtml, escapeMrkdwn, headline, truncateMrkdwn} from '../../src/notifiers/format.js'
@@ -137,12 +136,6 @@ describe('retries', () => {
     expect(parseRetryAfter('Wed, 21 Oct 2015 07:28:10 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT')).ms).toBe(10_000)
     expect(parseRetryAfter('soon').ms).toBeUndefined()
     expect(parseRetryAfter(undefined).ms).toBeUndefined()
-  })
-
-  it('back off exponentially with jitter, capped at 30 minutes', () => {
-    expect([backoff(1, () => 0), backoff(1, () => 1)]).toEqual([2500, 5000])
-    expect([backoff(3, () => 0), backoff(3, () => 1)]).toEqual([10_000, 20_000])
-    expect(backoff(30, () => 1)).toBe(30 * 60_000)
   })
 
   it('sign webhook bodies with HMAC-SHA256 (RFC 4231, test case 2)', () => {

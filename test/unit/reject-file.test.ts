@@ -1,15 +1,18 @@
-import {chmodSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
+import {chmodSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {Readable} from 'node:stream'
 
 import fc from 'fast-check'
-import {describe, expect, inject, it} from 'vitest'
+import {afterAll, describe, expect, it} from 'vitest'
 
 import {RejectFile} from '../../src/cli/reject-file.js'
 import {openTenantCsv} from '../../src/services/import/tenant-csv.js'
 import {restoreFormula} from '../../src/text/spreadsheet-formula.js'
 
-const directory = (): string => mkdtempSync(join(inject('scratch'), 'rejects-'))
+const scratch = mkdtempSync(join(tmpdir(), 'synthex-rejects-'))
+afterAll(() => rmSync(scratch, {force: true, recursive: true}))
+const directory = (): string => mkdtempSync(join(scratch, 'rejects-'))
 
 async function writeRejects(path: string, rows: string[][], input?: {dev: number; ino: number}): Promise<void> {
   const file = await RejectFile.open(path, {input})

@@ -107,6 +107,33 @@ describe('reading a tenant CSV', () => {
   })
 })
 
+describe('reading a tenant CSV at its edges', () => {
+  it('reads a file with only a header as no rows', async () => {
+    expect(await readAll('tenant_id,name,type\n')).toEqual({header: ['tenant_id', 'name', 'type'], rows: []})
+    expect((await readAll('\n\ntenant_id,name,type')).rows).toEqual([])
+  })
+
+  it('refuses a header column without a name', async () => {
+    await expect(readAll('tenant_id,,name,type\na,,A,shopify\n')).rejects.toThrow('The header (line 1) is not usable: column 2 of the header has no name.')
+  })
+
+  it('stops at a quote never closed, naming its line, after the rows before it', async () => {
+    const csv = await openTenantCsv(source('tenant_id,name,type\na,A,shopify\nb,"B,shopify\n', 1 << 16))
+    const read: CsvRow[] = []
+    const error = await (async () => {
+      for await (const batch of csv.rows) read.push(...batch)
+    })().catch((error_: unknown) => error_)
+    expect(error).toBeInstanceOf(CsvFormatError)
+    expect((error as Error).message).toMatch(/^Line 3: the file is not valid CSV \(.*\)\. Nothing after it was read\.$/)
+    expect(read.map((row) => row.values.tenant_id)).toEqual(['a'])
+  })
+
+  it('keeps a stray quote inside a field as text', async () => {
+    const {rows} = await readAll('tenant_id,name,type\na,Acme "Shoes,shopify\n')
+    expect(rows[0]?.values.name).toBe('Acme "Shoes')
+  })
+})
+
 describe('COPY text rows', () => {
   it('escapes tabs, newlines, carriage returns and backslashes, and writes null as \\N', () => {
     expect(copyTextRow(['plain', null, 'tab\there', 'new\nline\r', 'back\\slash', 42])).toBe('plain\t\\N\ttab\\there\tnew\\nline\\r\tback\\\\slash\t42\n')

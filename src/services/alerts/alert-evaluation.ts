@@ -5,6 +5,7 @@ import {sql} from 'kysely'
 import type {Db} from '../../db/schema.js'
 import type {AlertRule} from './alert-rules.js'
 import {type Severity} from '../../domain/severity.js'
+import {daysLeft, daysSinceExpiry, expiringCutoff, expiringSeverity} from '../credentials/credential-expiry.js'
 
 /**
  * What should be firing now, rule by rule, computed with one query per rule (a fleet of
@@ -53,7 +54,6 @@ export async function evaluateAlerts(db: Db, rules: readonly AlertRule[], now: D
   const expiring = byName.get('credential_expiring')
   const expired = byName.get('credential_expired')
   if (expiring || expired) {
-    const horizon = expiring ? Math.max(expiring.params.info ?? 0, expiring.params.warning ?? 0, expiring.params.critical ?? 0) : 0
     const rows = await db
       .selectFrom('credentials')
       .innerJoin('tenants', 'tenants.id', 'credentials.tenant_id')
@@ -71,18 +71,18 @@ export async function evaluateAlerts(db: Db, rules: readonly AlertRule[], now: D
       ])
       .where('credentials.rotated_at', 'is', null)
       .where('credentials.revoked_at', 'is', null)
-      .where('credentials.expires_at', '<=', new Date(now.getTime() + (horizon + 1) * DAY_MS))
+      .where('credentials.expires_at', '<=', expiringCutoff(expiring ? expiring.params : {}, now))
       .where('tenants.status', '<>', 'suspended')
       .execute()
     for (const row of rows) {
       const expiresAt = new Date(Number(row.expires_ms))
-      const left = Math.floor((expiresAt.getTime() - now.getTime()) / DAY_MS)
+      const left = daysLeft(expiresAt, now)
       const what = credentialName(row.service, row.label)
       const base = {service: row.service, label: row.label, expiresAt: expiresAt.toISOString(), daysLeft: left}
       const who = {tenantId: row.tenant_id, tenantName: row.name, workspace: row.slug, workspaceId: row.workspace_id}
       if (expiresAt.getTime() <= now.getTime()) {
         if (!expired) continue
-        const ago = Math.floor((now.getTime() - expiresAt.getTime()) / DAY_MS)
+        const ago = daysSinceExpiry(expiresAt, now)
         candidates.push({
           ...who,
           details: base,
@@ -95,16 +95,14 @@ export async function evaluateAlerts(db: Db, rules: readonly AlertRule[], now: D
       }
 
       if (!expiring) continue
-      const {critical = 1, info = 30, warning = 7} = expiring.params
-      const severity: Severity | undefined = left <= critical ? 'critical' : left <= warning ? 'warning' : left <= info ? 'info' : undefined
-      if (!severity) continue
-      const within = severity === 'critical' ? critical : severity === 'warning' ? warning : info
+      const level = expiringSeverity(left, expiring.params)
+      if (!level) continue
       candidates.push({
         ...who,
-        details: {...base, withinDays: Math.max(within, 1)},
+        details: {...base, withinDays: level.withinDays},
         fingerprint: credentialFingerprint(row),
         rule: 'credential_expiring',
-        severity,
+        severity: level.severity,
         summary: `${what} of ${row.name} (${row.tenant_id}) expires ${left === 0 ? 'within a day' : `in ${days(left)}`}`,
       })
     }

@@ -2,30 +2,22 @@ import {randomUUID} from 'node:crypto'
 
 import {sql} from 'kysely'
 
-import type {AlertRow, Db, NotificationKind} from '../../db/schema.js'
+import type {Db} from '../../db/schema.js'
 import {type AlertMessage} from '../../notifiers/notifier.js'
-import {type AlertCandidate, evaluateAlerts} from './alert-evaluation.js'
+import {type AlertInsert, type AlertUpdate, type ChannelTarget, decideAlerts, type OpenAlert} from './alert-decisions.js'
+import {evaluateAlerts} from './alert-evaluation.js'
 import {loadRules} from './alert-rules.js'
-import {activeSilences, type Silence, silences} from './silences.js'
-import {type Severity, severityRank} from '../../domain/severity.js'
+import {activeSilences} from './silences.js'
+import type {Severity} from '../../domain/severity.js'
 
 /**
- * Step 2 of the alert pipeline (docs/architecture.md): bring the `alerts` table in line with what
- * should be firing, and write every notification this calls for to the outbox, all in one
- * transaction under a Postgres advisory lock. Two overlapping cron runs therefore decide
- * each notification once: the second sees what the first committed.
- *
- * new -> firing, notified; severity raised above what was sent, or the rule changed (an
- * expiring credential expired) -> escalated, notified;
- * firing past its rule's repeat interval and not acknowledged -> reminder; gone -> resolved,
- * notified if anything was sent; silenced -> recorded, not sent, and sent once the silence
- * ends if it still fires.
+ * Step 2 of the alert pipeline (docs/architecture.md): bring the `alerts` table in line
+ * with what should be firing, and write every notification this calls for to the outbox, all
+ * in one transaction under a Postgres advisory lock. Two overlapping cron runs therefore decide each
+ * notification once: the second sees what the first committed. What to do is decided by
+ * decideAlerts (alert-decisions.ts, the state machine, pure); this reads its inputs and
+ * writes its outcome.
  */
-
-export interface ChannelTarget {
-  readonly minSeverity: Severity
-  readonly name: string
-}
 
 export interface ReconcileResult {
   readonly escalated: number
@@ -49,35 +41,6 @@ export interface ReconcileResult {
 /** The lock that serialises reconciles across processes (an arbitrary, fixed 64-bit key). */
 const RECONCILE_LOCK = 7_318_273_645_210_001n
 
-interface Decision {
-  readonly alert: Pick<AlertRow, 'fingerprint' | 'rule' | 'severity' | 'started_at' | 'summary' | 'tenant_id' | 'workspace_id'> & {
-    details: Record<string, unknown>
-    id: number | null
-  }
-  readonly escalatedFrom?: Severity
-  readonly kind: NotificationKind
-  readonly tenantName: string
-  readonly workspace: string
-}
-
-function message(decision: Decision): AlertMessage {
-  const {alert} = decision
-  return {
-    alertId: alert.id,
-    details: alert.details,
-    ...(decision.escalatedFrom ? {escalatedFrom: decision.escalatedFrom} : {}),
-    fingerprint: alert.fingerprint,
-    kind: decision.kind,
-    rule: alert.rule,
-    severity: alert.severity,
-    startedAt: alert.started_at.toISOString(),
-    summary: alert.summary,
-    tenantId: alert.tenant_id,
-    tenantName: decision.tenantName,
-    workspace: decision.workspace,
-  }
-}
-
 export async function reconcileAlerts(db: Db, options: {channels: readonly ChannelTarget[]; dryRun?: boolean; now: Date; runId?: string}): Promise<ReconcileResult> {
   const {channels, now} = options
   const runId = options.runId ?? randomUUID()
@@ -85,126 +48,83 @@ export async function reconcileAlerts(db: Db, options: {channels: readonly Chann
   try {
     await sql`select pg_advisory_xact_lock(${RECONCILE_LOCK.toString()}::bigint)`.execute(trx)
     const rules = await loadRules(trx)
-    const repeatOf = new Map(rules.map((rule) => [rule.name as string, rule.repeatIntervalMs]))
     const candidates = await evaluateAlerts(trx, rules, now)
     const evaluated = await countSubjects(trx)
-    // Not locked: only reconciles write these columns, and they hold the advisory lock. An
-    // acknowledgement committed meanwhile survives the update below, which reads it afresh.
-    const open = await trx
-      .selectFrom('alerts')
-      .select(['id', 'fingerprint', 'rule', 'severity', 'summary', 'started_at', 'notified_at', 'notified_severity', 'acknowledged_at', 'tenant_id', 'workspace_id'])
-      .where('state', '=', 'firing')
-      .execute()
+    const open = await openAlerts(trx)
     const muting = await activeSilences(trx, now)
     const workspaces = new Map((await trx.selectFrom('workspaces').select(['id', 'slug']).execute()).map((row) => [row.id, row.slug]))
 
-    const openByFingerprint = new Map(open.map((alert) => [alert.fingerprint, alert]))
-    const decisions: Decision[] = []
-    const inserts: Array<AlertCandidate & {notified: boolean}> = []
-    const updates: AlertUpdate[] = []
-    let escalated = 0
-    let reminded = 0
-    let silencedCount = 0
-    let highestFiring: Severity | null = null
-    const isSilenced = (alert: {rule: string; severity: string; tenantId: string; workspace: string}): boolean => muting.some((silence: Silence) => silences(silence, alert))
+    const decided = decideAlerts({
+      candidates,
+      channels,
+      now,
+      open,
+      repeatIntervalMs: new Map(rules.map((rule) => [rule.name as string, rule.repeatIntervalMs])),
+      silences: muting,
+    })
 
-    for (const candidate of candidates) {
-      const current = openByFingerprint.get(candidate.fingerprint)
-      const muted = isSilenced(candidate)
-      if (muted) silencedCount++
-      else if (highestFiring === null || severityRank(candidate.severity) > severityRank(highestFiring)) highestFiring = candidate.severity
-      if (!current) {
-        inserts.push({...candidate, notified: !muted})
-        continue
-      }
-
-      openByFingerprint.delete(candidate.fingerprint)
-      const who = {tenantName: candidate.tenantName, workspace: candidate.workspace}
-      let kind: NotificationKind | undefined
-      // Worse: a higher severity than was sent, or another rule (an expiring credential expired).
-      const worse = current.notified_severity === null || severityRank(candidate.severity) > severityRank(current.notified_severity) || candidate.rule !== current.rule
-      if (!muted && current.notified_at === null) kind = 'firing'
-      else if (!muted && worse) kind = 'escalated'
-      else if (!muted && !current.acknowledged_at && now.getTime() - (current.notified_at as Date).getTime() >= (repeatOf.get(current.rule) ?? 86_400_000)) kind = 'reminder'
-
-      if (kind === 'escalated') escalated++
-      if (kind === 'reminder') reminded++
-      if (kind) {
-        const snapshot = {...current, details: candidate.details, id: Number(current.id), rule: candidate.rule, severity: candidate.severity, summary: candidate.summary}
-        decisions.push({alert: snapshot, kind, ...who, ...(kind === 'escalated' && current.notified_severity ? {escalatedFrom: current.notified_severity} : {})})
-      }
-
-      const changed = kind !== undefined || candidate.severity !== current.severity || candidate.summary !== current.summary || candidate.rule !== current.rule
-      if (changed) {
-        updates.push({
-          // Escalation asks for attention again: it clears an acknowledgement.
-          clearAcknowledgement: kind === 'escalated',
-          details: candidate.details,
-          id: Number(current.id),
-          notifiedAt: kind ? now : current.notified_at,
-          notifiedSeverity: kind ? candidate.severity : current.notified_severity,
-          rule: candidate.rule,
-          severity: candidate.severity,
-          summary: candidate.summary,
-        })
-      }
-    }
-
-    // Whatever is still open is no longer true.
-    const resolving = [...openByFingerprint.values()]
-    const notifiedOfResolving = resolving.filter((alert) => alert.notified_at !== null)
+    // A resolve's message names the tenant and carries the alert's details: read for resolving alerts only.
+    const notifiedOfResolving = decided.resolve.filter((alert) => alert.notifiedAt !== null)
     const tenantNames = await names(trx, notifiedOfResolving)
     const detailsOf = await details(trx, notifiedOfResolving)
-    for (const alert of notifiedOfResolving) {
-      decisions.push({
-        alert: {...alert, details: detailsOf.get(Number(alert.id)) ?? {}, id: Number(alert.id), severity: alert.notified_severity ?? alert.severity},
-        kind: 'resolved',
-        tenantName: tenantNames.get(`${alert.workspace_id}\u0000${alert.tenant_id}`) ?? alert.tenant_id,
-        workspace: workspaces.get(alert.workspace_id) ?? alert.workspace_id,
-      })
+    const inserted = await insertAlerts(trx, decided.inserts, now)
+    await updateAlerts(trx, decided.updates, now)
+    if (decided.resolve.length > 0) {
+      await trx.updateTable('alerts').set({resolved_at: now, state: 'resolved', updated_at: now}).where('id', 'in', decided.resolve.map((alert) => alert.id)).execute()
     }
 
-    const inserted = await insertAlerts(trx, inserts, now)
-    for (const [index, candidate] of inserts.entries()) {
-      if (!candidate.notified) continue
-      decisions.push({
-        alert: {...candidate, id: inserted[index] ?? null, started_at: now, tenant_id: candidate.tenantId, workspace_id: candidate.workspaceId},
-        kind: 'firing',
-        tenantName: candidate.tenantName,
-        workspace: candidate.workspace,
-      })
-    }
+    const superseded = await supersedeUnsent(trx, notifiedOfResolving.map((alert) => alert.id))
+    const resolving = new Map(notifiedOfResolving.map((alert) => [alert.id, alert]))
 
-    await updateAlerts(trx, updates, now)
-    if (resolving.length > 0) {
-      await trx.updateTable('alerts').set({resolved_at: now, state: 'resolved', updated_at: now}).where('id', 'in', resolving.map((alert) => alert.id)).execute()
-    }
+    const notifications = decided.notices.flatMap((notice) => {
+      let {message} = notice
+      if (notice.insert !== undefined) message = {...message, alertId: inserted[notice.insert] ?? null}
+      else if (message.kind === 'resolved') {
+        const alert = resolving.get(message.alertId as number) as OpenAlert
+        message = {
+          ...message,
+          details: detailsOf.get(alert.id) ?? {},
+          tenantName: tenantNames.get(`${alert.workspaceId}\u0000${alert.tenantId}`) ?? alert.tenantId,
+          workspace: workspaces.get(alert.workspaceId) ?? alert.workspaceId,
+        }
+      }
 
-    const superseded = await supersedeUnsent(trx, notifiedOfResolving.map((alert) => Number(alert.id)))
-
-    const notifications = decisions.flatMap((decision) =>
-      channels.filter((channel) => severityRank(decision.alert.severity) >= severityRank(channel.minSeverity)).map((channel) => ({channel: channel.name, message: message(decision)})),
-    )
+      return notice.channels.map((channel) => ({channel, message}))
+    })
     await queueNotifications(trx, runId, notifications, now)
     if (options.dryRun) await trx.rollback().execute()
     else await trx.commit().execute()
-    return {
-      escalated,
-      evaluated,
-      firing: candidates.length,
-      highestFiring,
-      new: inserts.length,
-      notifications,
-      reminded,
-      resolved: resolving.length,
-      runId,
-      silenced: silencedCount,
-      superseded,
-    }
+    return {...decided.counts, evaluated, firing: candidates.length, notifications, runId, superseded}
   } catch (error) {
     await trx.rollback().execute().catch(() => {})
     throw error
   }
+}
+
+/**
+ * The alerts firing before this run. Not locked: only reconciles write these columns, and
+ * they hold the advisory lock. An acknowledgement committed meanwhile survives the update,
+ * which reads it afresh.
+ */
+async function openAlerts(db: Db): Promise<OpenAlert[]> {
+  const rows = await db
+    .selectFrom('alerts')
+    .select(['id', 'fingerprint', 'rule', 'severity', 'summary', 'started_at', 'notified_at', 'notified_severity', 'acknowledged_at', 'tenant_id', 'workspace_id'])
+    .where('state', '=', 'firing')
+    .execute()
+  return rows.map((row) => ({
+    acknowledgedAt: row.acknowledged_at,
+    fingerprint: row.fingerprint,
+    id: Number(row.id),
+    notifiedAt: row.notified_at,
+    notifiedSeverity: row.notified_severity,
+    rule: row.rule,
+    severity: row.severity,
+    startedAt: row.started_at,
+    summary: row.summary,
+    tenantId: row.tenant_id,
+    workspaceId: row.workspace_id,
+  }))
 }
 
 /** What the rules looked at: active credentials and tenants that are not suspended. */
@@ -215,50 +135,39 @@ async function countSubjects(db: Db): Promise<number> {
   return Number(rows[0]?.n ?? 0)
 }
 
-type OpenAlert = Pick<AlertRow, 'id' | 'tenant_id' | 'workspace_id'>
+type Located = Pick<OpenAlert, 'id' | 'tenantId' | 'workspaceId'>
 
 /** Tenant names for the messages of resolving alerts (whose tenants the rules no longer return). */
-async function names(db: Db, alerts: readonly OpenAlert[]): Promise<Map<string, string>> {
+async function names(db: Db, alerts: readonly Located[]): Promise<Map<string, string>> {
   if (alerts.length === 0) return new Map()
   const {rows} = await sql<{name: string; tenant_id: string; workspace_id: string}>`
-    select workspace_id, tenant_id, name from tenants where tenant_id = any(${[...new Set(alerts.map((alert) => alert.tenant_id))]}::text[])`.execute(db)
+    select workspace_id, tenant_id, name from tenants where tenant_id = any(${[...new Set(alerts.map((alert) => alert.tenantId))]}::text[])`.execute(db)
   return new Map(rows.map((row) => [`${row.workspace_id}\u0000${row.tenant_id}`, row.name]))
 }
 
 /** The details of resolving alerts, for their resolve messages (not read for every open alert on every run). */
-async function details(db: Db, alerts: readonly OpenAlert[]): Promise<Map<number, Record<string, unknown>>> {
+async function details(db: Db, alerts: readonly Located[]): Promise<Map<number, Record<string, unknown>>> {
   if (alerts.length === 0) return new Map()
   const {rows} = await sql<{details: Record<string, unknown>; id: number}>`
-    select id, details from alerts where id = any(${alerts.map((alert) => Number(alert.id))}::bigint[])`.execute(db)
+    select id, details from alerts where id = any(${alerts.map((alert) => alert.id)}::bigint[])`.execute(db)
   return new Map(rows.map((row) => [Number(row.id), row.details]))
 }
 
-async function insertAlerts(db: Db, inserts: ReadonlyArray<AlertCandidate & {notified: boolean}>, now: Date): Promise<number[]> {
+async function insertAlerts(db: Db, inserts: readonly AlertInsert[], now: Date): Promise<number[]> {
   if (inserts.length === 0) return []
   const {rows} = await sql<{id: number}>`
     insert into alerts (fingerprint, rule, workspace_id, tenant_id, severity, summary, details, started_at, updated_at, notified_at, notified_severity)
     select fingerprint, rule, workspace_id, tenant_id, severity, summary, details, ${now}, ${now},
            case when notified then ${now}::timestamptz end, case when notified then severity end
     from unnest(
-      ${inserts.map((alert) => alert.fingerprint)}::text[], ${inserts.map((alert) => alert.rule)}::text[],
-      ${inserts.map((alert) => alert.workspaceId)}::uuid[], ${inserts.map((alert) => alert.tenantId)}::text[],
-      ${inserts.map((alert) => alert.severity)}::text[], ${inserts.map((alert) => alert.summary)}::text[],
-      ${inserts.map((alert) => JSON.stringify(alert.details))}::jsonb[], ${inserts.map((alert) => alert.notified)}::boolean[]
+      ${inserts.map(({candidate}) => candidate.fingerprint)}::text[], ${inserts.map(({candidate}) => candidate.rule)}::text[],
+      ${inserts.map(({candidate}) => candidate.workspaceId)}::uuid[], ${inserts.map(({candidate}) => candidate.tenantId)}::text[],
+      ${inserts.map(({candidate}) => candidate.severity)}::text[], ${inserts.map(({candidate}) => candidate.summary)}::text[],
+      ${inserts.map(({candidate}) => JSON.stringify(candidate.details))}::jsonb[], ${inserts.map((insert) => insert.notified)}::boolean[]
     ) with ordinality as t(fingerprint, rule, workspace_id, tenant_id, severity, summary, details, notified, n)
     order by n
     returning id`.execute(db)
   return rows.map((row) => Number(row.id))
-}
-
-interface AlertUpdate {
-  readonly clearAcknowledgement: boolean
-  readonly details: Record<string, unknown>
-  readonly id: number
-  readonly notifiedAt: Date | null
-  readonly notifiedSeverity: Severity | null
-  readonly rule: string
-  readonly severity: Severity
-  readonly summary: string
 }
 
 async function updateAlerts(db: Db, updates: readonly AlertUpdate[], now: Date): Promise<void> {

@@ -6,7 +6,7 @@ import {SEVERITIES} from '../../domain/severity.js'
 
 /**
  * Silences mute matching alerts for a while: they are still recorded, but not sent. When
- * the silence ends and the alert still fires, it is sent then (see reconcileAlerts).
+ * the silence ends and the alert still fires, it is sent then (see decideAlerts in alert-decisions.ts).
  */
 
 export interface SilenceMatchers {
@@ -46,10 +46,15 @@ function toSilence(row: SilenceRow, now: Date): Silence {
   }
 }
 
-export function silences(silence: Silence, alert: Silenceable): boolean {
+/** What decides whether a silence mutes an alert: its matchers and when it is in force. */
+export type SilenceWindow = Pick<Silence, 'endsAt' | 'matchers' | 'startsAt'>
+
+/** Whether `silence` mutes `alert` at `now`: in force from its start until (not at) its end, and every matcher given matches. */
+export function silences(silence: SilenceWindow, alert: Silenceable, now: Date): boolean {
   const {rule, severity, tenant, workspace} = silence.matchers
   return (
-    silence.active &&
+    silence.startsAt.getTime() <= now.getTime() &&
+    now.getTime() < silence.endsAt.getTime() &&
     (rule === undefined || rule === alert.rule) &&
     (severity === undefined || severity === alert.severity) &&
     (tenant === undefined || tenant === alert.tenantId) &&

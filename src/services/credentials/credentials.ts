@@ -7,6 +7,10 @@ import {ConflictError, InvalidInputError, NotFoundError} from '../../errors/inpu
 import {type Audit, recordEvents} from '../events/events.js'
 import type {Workspace} from '../workspaces/workspaces.js'
 import {lockTenant} from '../tenants/tenants.js'
+import {credentialStatus, type CredentialStatus, daysLeft} from './credential-expiry.js'
+
+// Also here: the status is part of what a credential is.
+export {credentialStatus, type CredentialStatus} from './credential-expiry.js'
 
 /**
  * Tenants' API credentials: sealed at rest (src/crypto/envelope.ts), bound to their row by
@@ -17,13 +21,8 @@ import {lockTenant} from '../tenants/tenants.js'
 
 export const CREDENTIAL_SERVICES = ['shopify', 'google', 'gmc'] as const satisfies readonly CredentialService[]
 export const DEFAULT_LABEL = 'default'
-/** A credential within this many days of its expiry is "expiring". */
-export const EXPIRING_WITHIN_DAYS = 30
 export const MAX_SECRET_BYTES = 64 * 1024
-const DAY_MS = 86_400_000
 const LABEL = /^[\w.-]{1,64}$/
-
-export type CredentialStatus = 'expired' | 'expiring' | 'ok' | 'revoked' | 'rotated'
 
 export interface CredentialRef {
   readonly label?: string
@@ -108,19 +107,10 @@ export function describeCredential(ref: {label?: string; service: string; tenant
   return `tenant ${ref.tenantId}, service ${ref.service}${label}`
 }
 
-export function credentialStatus(row: Pick<CredentialRow, 'expires_at' | 'revoked_at' | 'rotated_at'>, now: Date): CredentialStatus {
-  if (row.revoked_at) return 'revoked'
-  if (row.rotated_at) return 'rotated'
-  if (!row.expires_at) return 'ok'
-  const left = row.expires_at.getTime() - now.getTime()
-  if (left <= 0) return 'expired'
-  return left <= EXPIRING_WITHIN_DAYS * DAY_MS ? 'expiring' : 'ok'
-}
-
 function toCredential(row: Located, now: Date): Credential {
   return {
     createdAt: row.created_at,
-    daysLeft: row.expires_at ? Math.floor((row.expires_at.getTime() - now.getTime()) / DAY_MS) : null,
+    daysLeft: row.expires_at ? daysLeft(row.expires_at, now) : null,
     expiresAt: row.expires_at,
     fingerprint: row.fingerprint,
     keyId: row.key_id,

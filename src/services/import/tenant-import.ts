@@ -8,7 +8,8 @@ import {DatabaseUnavailableError} from '../../db/database-errors.js'
 import type {Db, Schema} from '../../db/schema.js'
 import {type Audit, IMPORTED, type NewEvent, recordEvents} from '../events/events.js'
 import {type CsvColumn, openTenantCsv} from './tenant-csv.js'
-import {parseTenantFields, TENANT_FIELDS, type TenantField, type TenantFields} from '../../domain/tenant-fields.js'
+import {checkTenantRow, duplicateOf, type Rejection, type ResolvedWorkspace} from './tenant-row.js'
+import {TENANT_FIELDS, type TenantField, type TenantFields} from '../../domain/tenant-fields.js'
 import {collectGarbage} from '../../util/collect-garbage.js'
 import type {FieldChanges} from '../tenants/tenants.js'
 import type {Workspace} from '../workspaces/workspaces.js'
@@ -27,14 +28,7 @@ import type {Workspace} from '../workspaces/workspaces.js'
  */
 
 export type OnConflict = 'fail' | 'skip' | 'update'
-
-export interface Rejection {
-  readonly column: string | null
-  readonly line: number
-  /** The row's fields as they were in the file. */
-  readonly raw: readonly string[]
-  readonly reason: string
-}
+export type {Rejection} from './tenant-row.js'
 
 export interface ImportCounts {
   created: number
@@ -116,6 +110,7 @@ export async function importTenantsCsv(session: BulkSession, audit: Audit, input
   }
 
   const workspaces = await WorkspaceResolver.load(db, options.workspace)
+  const workspaceOf = (slug: string | undefined): ResolvedWorkspace => workspaces.resolve(slug)
   const single: ControlledTransaction<Schema> | undefined = options.atomic || options.dryRun ? await db.startTransaction().execute() : undefined
   const query: Db = single ?? db
   const writer = new ChunkWriter({audit, columns: csv.columns, copyIn: session.copyIn, onConflict, run, source: options.source, workspaces})
@@ -160,30 +155,22 @@ export async function importTenantsCsv(session: BulkSession, audit: Audit, input
         }
 
         counts.read++
-        if (row.problem) {
-          await reject({column: row.problem.column, line: row.line, raw: row.raw, reason: row.problem.reason})
-          continue
-        }
-
-        const parsed = parseTenantFields(row.values)
-        const workspace = workspaces.resolve(row.values.workspace)
-        const issues = parsed.ok ? [] : [...parsed.issues]
-        if (!workspace.ok) issues.push({field: 'workspace', message: workspace.reason})
-        if (issues.length > 0 || !parsed.ok || !workspace.ok) {
-          await reject(rejectionOf(row.line, row.raw, issues))
+        const checked = checkTenantRow(row, workspaceOf)
+        if (!checked.ok) {
+          await reject(checked.rejection)
           continue
         }
 
         // Duplicates inside the chunk are caught here; across chunks, by the writer (see RunKeys).
-        const key = `${workspace.id}\u0000${parsed.value.tenant_id}`
+        const key = `${checked.workspaceId}\u0000${checked.fields.tenant_id}`
         const firstLine = chunkKeys.get(key)
         if (firstLine !== undefined) {
-          await reject(duplicateOf(row.line, row.raw, parsed.value.tenant_id, firstLine))
+          await reject(duplicateOf(row.line, row.raw, checked.fields.tenant_id, firstLine))
           continue
         }
 
         chunkKeys.set(key, row.line)
-        chunk.push({fields: parsed.value, line: row.line, raw: row.raw, workspaceId: workspace.id})
+        chunk.push({fields: checked.fields, line: row.line, raw: row.raw, workspaceId: checked.workspaceId})
         if (chunk.length >= chunkSize) await flush()
       }
 
@@ -301,21 +288,6 @@ function interrupted(cause: DatabaseUnavailableError, tally: CommitTally, option
     hint,
   })
 }
-
-function duplicateOf(line: number, raw: readonly string[], tenantId: string, firstLine: number): Rejection {
-  return {column: 'tenant_id', line, raw, reason: `tenant_id: "${tenantId}" is a duplicate of line ${firstLine}`}
-}
-
-function rejectionOf(line: number, raw: readonly string[], issues: ReadonlyArray<{field: string; message: string}>): Rejection {
-  return {
-    column: issues[0]?.field ?? null,
-    line,
-    raw,
-    reason: issues.map((issue) => `${issue.field}: ${issue.message}`).join('; '),
-  }
-}
-
-type ResolvedWorkspace = {readonly id: string; readonly ok: true; readonly slug: string} | {readonly ok: false; readonly reason: string}
 
 /**
  * The workspaces rows may name in their `workspace` column, all read before the first row:

@@ -8,6 +8,7 @@ import type {Db, NotificationRow, NotificationState} from '../../../db/schema.js
 import {type AlertMessage, DeliveryError, type Notifier} from '../../../notifiers/notifier.js'
 import {excerpt, failureOf, MAX_STORED_BYTES, responseOf, storedError, textOf, validDate} from './delivery-outcome.js'
 import {RateLimiter} from '../../../net/rate-limiter.js'
+import {DEFAULT_MAX_ATTEMPTS, retryPlan} from './retry-policy.js'
 
 /**
  * Step 3 of the alert pipeline (docs/architecture.md): deliver the outbox.
@@ -53,9 +54,6 @@ export interface DeliveryResult {
   readonly unrecorded: readonly UnrecordedOutcome[]
 }
 
-const BASE_BACKOFF_MS = 5000
-const MAX_BACKOFF_MS = 30 * 60_000
-export const DEFAULT_MAX_ATTEMPTS = 10
 /** How long a claim lasts. */
 export const LEASE_MS = 120_000
 /** A request is started only with this much of the lease left: the longest notifier timeout (15 s) and then some. */
@@ -65,12 +63,6 @@ const MAX_REQUESTS_PER_CLAIM = 50
 const MAX_ROWS_PER_CLAIM = 1000
 /** Outcomes are written together, at most this long after the first of them. */
 const RECORD_LINGER_MS = 10
-
-/** Exponential backoff with jitter: 5 s, 10 s, 20 s ... capped at 30 min, each between half and all of it. */
-export function backoff(attempt: number, random = Math.random): number {
-  const ceiling = Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** Math.max(0, attempt - 1))
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2)
-}
 
 export async function deliverPending(db: Db, channels: readonly DeliveryChannel[], options: DeliveryOptions = {}): Promise<DeliveryResult> {
   const now = options.now ?? (() => new Date())
@@ -229,8 +221,7 @@ async function send(channel: DeliveryChannel, limiter: RateLimiter, rows: readon
     // The provider asked the whole channel to wait (a 429's Retry-After), not just this request.
     if (failure.retryAfterMs !== undefined) limiter.holdUntil(Date.now() + failure.retryAfterMs)
     const attempts = Math.max(...rows.map((row) => row.attempts)) + 1
-    const final = !failure.retryable || attempts >= context.maxAttempts
-    const wait = Math.max(failure.retryAfterMs ?? 0, backoff(attempts))
+    const {final, waitMs: wait} = retryPlan(failure, attempts, context.maxAttempts)
     context.recorder.markFailed(rows, {
       error: storedError(failure.message, `${failure.note}${final && failure.retryable ? ` (gave up after ${attempts} attempts)` : ''}`),
       final,
