@@ -1,15 +1,16 @@
 import {execFileSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {writeFileSync} from 'node:fs'
+import {existsSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {sql} from 'kysely'
 import pg from 'pg'
-import {afterAll, afterEach, beforeAll, beforeEach, expect, inject, it} from 'vitest'
+import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it} from 'vitest'
 
 import {tcpProxy, type TcpProxy, upstreamOf} from '../fakes/tcp-proxy.js'
 import {createServerDatabase, describeOnServer} from '../helpers/backends.js'
-import {type CliResult, parseJson, runCli, startCli} from '../helpers/cli.js'
+import {acquireEmbeddedLock, readLockHolder} from '../../src/db/embedded-lock.js'
+import {type CliResult, makeHome, parseJson, runCli, startCli, startOnTerminal} from '../helpers/cli.js'
 import {withDatabase} from '../helpers/inspect-database.js'
 import {waitFor} from '../helpers/wait.js'
 
@@ -38,6 +39,53 @@ function expectCleanFailure(result: CliResult): void {
   expect(result.stderr).not.toContain('Unhandled')
 }
 
+const create = (id: string) => ['tenant', 'tenants', 'create', '--tenant-id', id, '--name', `Tenant ${id}`, '--type', 'shopify', '--shopify-shop', `${id}.myshopify.com`]
+
+/**
+ * The embedded database held by a process that does not let go, or that died holding it:
+ * the next command waits within its limit and then names the holder, or sees that the
+ * holder is gone and goes on with the data intact.
+ */
+describe('an embedded database held by another process [embedded]', () => {
+  it('makes a second process wait for the first, then fail cleanly naming it', async () => {
+    const home = await makeHome()
+    const lock = await acquireEmbeddedLock(join(home, 'pgdata'), {command: 'batch tenants create', timeoutMs: 1000})
+    try {
+      const started = Date.now()
+      const result = await runCli(['tenant', 'tenants', 'list', '--json'], {env: {SYNTHEX_HOME: home, SYNTHEX_LOCK_TIMEOUT: '1500ms'}})
+      const elapsed = Date.now() - started
+      expect(result.code).toBe(1)
+      expect(elapsed).toBeGreaterThanOrEqual(1500)
+      const body = parseJson<{error: {code: string; message: string}}>(result)
+      expect(body.error.code).toBe('DATABASE_LOCKED')
+      expect(body.error.message).toContain(`in use by process ${process.pid}`)
+      expect(body.error.message).toContain('synthex batch tenants create')
+      expect(result.stderr).toContain('Waiting for the embedded database')
+    } finally {
+      lock.release()
+    }
+  })
+
+  it('recovers from a holder killed with SIGKILL: its lock is recognised as stale and the data is intact', async () => {
+    const home = await makeHome()
+    expect((await runCli(create('survivor'), {env: {SYNTHEX_HOME: home}})).code).toBe(0)
+    const holding = startOnTerminal(['tenant', 'tenants', 'delete', 'survivor'], {SYNTHEX_HOME: home})
+    await waitFor(() => (holding.output().includes('Type the tenant id to confirm') ? true : undefined), 30_000, 'the prompt')
+    const holder = readLockHolder(join(home, 'pgdata'))
+    expect(holder).toBeDefined()
+    process.kill(holder?.pid as number, 'SIGKILL')
+    await holding.done
+    expect(existsSync(join(home, 'pgdata.lock'))).toBe(true)
+
+    const started = Date.now()
+    const after = await runCli(['tenant', 'tenants', 'get', 'survivor', '--json'], {env: {SYNTHEX_HOME: home, SYNTHEX_LOCK_TIMEOUT: '30s'}})
+    expect(after.code).toBe(0)
+    expect(Date.now() - started).toBeLessThan(15_000)
+    expect(parseJson<{tenantId: string}>(after).tenantId).toBe('survivor')
+  })
+
+})
+
 /**
  * A Postgres server behind a proxy that fails as networks and servers do, midway through a
  * command: every command ends with a clear error within its limits, never hangs, and an
@@ -49,11 +97,9 @@ describeOnServer('a server database that stops answering or drops the connection
   let proxy: TcpProxy
 
   beforeAll(async () => {
-    const server = await createServerDatabase()
+    const server = await createServerDatabase({migrated: true})
     url = server.url
     drop = server.drop
-    const migrated = await runCli(['db', 'migrate'], {env: {DATABASE_URL: url}})
-    expect(migrated.code, migrated.stderr).toBe(0)
   })
 
   afterAll(async () => {

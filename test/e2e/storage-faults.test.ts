@@ -139,10 +139,9 @@ describeOnServer('a server database with a full local disk [server]', () => {
 
   beforeAll(async () => {
     disk = mountTmpfs(8)
-    const server = await createServerDatabase()
+    const server = await createServerDatabase({migrated: true})
     url = server.url
     drop = server.drop
-    expect((await runCli(['db', 'migrate'], {env: {DATABASE_URL: url}})).code).toBe(0)
   })
 
   afterAll(async () => {

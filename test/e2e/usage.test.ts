@@ -174,11 +174,9 @@ describeOnServer('usage analytics on a busy server [server]', () => {
   let drop: () => Promise<void> = async () => {}
 
   beforeAll(async () => {
-    const server = await createServerDatabase()
+    const server = await createServerDatabase({migrated: true})
     url = server.url
     drop = server.drop
-    const migrated = await runCli(['db', 'migrate'], {env: {DATABASE_URL: url}})
-    if (migrated.code !== 0) throw new Error(`db migrate failed: ${migrated.stderr}`)
   })
 
   afterAll(async () => {

@@ -13,9 +13,23 @@ import type {Db} from '../../src/db/schema.js'
 
 export type BackendName = 'pglite' | 'postgres'
 
-/** PGlite always; the Postgres server too when TEST_DATABASE_URL is set (as `.ci/run` does). */
+const BACKEND_WORDS: Record<string, BackendName> = {embedded: 'pglite', pglite: 'pglite', postgres: 'postgres', server: 'postgres'}
+
+/**
+ * The backends the per-backend suites loop over. TEST_BACKENDS names them (`embedded`,
+ * `server`, or both, comma-separated); without it, the embedded database always and the
+ * Postgres server too when TEST_DATABASE_URL is set. `.ci/run` runs the suite once with
+ * neither set, as the README's test line does, and once with TEST_BACKENDS=server.
+ */
 export function backendNames(): BackendName[] {
-  return process.env.TEST_DATABASE_URL ? ['pglite', 'postgres'] : ['pglite']
+  const chosen = process.env.TEST_BACKENDS
+  if (!chosen) return process.env.TEST_DATABASE_URL ? ['pglite', 'postgres'] : ['pglite']
+  const names = chosen.split(',').map((word) => {
+    const name = BACKEND_WORDS[word.trim()]
+    if (!name) throw new Error(`TEST_BACKENDS: "${word}" is not a backend; use embedded, server or both (embedded,server)`)
+    return name
+  })
+  return [...new Set(names)]
 }
 
 export interface TestDatabase {
@@ -53,13 +67,16 @@ function adminUrl(): string {
   return url
 }
 
-/** Creates an empty database of its own on the Postgres server; returns its URL and a way to drop it. */
-export async function createServerDatabase(): Promise<{drop(): Promise<void>; url: string}> {
+/**
+ * Creates a database of its own on the Postgres server, empty or (`migrated`) a copy of the
+ * run's migrated template; returns its URL and a way to drop it.
+ */
+export async function createServerDatabase(options: {migrated?: boolean} = {}): Promise<{drop(): Promise<void>; url: string}> {
   const name = `synthex_test_${process.pid}_${randomBytes(4).toString('hex')}`
   const admin = new pg.Client({connectionString: adminUrl()})
   await admin.connect()
   try {
-    await admin.query(`create database ${name}`)
+    await admin.query(options.migrated ? `create database ${name} template ${inject('serverTemplate')}` : `create database ${name}`)
   } finally {
     await admin.end()
   }
@@ -80,14 +97,12 @@ export async function createServerDatabase(): Promise<{drop(): Promise<void>; ur
   }
 }
 
-/** A fresh database on the server, migrated through synthex's own opening code. */
+/** A fresh, migrated database on the server, opened through synthex's own opening code. */
 export async function postgresDatabase(): Promise<TestDatabase> {
-  const server = await createServerDatabase()
+  const server = await createServerDatabase({migrated: true})
   let opened: OpenDatabase
   try {
-    opened = await openDatabase({kind: 'server', setting: 'TEST_DATABASE_URL', url: server.url}, {command: 'test', migrations: 'ignore'})
-    const {migrateToLatest} = await import('../../src/db/migrations.js')
-    await migrateToLatest(opened.db)
+    opened = await openDatabase({kind: 'server', setting: 'TEST_DATABASE_URL', url: server.url}, {command: 'test'})
   } catch (error) {
     await server.drop()
     throw error

@@ -1,7 +1,7 @@
 import {afterAll, beforeAll, describe} from 'vitest'
 
 import {backendNames, createServerDatabase} from './backends.js'
-import {makeHome, runCli} from './cli.js'
+import {makeHome} from './cli.js'
 
 /** Environment that points a spawned CLI at one backend: an embedded home, or a server database. */
 export interface CliTarget {
@@ -11,8 +11,7 @@ export interface CliTarget {
 
 /**
  * Runs an end-to-end suite once on the embedded database and, when TEST_DATABASE_URL is
- * set, once on a database of its own on the Postgres server (migrated with `db migrate`,
- * as a user would).
+ * set, once on a database of its own on the Postgres server.
  */
 export function describeEachCliBackend(name: string, suite: (target: () => CliTarget) => void): void {
   for (const backend of backendNames()) {
@@ -25,11 +24,11 @@ export function describeEachCliBackend(name: string, suite: (target: () => CliTa
           return
         }
 
-        const server = await createServerDatabase()
+        // A copy of the run's migrated template: `db migrate` itself is tested where it is
+        // the subject (test/e2e/choosing-a-database.test.ts), not paid for by every suite.
+        const server = await createServerDatabase({migrated: true})
         drop = server.drop
         target = {backend: 'server', env: {DATABASE_URL: server.url}}
-        const migrated = await runCli(['db', 'migrate'], {env: target.env})
-        if (migrated.code !== 0) throw new Error(`db migrate failed: ${migrated.stderr}`)
       })
       afterAll(async () => {
         await drop?.()

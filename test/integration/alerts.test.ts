@@ -56,6 +56,8 @@ describeEachBackend('alerts', (database) => {
   const sendgrid = new SendGridFake()
   const smtp = new SmtpFake()
 
+  // A run may wait 2 s of real time: less than the shortest backoff (2.5 s), so a retry is the
+  // next run's, and enough that a busy machine does not end a run before it has sent at all.
   const check = (at: Date, options: {dryRun?: boolean; maxWaitMs?: number} = {}) =>
     checkAlerts(database().db, {channelEnvironment: channelEnvironment({}), keyring, maxWaitMs: options.maxWaitMs ?? 2000, now: () => at, ...options})
 
@@ -171,7 +173,7 @@ describeEachBackend('alerts', (database) => {
     for (const id of ['r1', 'r2', 'r3']) await shop(id, new Date(t0.getTime() + 12 * HOUR))
     pagerduty.failNext({status: 500}, {status: 503}, {headers: {'retry-after': '120'}, status: 429})
     const runs = []
-    for (let hour = 0; hour < 6; hour++) runs.push(await check(new Date(t0.getTime() + hour * HOUR), {maxWaitMs: 500}))
+    for (let hour = 0; hour < 6; hour++) runs.push(await check(new Date(t0.getTime() + hour * HOUR), {maxWaitMs: 2000}))
     expect(runs[0]).toMatchObject({new: 3, pendingRetry: 3})
     // Run 1: the Slack digest (3 notifications); PagerDuty's first meets a 500, then a 503 an hour
     // later, then a 429 asking for 2 minutes; the fourth run delivers all three.
@@ -198,9 +200,9 @@ describeEachBackend('alerts', (database) => {
     await shop('order', new Date(t0.getTime() + 12 * HOUR))
     // PagerDuty refuses the trigger for an hour; meanwhile the credential is rotated and the alert resolves.
     pagerduty.failNext({headers: {'retry-after': '3600'}, status: 429})
-    expect(await check(t0, {maxWaitMs: 500})).toMatchObject({new: 1, pendingRetry: 1})
+    expect(await check(t0, {maxWaitMs: 2000})).toMatchObject({new: 1, pendingRetry: 1})
     await rotateCredential(db, keyring, workspace, audit, {service: 'shopify', tenantId: 'order'}, {expiresAt: new Date(t0.getTime() + 400 * DAY), value: 'new-token'}, new Date(t0.getTime() + 60_000))
-    expect(await check(new Date(t0.getTime() + 5 * 60_000), {maxWaitMs: 500})).toMatchObject({pendingRetry: 0, resolved: 1, sent: 2})
+    expect(await check(new Date(t0.getTime() + 5 * 60_000), {maxWaitMs: 2000})).toMatchObject({pendingRetry: 0, resolved: 1, sent: 2})
 
     // PagerDuty never opened an incident, and gets the resolve with the trigger's dedup_key (which it ignores).
     const [refused, resolve] = pagerduty.received.map((request) => request.json as {dedup_key: string; event_action: string})
@@ -216,7 +218,7 @@ describeEachBackend('alerts', (database) => {
     ])
 
     // Nothing more goes out later.
-    await check(new Date(t0.getTime() + 2 * HOUR), {maxWaitMs: 500})
+    await check(new Date(t0.getTime() + 2 * HOUR), {maxWaitMs: 2000})
     expect(pagerduty.received).toHaveLength(2)
   })
 
@@ -337,7 +339,7 @@ describeEachBackend('alerts', (database) => {
     const channels = Object.entries(notifiers).map(([name, notifier]) => ({name, notifier}))
     await reconcileAlerts(db, {channels: channels.map(({name}) => ({minSeverity: 'info' as const, name})), now: t0})
 
-    const result = await deliverPending(db, channels, {maxWaitMs: 500, now: () => t0})
+    const result = await deliverPending(db, channels, {maxWaitMs: 2000, now: () => t0})
     expect(result).toMatchObject({failed: 2, pending: 3, sent: 2, unrecorded: []})
     const rows = new Map((await listDeliveries(db, {limit: 20})).map((row) => [row.channel, row]))
     for (const row of rows.values()) expect(row.claimed_by, row.channel).toBeNull()
@@ -363,7 +365,7 @@ describeEachBackend('alerts', (database) => {
     expect(excerpt).toMatch(/^200 (\uFFFDx)+\uFFFD? … \[cut: 3,000,004 bytes in all\]$/)
 
     // The next run sends what was sent never again, and what waits an hour not before it.
-    await deliverPending(db, channels, {maxWaitMs: 500, now: () => new Date(t0.getTime() + 30 * 60_000)})
+    await deliverPending(db, channels, {maxWaitMs: 2000, now: () => new Date(t0.getTime() + 30 * 60_000)})
     expect(Object.fromEntries(Object.entries(notifiers).map(([name, notifier]) => [name, notifier.deliveries.length]))).toEqual({
       huge: 1,
       infinite: 1,

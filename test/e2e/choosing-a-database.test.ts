@@ -1,10 +1,31 @@
-import {afterAll, beforeAll, expect, it} from 'vitest'
+import {existsSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {readMigrationFiles} from '../../src/db/migrations.js'
 import {createServerDatabase, describeOnServer} from '../helpers/backends.js'
-import {parseJson, runCli} from '../helpers/cli.js'
+import {makeHome, parseJson, runCli} from '../helpers/cli.js'
 
 const migrations = readMigrationFiles().map((file) => file.name)
+
+// Which database a command uses, and how each gets its tables: the embedded one by itself on
+// first use, a server only through `db migrate`.
+describe('the embedded database, with no database URL given [embedded]', () => {
+  it('is created and migrated on first use, then reused', async () => {
+    const home = await makeHome({fresh: true})
+    const first = await runCli(['tenant', 'tenants', 'list'], {env: {SYNTHEX_HOME: home}})
+    expect(first.code).toBe(0)
+    expect(first.stderr).toContain(`Creating the embedded database in ${join(home, 'pgdata')} (first run only)`)
+    expect(existsSync(join(home, 'pgdata', 'PG_VERSION'))).toBe(true)
+    expect(existsSync(join(home, 'pgdata.lock'))).toBe(false)
+
+    const second = await runCli(['db', 'status', '--json'], {env: {SYNTHEX_HOME: home}})
+    expect(second.stderr).not.toContain('Creating')
+    expect(parseJson<{backend: string; pending: number}>(second)).toMatchObject({backend: 'embedded', pending: 0})
+  })
+
+})
 
 describeOnServer('a server database [server]', () => {
   let url = ''
