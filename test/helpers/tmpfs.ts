@@ -17,6 +17,7 @@ export interface Tmpfs {
 }
 
 export function mountTmpfs(sizeMiB: number): Tmpfs {
+  if (process.getuid?.() !== 0) throw new Error('The storage-fault tests mount small tmpfs file systems to fill and make read-only, which needs root: run npm test as root (CI does).')
   const path = mkdtempSync(join(inject('scratch'), 'tmpfs-'))
   execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMiB}m,mode=0700`, 'tmpfs', path])
   const filler = join(path, 'filler')
