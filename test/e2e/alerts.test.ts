@@ -75,7 +75,7 @@ describeEachCliBackend('alerts from the command line', (target) => {
     await withDatabase(target(), async (db) => {
       const workspace = await db.selectFrom('workspaces').select('id').where('slug', '=', 'default').executeTakeFirstOrThrow()
       const old = new Date(Date.now() - 90 * 86_400_000)
-      const rows = Array.from({length: count}, (_, index) => ({created_at: old, metadata: '{}', name: `Idle ${index}`, shopify_shop: `idle-${index}.myshopify.com`, tenant_id: `idle-${index}`, type: 'shopify' as const, workspace_id: workspace.id}))
+      const rows = Array.from({length: count}, (_, index) => ({created_at: old, last_activity_at: old, metadata: '{}', name: `Idle ${index}`, shopify_shop: `idle-${index}.myshopify.com`, tenant_id: `idle-${index}`, type: 'shopify' as const, workspace_id: workspace.id}))
       for (let offset = 0; offset < count; offset += 500) await db.insertInto('tenants').values(rows.slice(offset, offset + 500)).execute()
     })
     await run(['alerts', 'channels', 'remove', 'ops-slack', '--yes'])

@@ -11,6 +11,7 @@ import {DEFAULT_EVENTS_URL} from '../../notifiers/pagerduty.js'
 import {DEFAULT_SENDGRID_URL} from '../../notifiers/sendgrid.js'
 import {type ChannelProblem, type ChannelSpec, inspectChannels} from '../alerts/channels.js'
 import {credentialAad, describeCredential} from '../credentials/credentials.js'
+import {describeSpan} from '../credentials/credential-expiry.js'
 import type {ChannelEnvironment, ProviderApis} from '../../config/environment.js'
 
 /**
@@ -221,18 +222,19 @@ async function checkEncryption(db: Db, keyring: () => Keyring): ReturnType<Check
 }
 
 async function checkCredentials(db: Db, now: Date): ReturnType<Check> {
-  const {rows} = await sql<{expired: number; expiring: number; next_days: null | number}>`
+  const {rows} = await sql<{expired: number; expiring: number; next_ms: null | number}>`
     select count(*) filter (where expires_at <= ${now})::int as expired,
            count(*) filter (where expires_at > ${now} and expires_at <= ${new Date(now.getTime() + EXPIRING_DAYS * DAY_MS)})::int as expiring,
-           extract(epoch from min(expires_at) filter (where expires_at > ${now}) - ${now}::timestamptz) / 86400 as next_days
+           extract(epoch from min(expires_at) filter (where expires_at > ${now}) - ${now}::timestamptz) * 1000 as next_ms
     from credentials c join tenants t on t.id = c.tenant_id
     where c.rotated_at is null and c.revoked_at is null and t.status <> 'suspended'`.execute(db)
   const {expired, expiring} = rows[0] ?? {expired: 0, expiring: 0}
-  const nextDays = rows[0]?.next_days === null || rows[0]?.next_days === undefined ? undefined : Math.floor(Number(rows[0].next_days))
-  const value = nextDays === undefined ? undefined : {unit: '' as const, value: nextDays}
+  const nextMs = rows[0]?.next_ms === null || rows[0]?.next_ms === undefined ? undefined : Number(rows[0].next_ms)
+  // The days to the next expiry, rounded as credentials list rounds them (credential-expiry.ts).
+  const value = nextMs === undefined ? undefined : {unit: '' as const, value: Math.round(nextMs / DAY_MS) + 0}
   if (Number(expired) > 0) return {reason: `${expired} expired${Number(expiring) > 0 ? `, ${expiring} expiring within ${EXPIRING_DAYS} days` : ''}: see synthex credentials expiring`, status: 'unhealthy', value}
   if (Number(expiring) > 0) return {reason: `${expiring} expiring within ${EXPIRING_DAYS} days: see synthex credentials expiring`, status: 'degraded', value}
-  return {reason: nextDays === undefined ? 'none expiring' : `none expiring within ${EXPIRING_DAYS} days (next in ${nextDays} days)`, status: 'healthy', value}
+  return {reason: nextMs === undefined ? 'none expiring' : `none expiring within ${EXPIRING_DAYS} days (next in ${describeSpan(nextMs)})`, status: 'healthy', value}
 }
 
 async function checkChannels({channels, problems}: {channels: readonly ChannelSpec[]; problems: readonly ChannelProblem[]}): ReturnType<Check> {
