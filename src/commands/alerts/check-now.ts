@@ -6,13 +6,17 @@ import {checkAlerts, type CheckResult} from '../../services/alerts/alert-check.j
 import {SEVERITIES, type Severity, severityRank} from '../../domain/severity.js'
 import {channelEnvironment, consoleUrl} from '../../config/environment.js'
 import {example} from '../../cli/example.js'
+import {integerFlag} from '../../cli/integer-flags.js'
+import {DEFAULT_STORM_THRESHOLD} from '../../services/alerts/alert-storms.js'
 
 export default class AlertsCheckNow extends BaseCommand<typeof AlertsCheckNow> {
   // Delivery workers of several channels claim and record at once.
   static override databasePoolSize = 8
   static override description = `Evaluates the alert rules, reconciles the alerts (new, escalated, reminded, resolved, silenced) and delivers the notifications this calls for to every channel, then prints a one-line summary. Run it from cron every few minutes.
 
-Overlapping runs are safe: the reconcile runs under a database lock and each notification is delivered once. A channel that is down loses nothing: its notifications stay in the outbox and are retried with backoff (honouring Retry-After, for an hour at most) by this and later runs; \`synthex alerts deliveries\` shows them. With no channel configured, alerts are printed on stderr.`
+Overlapping runs are safe: the reconcile runs under a database lock and each notification is delivered once. A channel that is down loses nothing: its notifications stay in the outbox and are retried with backoff (honouring Retry-After, for an hour at most) by this and later runs; \`synthex alerts deliveries\` shows them. With no channel configured, alerts are printed on stderr.
+
+A storm (more than --digest-over notifications of one rule, severity and kind in one run, such as a fleet-wide condition) goes to each channel as one digest with the count and the first few alerts; every alert is still recorded and listed by \`synthex alerts list\`.`
 
   static override examples = [
     {command: '*/5 * * * * <%= config.bin %> <%= command.id %> >> /var/log/synthex-alerts.log 2>&1', description: 'A crontab line.'},
@@ -21,6 +25,12 @@ Overlapping runs are safe: the reconcile runs under a database lock and each not
   ]
 
   static override flags = {
+    'digest-over': integerFlag({
+      default: DEFAULT_STORM_THRESHOLD,
+      description: 'A storm guard: when a run calls for more than this many notifications of one rule, severity and kind, each channel gets one digest (the count and the first few) instead; the alerts are recorded one by one as ever.',
+      max: 1_000_000,
+      min: 1,
+    }),
     'dry-run': Flags.boolean({description: 'Show what would be sent; change and send nothing.'}),
     'fail-on': Flags.string({description: 'Exit 3 when an alert of this severity or higher is firing (and not silenced).', options: [...SEVERITIES]}),
     'max-wait': Flags.string({default: '30s', description: 'How long this run may wait on rate limits and retries before leaving the rest to the next run.', helpValue: '<duration>'}),
@@ -29,7 +39,7 @@ Overlapping runs are safe: the reconcile runs under a database lock and each not
   static override summary = 'Evaluate alert rules and send notifications (for cron).'
 
   async run(): Promise<CheckResult> {
-    const {'dry-run': dryRun, 'fail-on': failOn, 'max-wait': maxWait} = this.flags
+    const {'digest-over': stormThreshold, 'dry-run': dryRun, 'fail-on': failOn, 'max-wait': maxWait} = this.flags
     const controller = new AbortController()
     process.once('SIGINT', () => controller.abort())
     process.once('SIGTERM', () => controller.abort())
@@ -40,6 +50,7 @@ Overlapping runs are safe: the reconcile runs under a database lock and each not
       keyring: this.keyring({sealing: false}),
       maxWaitMs: durationFlag('max-wait', maxWait, {max: 24 * 3_600_000}),
       signal: controller.signal,
+      stormThreshold,
     })
     if (!this.jsonEnabled()) {
       if (result.wouldSend) {
