@@ -12,6 +12,7 @@ import {DEFAULT_SENDGRID_URL} from '../../notifiers/sendgrid.js'
 import {type ChannelProblem, type ChannelSpec, inspectChannels} from '../alerts/channels.js'
 import {credentialAad, describeCredential} from '../credentials/credentials.js'
 import {describeSpan} from '../credentials/credential-expiry.js'
+import {formatDuration} from '../../domain/durations.js'
 import type {ChannelEnvironment, ProviderApis} from '../../config/environment.js'
 
 /**
@@ -292,7 +293,7 @@ async function checkCron(db: Db, now: Date, maxAgeMs: number): ReturnType<Check>
   const ageMs = Math.max(0, now.getTime() - last.started_at.getTime())
   const value = {unit: 's' as const, value: Math.round(ageMs / 1000)}
   return ageMs > maxAgeMs
-    ? {reason: `last alerts check-now ${formatAge(ageMs)} ago, over ${formatAge(maxAgeMs)}: is its cron job running?`, status: 'degraded', value}
+    ? {reason: `last alerts check-now ${formatAge(ageMs)} ago, over ${formatDuration(maxAgeMs)}: is its cron job running?`, status: 'degraded', value}
     : {reason: `last alerts check-now ${formatAge(ageMs)} ago`, status: 'healthy', value}
 }
 
@@ -350,9 +351,10 @@ const timestamp = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/
 const round = (ms: number): number => Math.round(ms * 10) / 10
 const formatSeconds = (ms: number): string => `${ms / 1000} s`
 
+/** An age or a wait, rounded, in the units flags take (`45s`, `12m`, `5h`, `3d`), as formatDuration says a setting. */
 function formatAge(ms: number): string {
-  if (ms < 120_000) return `${Math.round(ms / 1000)} s`
-  if (ms < 2 * 3_600_000) return `${Math.round(ms / 60_000)} min`
-  if (ms < 2 * DAY_MS) return `${Math.round(ms / 3_600_000)} h`
-  return `${Math.round(ms / DAY_MS)} days`
+  if (ms < 120_000) return `${Math.round(ms / 1000)}s`
+  if (ms < 2 * 3_600_000) return `${Math.round(ms / 60_000)}m`
+  if (ms < 2 * DAY_MS) return `${Math.round(ms / 3_600_000)}h`
+  return `${Math.round(ms / DAY_MS)}d`
 }
