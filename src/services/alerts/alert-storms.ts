@@ -37,7 +37,9 @@ export function groupStorms(notices: readonly PlannedNotice[], threshold: number
   for (const notice of notices) {
     if (notice.message.kind === 'test') continue
     const key = keyOf(notice.message)
-    groups.set(key, [...(groups.get(key) ?? []), notice])
+    const members = groups.get(key)
+    if (members) members.push(notice)
+    else groups.set(key, [notice])
   }
 
   const storms = new Map([...groups].filter(([, members]) => members.length > threshold))
