@@ -63,7 +63,11 @@ export function groupStorms(notices: readonly PlannedNotice[], threshold: number
 function digestOf(members: readonly PlannedNotice[], now: Date): QueuedNotice {
   const first = (members[0] as PlannedNotice).message
   const channels = [...new Set(members.flatMap((member) => member.channels))]
-  const sample = members.slice(0, STORM_SAMPLE).map(({message}) => message)
+  // The first few by workspace and tenant id, whatever order the rules found them in.
+  const sample = members
+    .map(({message}) => message)
+    .sort((a, b) => a.workspace.localeCompare(b.workspace) || a.tenantId.localeCompare(b.tenantId, 'en', {numeric: true}))
+    .slice(0, STORM_SAMPLE)
   const more = members.length - sample.length
   const workspaces = [...new Set(members.map(({message}) => message.workspace))]
   const names = sample.map((message) => `${message.tenantName} (${message.tenantId})`).join(', ')
