@@ -45,6 +45,11 @@ describe('the storm guard', () => {
     expect(digestTitle([digest?.message as AlertMessage])).toBe('[INFO] 30 tenants inactive')
   })
 
+  it('names the first five by workspace and tenant id, whatever order they were found in', () => {
+    const [digest] = groupStorms(many(30).reverse(), 20, NOW)
+    expect(digest?.message.summary).toContain(': Idle 0 (idle-0), Idle 1 (idle-1), Idle 2 (idle-2), Idle 3 (idle-3), Idle 4 (idle-4) and 25 more')
+  })
+
   it('counts each rule, severity and kind on its own, and keeps everything else in place', () => {
     const critical = notice(99, {details: {withinDays: 1}, rule: 'credential_expiring', severity: 'critical', summary: 'expires in 20 hours'})
     const resolves = many(21, {kind: 'resolved'})
