@@ -9,6 +9,7 @@ export const CREDENTIAL_COLUMNS: ReadonlyArray<Column<Credential>> = [
   {header: 'Fingerprint', key: 'fingerprint', value: (credential) => credential.fingerprint},
   {header: 'Expires at', key: 'expires_at', value: (credential) => credential.expiresAt},
   {header: 'Days left', key: 'days_left', value: (credential) => credential.daysLeft},
+  {header: 'Time left', key: 'time_left', value: (credential) => credential.timeLeft},
   {header: 'Status', key: 'status', value: (credential) => credential.status},
 ]
 
@@ -26,6 +27,7 @@ export function credentialRecord(credential: Credential): Array<[string, unknown
     ['Key', credential.keyId],
     ['Expires at', credential.expiresAt],
     ['Days left', credential.daysLeft],
+    ['Time left', credential.timeLeft],
     ['Status', credential.status],
     ['Created', credential.createdAt],
   ]

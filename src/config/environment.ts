@@ -99,6 +99,11 @@ export function consoleUrl(source: Environment = currentEnvironment()): string |
   return variable('SYNTHEX_CONSOLE_URL', source)
 }
 
+/** SYNTHEX_HEARTBEAT_URL: the dead-man's switch `alerts check-now` pings (a secret: never printed). */
+export function heartbeatUrlSetting(source: Environment = currentEnvironment()): string | undefined {
+  return variable('SYNTHEX_HEARTBEAT_URL', source)
+}
+
 /** Colour as the environment allows it, before the flags are read (NO_COLOR, CI). */
 export function colorAllowedByEnvironment(source: Environment = currentEnvironment()): boolean {
   return source.NO_COLOR === undefined && source.CI === undefined

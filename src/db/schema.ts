@@ -133,6 +133,8 @@ export interface CommandRunsTable {
 
 export interface AlertNotificationsTable {
   alert_id: null | number
+  /** A digest's alerts (alert-storms.ts); null for one alert's notification. */
+  alert_ids: ColumnType<null | number[], null | number[] | undefined, null | number[]>
   attempts: ColumnType<number, number | undefined, number>
   channel: string
   claimed_by: null | string

@@ -45,9 +45,23 @@ export function describeDurationRange(range: DurationRange = {}): string {
   return `from ${min === 0 ? '0s' : formatDuration(min)} to ${formatDuration(max)}`
 }
 
-/** Renders milliseconds the way a person would say it: `10s`, `3d`. */
+const UNITS: ReadonlyArray<readonly [string, number]> = [
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1000],
+]
+
+/**
+ * Renders milliseconds as a flag would take them, exactly, in the largest unit that divides
+ * them: `10s`, `90m`, `1d`, `36h`, `1500ms`. Never rounded (`ms` says `2h` for 90 minutes),
+ * and the same units everywhere (`1d`, not `1440 min`).
+ */
 export function formatDuration(milliseconds: number): string {
-  return ms(milliseconds)
+  const value = Math.round(milliseconds)
+  if (value === 0) return '0s'
+  for (const [unit, size] of UNITS) if (value % size === 0) return `${value / size}${unit}`
+  return `${value}ms`
 }
 
 function bounds(range: DurationRange): {max: number; min: number} {

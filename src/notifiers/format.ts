@@ -34,7 +34,13 @@ export function headline(message: AlertMessage): string {
   }
 }
 
-const plural = (count: number, word: string): string => `${count} ${word}${count === 1 ? '' : 's'}`
+const plural = (count: number, word: string): string => `${count.toLocaleString('en-US')} ${word}${count === 1 ? '' : 's'}`
+
+/** How many alerts a message stands for: a storm's digest counts its alerts. */
+export function alertsIn(message: AlertMessage): number {
+  const count = message.details.digestOf
+  return typeof count === 'number' && Number.isInteger(count) && count > 0 ? count : 1
+}
 
 /**
  * A title for a group of messages: `[CRITICAL] 3 credentials expire within 1 day` when they
@@ -44,19 +50,21 @@ export function digestTitle(messages: readonly AlertMessage[]): string {
   const severity = highestSeverity(messages)
   const [first] = messages
   const same = messages.every((message) => message.rule === first?.rule && message.kind === first?.kind)
-  let what = `${plural(messages.length, 'synthex alert')}`
-  if (same && first?.kind === 'resolved') what = `${plural(messages.length, 'alert')} resolved`
+  // A storm's digest (alert-storms.ts) stands for the alerts it counts.
+  const count = messages.reduce((sum, message) => sum + alertsIn(message), 0)
+  let what = `${plural(count, 'synthex alert')}`
+  if (same && first?.kind === 'resolved') what = `${plural(count, 'alert')} resolved`
   else if (same && first?.rule === 'credential_expiring') {
     const within = Math.max(...messages.map((message) => Number(message.details.withinDays ?? 0)))
-    what = `${plural(messages.length, 'credential')} ${messages.length === 1 ? 'expires' : 'expire'} within ${plural(within, 'day')}`
-  } else if (same && first?.rule === 'credential_expired') what = `${plural(messages.length, 'credential')} expired`
-  else if (same && first?.rule === 'tenant_inactive') what = `${plural(messages.length, 'tenant')} inactive`
+    what = `${plural(count, 'credential')} ${count === 1 ? 'expires' : 'expire'}${within > 0 ? ` within ${plural(within, 'day')}` : ' soon'}`
+  } else if (same && first?.rule === 'credential_expired') what = `${plural(count, 'credential')} expired`
+  else if (same && first?.rule === 'tenant_inactive') what = `${plural(count, 'tenant')} inactive`
   return `[${SEVERITY_LABEL[severity]}] ${what}`
 }
 
 /** Where an operator can act on an alert, when a console URL is configured. */
 export function consoleLink(consoleUrl: string | undefined, message: AlertMessage): string | undefined {
-  if (!consoleUrl) return undefined
+  if (!consoleUrl || message.details.digestOf !== undefined) return undefined
   const base = consoleUrl.replace(/\/+$/, '')
   const tenant = `${base}/workspaces/${encodeURIComponent(message.workspace)}/tenants/${encodeURIComponent(message.tenantId)}`
   return message.details.service ? `${tenant}/credentials/${encodeURIComponent(String(message.details.service))}` : tenant

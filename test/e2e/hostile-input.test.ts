@@ -36,7 +36,7 @@ async function idleTenant(target: CliTarget, tenantId: string, name: string): Pr
   await withDatabase(target, async (db) => {
     const workspace = await db.selectFrom('workspaces').select('id').where('slug', '=', 'default').executeTakeFirstOrThrow()
     const old = new Date(Date.now() - 90 * 86_400_000)
-    await db.insertInto('tenants').values({created_at: old, metadata: '{}', name, shopify_shop: `${tenantId}.myshopify.com`, tenant_id: tenantId, type: 'shopify', workspace_id: workspace.id}).execute()
+    await db.insertInto('tenants').values({created_at: old, last_activity_at: old, metadata: '{}', name, shopify_shop: `${tenantId}.myshopify.com`, tenant_id: tenantId, type: 'shopify', workspace_id: workspace.id}).execute()
   })
 }
 

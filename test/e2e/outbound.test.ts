@@ -111,7 +111,7 @@ describeEachCliBackend('outbound delivery against hostile providers', (target) =
       const workspace = await db.selectFrom('workspaces').select('id').where('slug', '=', 'default').executeTakeFirstOrThrow()
       await db
         .insertInto('tenants')
-        .values({created_at: new Date(Date.now() - 90 * 86_400_000), metadata: '{}', name: 'Idle shop', shopify_shop: 'idle.myshopify.com', tenant_id: 'idle', type: 'shopify', workspace_id: workspace.id})
+        .values({created_at: new Date(Date.now() - 90 * 86_400_000), last_activity_at: new Date(Date.now() - 90 * 86_400_000), metadata: '{}', name: 'Idle shop', shopify_shop: 'idle.myshopify.com', tenant_id: 'idle', type: 'shopify', workspace_id: workspace.id})
         .execute()
     })
   })

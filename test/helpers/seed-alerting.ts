@@ -9,7 +9,7 @@ import {withDatabase} from './inspect-database.js'
  * Starts a CLI target's alerting afresh in one opening of its database, where setting it up
  * through the CLI would cost a process (seconds, on the embedded database) per step: no
  * alerts, runs or notifications; these Slack channels, sealed with the key the CLI gets as
- * SYNTHEX_ENCRYPTION_KEY; and tenants untouched for 90 days, each of which raises a
+ * SYNTHEX_ENCRYPTION_KEY; and tenants whose last sign of life was 90 days ago, each of which raises a
  * tenant_inactive alert on the next `alerts check-now`.
  */
 export async function seedAlerting(target: CliTarget, encryptionKey: string, seed: {idleTenants: readonly string[]; slack: Readonly<Record<string, string>>}): Promise<void> {
@@ -23,7 +23,7 @@ export async function seedAlerting(target: CliTarget, encryptionKey: string, see
     if (seed.idleTenants.length === 0) return
     await db
       .insertInto('tenants')
-      .values(seed.idleTenants.map((id) => ({created_at: old, metadata: '{}', name: `Idle ${id}`, shopify_shop: `${id}.myshopify.com`, tenant_id: id, type: 'shopify' as const, workspace_id: workspace.id})))
+      .values(seed.idleTenants.map((id) => ({created_at: old, last_activity_at: old, metadata: '{}', name: `Idle ${id}`, shopify_shop: `${id}.myshopify.com`, tenant_id: id, type: 'shopify' as const, workspace_id: workspace.id})))
       .execute()
   })
 }

@@ -102,8 +102,8 @@ describeEachBackend('alerts', (database) => {
     const fired = await check(t0)
     expect(fired).toMatchObject({firing: 1, new: 1, sent: 2})
     const [trigger] = pagerduty.events
-    expect(trigger).toMatchObject({event_action: 'trigger', payload: {severity: 'warning', summary: 'Shopify credential of Shop life (life) expires in 5 days'}})
-    expect(slackTexts()).toEqual([expect.stringContaining('Shopify credential of Shop life (life) expires in 5 days')])
+    expect(trigger).toMatchObject({event_action: 'trigger', payload: {severity: 'warning', summary: 'Shopify credential of Shop life (life) expires in 6 days'}})
+    expect(slackTexts()).toEqual([expect.stringContaining('Shopify credential of Shop life (life) expires in 6 days')])
 
     expect(await check(at(HOUR))).toMatchObject({new: 0, reminded: 0, sent: 0})
 
@@ -131,7 +131,7 @@ describeEachBackend('alerts', (database) => {
     await expireSilence(db, audit, silence.id, at(5.1 * DAY + 90 * 60_000))
     const unmuted = await check(at(5.1 * DAY + 2 * HOUR))
     expect(unmuted).toMatchObject({new: 0, sent: 2, silenced: 0})
-    expect(pagerduty.events.at(-1)?.payload?.summary).toBe('Shopify credential of Shop quiet (quiet) expires within a day')
+    expect(pagerduty.events.at(-1)?.payload?.summary).toBe('Shopify credential of Shop quiet (quiet) expires in 17 hours')
 
     // Rotating the credential resolves the alert: PagerDuty gets a resolve with the same key.
     await rotateCredential(db, keyring, workspace, audit, {service: 'shopify', tenantId: 'life'}, {expiresAt: at(400 * DAY), value: 'new-token'}, at(5.2 * DAY))
@@ -149,7 +149,7 @@ describeEachBackend('alerts', (database) => {
     const [trigger] = pagerduty.events
     const lapsed = await check(new Date(t0.getTime() + 13 * HOUR))
     expect(lapsed).toMatchObject({escalated: 1, new: 0, resolved: 0, sent: 2})
-    expect(pagerduty.events.at(-1)).toMatchObject({dedup_key: trigger?.dedup_key, event_action: 'trigger', payload: {summary: 'Shopify credential of Shop lapse (lapse) expired today'}})
+    expect(pagerduty.events.at(-1)).toMatchObject({dedup_key: trigger?.dedup_key, event_action: 'trigger', payload: {summary: 'Shopify credential of Shop lapse (lapse) expired 60 minutes ago'}})
     expect((await listAlerts(database().db, {limit: 10}))[0]).toMatchObject({rule: 'credential_expired', severity: 'critical'})
   })
 
@@ -272,7 +272,7 @@ describeEachBackend('alerts', (database) => {
     expect(mail).toMatchObject({from: 'alerts@example.com', subject: '[CRITICAL] 3 credentials expire within 1 day', to: ['ops@example.com']})
     expect(mail?.html).toContain('&lt;b&gt;&amp;&quot;&#39;')
     expect(mail?.html).not.toContain('<b>&')
-    expect(mail?.text).toContain('Shopify credential of <b>&"\' (x1) expires within a day')
+    expect(mail?.text).toContain('Shopify credential of <b>&"\' (x1) expires in 12 hours')
 
     expect(sendgrid.mails).toHaveLength(1)
     expect(sendgrid.mails[0]).toMatchObject({personalizations: [{to: [{email: 'ops@example.com'}, {email: 'cto@example.com'}]}], subject: '[CRITICAL] 3 credentials expire within 1 day'})

@@ -124,7 +124,7 @@ describeEachBackend('health check', (database) => {
     const healthy = await health({env: SLACK_ENV})
     expect(healthy.status).toBe('healthy')
     expect(byName(healthy).channels).toMatchObject({reason: '1 configured (SLACK_WEBHOOK_URL from the environment)', status: 'healthy'})
-    expect(byName(healthy).cron).toMatchObject({reason: 'last alerts check-now 5 min ago', status: 'healthy'})
+    expect(byName(healthy).cron).toMatchObject({reason: 'last alerts check-now 5m ago', status: 'healthy'})
     expect((await healthRuns(db)).map((run) => run.status)).toEqual(['degraded', 'healthy'])
 
     // A dry run of check-now is not cron running.
@@ -203,7 +203,7 @@ describeEachBackend('health check', (database) => {
 
     await notification('pending', new Date(now.getTime() - 2 * HOUR))
     expect(byName(await health({now: () => now})).deliveries).toMatchObject({
-      reason: '1 failed in the last 24 h, 1 pending on ops since 2025-06-01T10:00:00Z (2 h ago, not yet attempted, next attempt due now): see synthex alerts deliveries',
+      reason: '1 failed in the last 24 h, 1 pending on ops since 2025-06-01T10:00:00Z (2h ago, not yet attempted, next attempt due now): see synthex alerts deliveries',
       status: 'degraded',
       value: {value: 2},
     })
@@ -218,26 +218,26 @@ describeEachBackend('health check', (database) => {
     await notification('pending', new Date(now.getTime() - MINUTE), {channel: 'oncall'})
     const report = await health({env: SLACK_ENV, now: () => now})
     expect(byName(report).deliveries).toMatchObject({
-      reason: '2 pending on oncall since 2025-06-01T11:57:00Z (3 min ago, 2 attempts failed, next attempt in 55 min): see synthex alerts deliveries',
+      reason: '2 pending on oncall since 2025-06-01T11:57:00Z (3m ago, 2 attempts failed, next attempt in 55m): see synthex alerts deliveries',
       status: 'degraded',
       value: {unit: '', value: 2},
     })
 
     for (const channel of ['b', 'c', 'd']) await notification('pending', new Date(now.getTime() - MINUTE), {attempts: 1, channel, nextAttemptAt: new Date(now.getTime() + 90_000)})
     expect(byName(await health({now: () => now})).deliveries.reason).toBe(
-      '2 pending on oncall since 2025-06-01T11:57:00Z (3 min ago, 2 attempts failed, next attempt in 55 min), ' +
-        '1 pending on b since 2025-06-01T11:59:00Z (60 s ago, 1 attempt failed, next attempt in 90 s), ' +
-        '1 pending on c since 2025-06-01T11:59:00Z (60 s ago, 1 attempt failed, next attempt in 90 s), and 1 more channel: see synthex alerts deliveries',
+      '2 pending on oncall since 2025-06-01T11:57:00Z (3m ago, 2 attempts failed, next attempt in 55m), ' +
+        '1 pending on b since 2025-06-01T11:59:00Z (60s ago, 1 attempt failed, next attempt in 90s), ' +
+        '1 pending on c since 2025-06-01T11:59:00Z (60s ago, 1 attempt failed, next attempt in 90s), and 1 more channel: see synthex alerts deliveries',
     )
   })
 
   it('is degraded when the last check-now is older than the cron maximum age (a dead man\'s switch)', async () => {
     const now = new Date()
     await heartbeat(new Date(now.getTime() - 20 * MINUTE))
-    expect(byName(await health({now: () => now})).cron).toMatchObject({reason: 'last alerts check-now 20 min ago, over 15 min: is its cron job running?', status: 'degraded', value: {unit: 's', value: 1200}})
-    expect(byName(await health({cronMaxAgeMs: 30 * MINUTE, now: () => now})).cron).toMatchObject({reason: 'last alerts check-now 20 min ago', status: 'healthy'})
+    expect(byName(await health({now: () => now})).cron).toMatchObject({reason: 'last alerts check-now 20m ago, over 15m: is its cron job running?', status: 'degraded', value: {unit: 's', value: 1200}})
+    expect(byName(await health({cronMaxAgeMs: 30 * MINUTE, now: () => now})).cron).toMatchObject({reason: 'last alerts check-now 20m ago', status: 'healthy'})
     await heartbeat(new Date(now.getTime() - MINUTE))
-    expect(byName(await health({now: () => now})).cron).toMatchObject({reason: 'last alerts check-now 60 s ago', status: 'healthy'})
+    expect(byName(await health({now: () => now})).cron).toMatchObject({reason: 'last alerts check-now 60s ago', status: 'healthy'})
   })
 
   it('is unhealthy while a migration is pending, naming it', async () => {

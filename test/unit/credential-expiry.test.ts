@@ -1,9 +1,10 @@
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 
-import {credentialStatus, DAY_MS, daysLeft, daysSinceExpiry, EXPIRING_WITHIN_DAYS, expiringCutoff, expiringSeverity} from '../../src/services/credentials/credential-expiry.js'
+import {credentialStatus, DAY_MS, daysLeft, describeSpan, EXPIRING_WITHIN_DAYS, expiringCutoff, expiringSeverity, expiryPhrase, timeLeft} from '../../src/services/credentials/credential-expiry.js'
 
 const NOW = new Date('2026-03-29T01:30:00.000Z')
+const HOUR = 3_600_000
 const at = (ms: number): Date => new Date(NOW.getTime() + ms)
 const active = (expiresAt: Date | null) => ({expires_at: expiresAt, revoked_at: null, rotated_at: null})
 
@@ -26,50 +27,73 @@ describe('a credential\'s status', () => {
   })
 })
 
-describe('days left and days since expiry', () => {
-  it('count whole days, rounded down: 0 within the last day', () => {
+describe('days left and how the time left is said', () => {
+  it('count days to the nearest whole day, never a day short: 90 right after --expires-in 90d', () => {
+    expect(daysLeft(at(90 * DAY_MS - 1000), NOW)).toBe(90)
     expect(daysLeft(at(DAY_MS), NOW)).toBe(1)
-    expect(daysLeft(at(DAY_MS - 1), NOW)).toBe(0)
+    expect(daysLeft(at(DAY_MS / 2 - 1), NOW)).toBe(0)
+    expect(daysLeft(at(30.4 * DAY_MS), NOW)).toBe(30)
     expect(daysLeft(at(1), NOW)).toBe(0)
-    expect(daysLeft(at(30.5 * DAY_MS), NOW)).toBe(30)
+    expect(daysLeft(at(-1), NOW)).toBe(0)
+    expect(daysLeft(at(-3 * DAY_MS), NOW)).toBe(-3)
   })
 
-  it('go negative once expired, while days since expiry start at 0 on the day it expired', () => {
-    expect(daysLeft(NOW, NOW)).toBe(0)
-    expect(daysLeft(at(-1), NOW)).toBe(-1)
-    expect(daysSinceExpiry(at(-1), NOW)).toBe(0)
-    expect(daysSinceExpiry(at(-DAY_MS + 1), NOW)).toBe(0)
-    expect(daysSinceExpiry(at(-DAY_MS), NOW)).toBe(1)
-    expect(daysSinceExpiry(at(-10.9 * DAY_MS), NOW)).toBe(10)
+  it('say days from two days on, hours below, then minutes: "in 2 days", "in 47 hours"', () => {
+    expect(expiryPhrase(at(90 * DAY_MS - 1000), NOW)).toBe('expires in 90 days')
+    expect(expiryPhrase(at(2 * DAY_MS - 1000), NOW)).toBe('expires in 2 days')
+    expect(expiryPhrase(at(47 * HOUR), NOW)).toBe('expires in 47 hours')
+    expect(expiryPhrase(at(25 * HOUR + 20 * 60_000), NOW)).toBe('expires in 25 hours')
+    expect(expiryPhrase(at(2 * HOUR), NOW)).toBe('expires in 2 hours')
+    expect(expiryPhrase(at(119 * 60_000), NOW)).toBe('expires in 119 minutes')
+    expect(expiryPhrase(at(60_000), NOW)).toBe('expires in 1 minute')
+    expect(expiryPhrase(at(1), NOW)).toBe('expires in less than a minute')
+    expect(timeLeft(at(47 * HOUR), NOW)).toBe('47 hours')
+    expect(timeLeft(NOW, NOW)).toBe('expired')
+  })
+
+  it('say how long ago a credential expired, in the same units', () => {
+    expect(expiryPhrase(NOW, NOW)).toBe('expired just now')
+    expect(expiryPhrase(at(-5 * HOUR), NOW)).toBe('expired 5 hours ago')
+    expect(expiryPhrase(at(-10.9 * DAY_MS), NOW)).toBe('expired 11 days ago')
+  })
+
+  it('never read a whole day less than is left, and are within half a unit of the truth', () => {
+    fc.assert(
+      fc.property(fc.integer({max: 400 * DAY_MS, min: 1}), (ms) => {
+        const said = describeSpan(ms)
+        const [value = 0, unit = ''] = said.split(' ')
+        const unitMs = unit.startsWith('day') ? DAY_MS : unit.startsWith('hour') ? HOUR : 60_000
+        if (said === 'less than a minute') expect(ms).toBeLessThan(30_000)
+        else expect(Math.abs(Number(value) * unitMs - ms)).toBeLessThanOrEqual(unitMs / 2)
+        if (unit.startsWith('day')) expect(ms).toBeGreaterThan(47 * HOUR)
+      }),
+    )
   })
 
   it('are counted in elapsed time, not calendar days: a daylight-saving night changes nothing', () => {
     // 2026-03-29 is the night European clocks go forward; the arithmetic is in UTC milliseconds.
-    expect(daysLeft(new Date('2026-03-30T01:29:59.999Z'), NOW)).toBe(0)
-    expect(daysLeft(new Date('2026-03-30T01:30:00.000Z'), NOW)).toBe(1)
+    expect(expiryPhrase(new Date('2026-03-31T01:30:00.000Z'), NOW)).toBe('expires in 2 days')
+    expect(expiryPhrase(new Date('2026-03-30T01:30:00.000Z'), NOW)).toBe('expires in 24 hours')
   })
 })
 
 describe('the credential_expiring rule\'s severity', () => {
-  it('is the worst threshold the days left are at or under: critical 1, warning 7, info 30 by default', () => {
-    const levels = [0, 1, 2, 7, 8, 30, 31].map((left) => expiringSeverity(left, {}))
-    expect(levels).toEqual([
-      {severity: 'critical', withinDays: 1},
-      {severity: 'critical', withinDays: 1},
-      {severity: 'warning', withinDays: 7},
-      {severity: 'warning', withinDays: 7},
-      {severity: 'info', withinDays: 30},
-      {severity: 'info', withinDays: 30},
-      undefined,
-    ])
+  it('is the worst threshold whose whole span the time left is within: critical 1 day, warning 7, info 30 by default', () => {
+    const levels = [1, DAY_MS, DAY_MS + 1, 47 * HOUR, 7 * DAY_MS, 7 * DAY_MS + 1, 30 * DAY_MS, 30 * DAY_MS + 1].map((left) => expiringSeverity(left, {})?.severity)
+    expect(levels).toEqual(['critical', 'critical', 'warning', 'warning', 'warning', 'info', 'info', undefined])
+    expect(expiringSeverity(47 * HOUR, {})).toEqual({severity: 'warning', withinDays: 7})
+  })
+
+  it('is not critical two days before expiry: --expires-in 2d is a warning', () => {
+    expect(expiringSeverity(2 * DAY_MS - 1000, {critical: 1, info: 30, warning: 7})?.severity).toBe('warning')
   })
 
   it('follows the thresholds set, each defaulting on its own', () => {
     const custom = {critical: 3, info: 60, warning: 14}
-    expect([3, 4, 14, 15, 60, 61].map((left) => expiringSeverity(left, custom)?.severity)).toEqual(['critical', 'warning', 'warning', 'info', 'info', undefined])
-    expect([1, 2, 10, 11, 30].map((left) => expiringSeverity(left, {warning: 10})?.severity)).toEqual(['critical', 'warning', 'warning', 'info', 'info'])
+    expect([3, 3.1, 14, 14.1, 60, 60.1].map((left) => expiringSeverity(left * DAY_MS, custom)?.severity)).toEqual(['critical', 'warning', 'warning', 'info', 'info', undefined])
+    expect([1, 1.5, 10, 10.5, 30].map((left) => expiringSeverity(left * DAY_MS, {warning: 10})?.severity)).toEqual(['critical', 'warning', 'warning', 'info', 'info'])
     // Equal thresholds: the worst wins.
-    expect(expiringSeverity(7, {critical: 7, info: 7, warning: 7})).toEqual({severity: 'critical', withinDays: 7})
+    expect(expiringSeverity(7 * DAY_MS, {critical: 7, info: 7, warning: 7})).toEqual({severity: 'critical', withinDays: 7})
   })
 
   it('says "within 1 day" for a threshold of 0, never "within 0 days"', () => {
@@ -78,8 +102,8 @@ describe('the credential_expiring rule\'s severity', () => {
   })
 
   it('reads no credential past the cutoff, and the cutoff drops none that could alert', () => {
-    expect(expiringCutoff({critical: 1, info: 30, warning: 7}, NOW)).toEqual(at(31 * DAY_MS))
-    expect(expiringCutoff({}, NOW)).toEqual(at(DAY_MS))
+    expect(expiringCutoff({critical: 1, info: 30, warning: 7}, NOW)).toEqual(at(30 * DAY_MS))
+    expect(expiringCutoff({}, NOW)).toEqual(NOW)
     const thresholds = fc
       .tuple(fc.nat({max: 400}), fc.nat({max: 400}), fc.nat({max: 400}))
       .map(([a, b, c]) => [a, b, c].sort((x, y) => x - y))
@@ -87,8 +111,8 @@ describe('the credential_expiring rule\'s severity', () => {
     fc.assert(
       fc.property(thresholds, fc.integer({max: 500 * DAY_MS, min: 1}), (set, ms) => {
         const expiresAt = at(ms)
-        const alerts = expiringSeverity(daysLeft(expiresAt, NOW), set) !== undefined
-        if (expiresAt > expiringCutoff(set, NOW)) expect(alerts).toBe(false)
+        const alerts = expiringSeverity(ms, set) !== undefined
+        expect(alerts).toBe(expiresAt <= expiringCutoff(set, NOW))
       }),
     )
   })

@@ -91,4 +91,9 @@ describe('durations', () => {
     expect(parseDuration('-5s')).toBeUndefined()
     expect(formatDuration(10_000)).toBe('10s')
   })
+
+  it('says a duration exactly, in the largest unit a flag takes that divides it: 1d, never 1440 min; 90m, never 2h', () => {
+    expect([86_400_000, 5_400_000, 129_600_000, 60_000, 1500, 0].map((ms) => formatDuration(ms))).toEqual(['1d', '90m', '36h', '1m', '1500ms', '0s'])
+    for (const text of ['1d', '90m', '36h', '45s', '7d']) expect(formatDuration(parseDuration(text) as number)).toBe(text)
+  })
 })

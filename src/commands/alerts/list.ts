@@ -7,7 +7,7 @@ import {csvFlag} from '../../cli/common-flags.js'
 import {example} from '../../cli/example.js'
 
 export default class AlertsList extends BaseCommand<typeof AlertsList> {
-  static override description = 'Lists alerts, firing ones by default (most severe first), with when they started, when they were last notified and whether someone acknowledged them.'
+  static override description = 'Lists alerts, firing ones by default (most severe first), with when they started, when a notification of them was last delivered (or whether it is pending, failed or silenced) and whether someone acknowledged them.'
   static override examples = [
     example('', 'What is firing now.'),
     example('--state resolved --limit 20', 'The last 20 resolved alerts.'),
@@ -40,7 +40,8 @@ export default class AlertsList extends BaseCommand<typeof AlertsList> {
           {header: 'Workspace', key: 'workspace', value: (alert) => alert.workspace},
           {header: 'Summary', key: 'summary', value: (alert) => alert.summary},
           {header: 'Since', key: 'started_at', value: (alert) => alert.startedAt},
-          {header: 'Notified', key: 'notified_at', value: (alert) => alert.notifiedAt ?? (alert.state === 'firing' ? 'silenced' : null)},
+          // Sent means delivered: a notification queued, retried or failed is said as such.
+          {header: 'Notified', key: 'notified_at', value: (alert) => (alert.notification === 'sent' ? alert.notifiedAt : alert.notification === 'none' ? null : alert.notification)},
         ],
         {csv: this.flags.csv, empty: this.flags.state === 'firing' ? 'No alert is firing.' : 'No alerts.'},
       )

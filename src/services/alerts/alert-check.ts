@@ -21,10 +21,14 @@ export interface CheckOptions {
   readonly maxWaitMs?: number
   readonly now?: () => Date
   readonly signal?: AbortSignal
+  /** More notifications than this of one rule, severity and kind in a run go out as one digest per channel (alert-storms.ts). */
+  readonly stormThreshold?: number
 }
 
 export interface CheckResult {
   readonly channels: string[]
+  /** Digests sent in place of a storm of notifications, one per storm (each to every channel it reaches). */
+  readonly digests: number
   readonly dryRun: boolean
   readonly escalated: number
   readonly evaluated: number
@@ -49,7 +53,7 @@ export async function checkAlerts(db: Db, options: CheckOptions): Promise<CheckR
   const started = now()
   const runId = randomUUID()
   const channels = await resolveChannels(db, options.keyring, options.channelEnvironment)
-  const reconciled = await reconcileAlerts(db, {channels, dryRun: options.dryRun, now: started, runId})
+  const reconciled = await reconcileAlerts(db, {channels, dryRun: options.dryRun, now: started, runId, stormThreshold: options.stormThreshold})
   const delivered = options.dryRun
     ? {failed: 0, pending: 0, sent: 0, unrecorded: []}
     : await deliverPending(
@@ -59,6 +63,7 @@ export async function checkAlerts(db: Db, options: CheckOptions): Promise<CheckR
       )
   const result: CheckResult = {
     channels: channels.map((channel) => channel.name),
+    digests: reconciled.digests,
     dryRun: Boolean(options.dryRun),
     escalated: reconciled.escalated,
     evaluated: reconciled.evaluated,

@@ -5,7 +5,7 @@ import {sql} from 'kysely'
 import type {Db} from '../../db/schema.js'
 import type {AlertRule} from './alert-rules.js'
 import {type Severity} from '../../domain/severity.js'
-import {daysLeft, daysSinceExpiry, expiringCutoff, expiringSeverity} from '../credentials/credential-expiry.js'
+import {daysLeft, describeSpan, expiringCutoff, expiringSeverity, expiryPhrase, remainingMs} from '../credentials/credential-expiry.js'
 
 /**
  * What should be firing now, rule by rule, computed with one query per rule (a fleet of
@@ -42,8 +42,6 @@ function credentialFingerprint(row: {label: string; service: string; tenant_uuid
   return alertFingerprint(['credential', row.workspace_id, row.tenant_uuid, row.service, row.label])
 }
 
-const days = (count: number): string => `${count} day${count === 1 ? '' : 's'}`
-
 function credentialName(service: string, label: string): string {
   return `${SERVICE_NAMES[service] ?? service} credential${label === 'default' ? '' : ` "${label}"`}`
 }
@@ -76,26 +74,24 @@ export async function evaluateAlerts(db: Db, rules: readonly AlertRule[], now: D
       .execute()
     for (const row of rows) {
       const expiresAt = new Date(Number(row.expires_ms))
-      const left = daysLeft(expiresAt, now)
       const what = credentialName(row.service, row.label)
-      const base = {service: row.service, label: row.label, expiresAt: expiresAt.toISOString(), daysLeft: left}
+      const base = {service: row.service, label: row.label, expiresAt: expiresAt.toISOString(), daysLeft: daysLeft(expiresAt, now)}
       const who = {tenantId: row.tenant_id, tenantName: row.name, workspace: row.slug, workspaceId: row.workspace_id}
       if (expiresAt.getTime() <= now.getTime()) {
         if (!expired) continue
-        const ago = daysSinceExpiry(expiresAt, now)
         candidates.push({
           ...who,
           details: base,
           fingerprint: credentialFingerprint(row),
           rule: 'credential_expired',
           severity: 'critical',
-          summary: `${what} of ${row.name} (${row.tenant_id}) expired ${ago === 0 ? 'today' : `${days(ago)} ago`}`,
+          summary: `${what} of ${row.name} (${row.tenant_id}) ${expiryPhrase(expiresAt, now)}`,
         })
         continue
       }
 
       if (!expiring) continue
-      const level = expiringSeverity(left, expiring.params)
+      const level = expiringSeverity(remainingMs(expiresAt, now), expiring.params)
       if (!level) continue
       candidates.push({
         ...who,
@@ -103,7 +99,7 @@ export async function evaluateAlerts(db: Db, rules: readonly AlertRule[], now: D
         fingerprint: credentialFingerprint(row),
         rule: 'credential_expiring',
         severity: level.severity,
-        summary: `${what} of ${row.name} (${row.tenant_id}) expires ${left === 0 ? 'within a day' : `in ${days(left)}`}`,
+        summary: `${what} of ${row.name} (${row.tenant_id}) ${expiryPhrase(expiresAt, now)}`,
       })
     }
   }
@@ -111,22 +107,25 @@ export async function evaluateAlerts(db: Db, rules: readonly AlertRule[], now: D
   const inactive = byName.get('tenant_inactive')
   if (inactive) {
     const threshold = inactive.params.days ?? 30
+    // Only tenants that showed a sign of life and then stopped (tenant-activity.ts): a tenant
+    // with none yet has nothing to be measured by, however old its row.
     const rows = await db
       .selectFrom('tenants')
       .innerJoin('workspaces', 'workspaces.id', 'tenants.workspace_id')
-      .select(['tenants.id as tenant_uuid', 'tenants.tenant_id', 'tenants.name', 'tenants.workspace_id', 'workspaces.slug', 'tenants.last_activity_at', 'tenants.created_at'])
+      .select(['tenants.id as tenant_uuid', 'tenants.tenant_id', 'tenants.name', 'tenants.workspace_id', 'workspaces.slug', 'tenants.last_activity_at'])
       .where('tenants.status', '=', 'active')
-      .where((eb) => eb(eb.fn.coalesce('tenants.last_activity_at', 'tenants.created_at'), '<=', new Date(now.getTime() - threshold * DAY_MS)))
+      .where('tenants.last_activity_at', 'is not', null)
+      .where('tenants.last_activity_at', '<=', new Date(now.getTime() - threshold * DAY_MS))
       .execute()
     for (const row of rows) {
-      const since = (row.last_activity_at ?? row.created_at) as Date
-      const idle = Math.floor((now.getTime() - since.getTime()) / DAY_MS)
+      const since = row.last_activity_at as Date
+      const idleMs = now.getTime() - since.getTime()
       candidates.push({
-        details: {inactiveDays: idle, lastActivityAt: row.last_activity_at?.toISOString() ?? null, thresholdDays: threshold},
+        details: {inactiveDays: Math.floor(idleMs / DAY_MS), lastActivityAt: since.toISOString(), thresholdDays: threshold},
         fingerprint: alertFingerprint(['tenant_inactive', row.workspace_id, row.tenant_uuid]),
         rule: 'tenant_inactive',
         severity: 'info',
-        summary: `${row.name} (${row.tenant_id}) has had no activity for ${days(idle)}`,
+        summary: `${row.name} (${row.tenant_id}) has had no activity for ${describeSpan(idleMs)}`,
         tenantId: row.tenant_id,
         tenantName: row.name,
         workspace: row.slug,

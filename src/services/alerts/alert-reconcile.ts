@@ -8,6 +8,7 @@ import {type AlertInsert, type AlertUpdate, type ChannelTarget, decideAlerts, ty
 import {evaluateAlerts} from './alert-evaluation.js'
 import {loadRules} from './alert-rules.js'
 import {activeSilences} from './silences.js'
+import {DEFAULT_STORM_THRESHOLD, groupStorms, type PlannedNotice} from './alert-storms.js'
 import type {Severity} from '../../domain/severity.js'
 
 /**
@@ -27,8 +28,10 @@ export interface ReconcileResult {
   /** The highest severity firing and not silenced after this reconcile, for --fail-on. */
   readonly highestFiring: Severity | null
   readonly new: number
-  /** The notifications written to the outbox (or, on a dry run, that would be). */
-  readonly notifications: ReadonlyArray<{channel: string; message: AlertMessage}>
+  /** Digests sent in place of a storm of notifications (alert-storms.ts), one per storm. */
+  readonly digests: number
+  /** The notifications written to the outbox (or, on a dry run, that would be); a digest covers several alerts. */
+  readonly notifications: ReadonlyArray<QueuedNotification>
   readonly reminded: number
   readonly resolved: number
   readonly runId: string
@@ -38,10 +41,26 @@ export interface ReconcileResult {
   readonly superseded: number
 }
 
+export interface QueuedNotification {
+  readonly channel: string
+  /** A digest's alerts. */
+  readonly covers?: readonly number[]
+  readonly message: AlertMessage
+}
+
 /** The lock that serialises reconciles across processes (an arbitrary, fixed 64-bit key). */
 const RECONCILE_LOCK = 7_318_273_645_210_001n
 
-export async function reconcileAlerts(db: Db, options: {channels: readonly ChannelTarget[]; dryRun?: boolean; now: Date; runId?: string}): Promise<ReconcileResult> {
+export interface ReconcileOptions {
+  readonly channels: readonly ChannelTarget[]
+  readonly dryRun?: boolean
+  readonly now: Date
+  readonly runId?: string
+  /** More notifications than this of one rule, severity and kind go out as one digest per channel. */
+  readonly stormThreshold?: number
+}
+
+export async function reconcileAlerts(db: Db, options: ReconcileOptions): Promise<ReconcileResult> {
   const {channels, now} = options
   const runId = options.runId ?? randomUUID()
   const trx = await db.startTransaction().execute()
@@ -76,7 +95,7 @@ export async function reconcileAlerts(db: Db, options: {channels: readonly Chann
     const superseded = await supersedeUnsent(trx, notifiedOfResolving.map((alert) => alert.id))
     const resolving = new Map(notifiedOfResolving.map((alert) => [alert.id, alert]))
 
-    const notifications = decided.notices.flatMap((notice) => {
+    const planned: PlannedNotice[] = decided.notices.map((notice) => {
       let {message} = notice
       if (notice.insert !== undefined) message = {...message, alertId: inserted[notice.insert] ?? null}
       else if (message.kind === 'resolved') {
@@ -89,12 +108,15 @@ export async function reconcileAlerts(db: Db, options: {channels: readonly Chann
         }
       }
 
-      return notice.channels.map((channel) => ({channel, message}))
+      return {channels: notice.channels, message}
     })
+    const queued = groupStorms(planned, options.stormThreshold ?? DEFAULT_STORM_THRESHOLD, now)
+    const digests = queued.filter((notice) => notice.covers !== undefined).length
+    const notifications = queued.flatMap(({channels: names, covers, message}) => names.map((channel) => ({channel, message, ...(covers ? {covers} : {})})))
     await queueNotifications(trx, runId, notifications, now)
     if (options.dryRun) await trx.rollback().execute()
     else await trx.commit().execute()
-    return {...decided.counts, evaluated, firing: candidates.length, notifications, runId, superseded}
+    return {...decided.counts, digests, evaluated, firing: candidates.length, notifications, runId, superseded}
   } catch (error) {
     await trx.rollback().execute().catch(() => {})
     throw error
@@ -209,9 +231,10 @@ async function supersedeUnsent(db: Db, alertIds: readonly number[]): Promise<num
   return Number(result.numAffectedRows ?? 0)
 }
 
-async function queueNotifications(db: Db, runId: string, notifications: ReadonlyArray<{channel: string; message: AlertMessage}>, now: Date): Promise<void> {
-  for (let offset = 0; offset < notifications.length; offset += 10_000) {
-    const slice = notifications.slice(offset, offset + 10_000)
+async function queueNotifications(db: Db, runId: string, notifications: readonly QueuedNotification[], now: Date): Promise<void> {
+  const single = notifications.filter((item) => item.covers === undefined)
+  for (let offset = 0; offset < single.length; offset += 10_000) {
+    const slice = single.slice(offset, offset + 10_000)
     await sql`
       insert into alert_notifications (run_id, channel, alert_id, kind, severity, payload, next_attempt_at, created_at)
       select ${runId}::uuid, channel, alert_id, kind, severity, payload, ${now}, ${now}
@@ -221,5 +244,13 @@ async function queueNotifications(db: Db, runId: string, notifications: Readonly
         ${slice.map((item) => JSON.stringify(item.message))}::jsonb[]
       ) with ordinality as t(channel, alert_id, kind, severity, payload, n)
       order by n`.execute(db)
+  }
+
+  // Digests: one row per channel and storm, a few per run at most.
+  for (const item of notifications) {
+    if (item.covers === undefined) continue
+    await sql`
+      insert into alert_notifications (run_id, channel, alert_id, alert_ids, kind, severity, payload, next_attempt_at, created_at)
+      values (${runId}::uuid, ${item.channel}, null, ${[...item.covers]}::bigint[], ${item.message.kind}, ${item.message.severity}, ${JSON.stringify(item.message)}::jsonb, ${now}, ${now})`.execute(db)
   }
 }

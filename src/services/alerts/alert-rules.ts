@@ -16,7 +16,7 @@ export const RULE_DESCRIPTIONS: Record<RuleName, string> = {
   credential_expired: 'an active credential has expired (critical)',
   credential_expiring: 'an active credential expires within the info / warning / critical number of days',
   health_failing: '`health check` was unhealthy on its last N runs in a row (critical)',
-  tenant_inactive: 'an active tenant has had no activity for the given number of days (info)',
+  tenant_inactive: 'an active tenant has shown no sign of life (a credential set or rotated) for the given number of days; never one that has shown none yet (info)',
 }
 
 export interface AlertRule {

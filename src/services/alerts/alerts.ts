@@ -1,7 +1,17 @@
+import {sql} from 'kysely'
+
 import type {AlertRow, Db} from '../../db/schema.js'
 import {NotFoundError} from '../../errors/input-errors.js'
 import {type Audit, recordEvents} from '../events/events.js'
 import {bySeverityDescending, type Severity} from '../../domain/severity.js'
+
+/**
+ * Whether anyone was told, from the outbox: `sent` once a notification of the alert (or a
+ * digest covering it) was delivered; `pending` while one waits (queued, or retried);
+ * `failed` when its notifications failed for good; `silenced` when a silence kept it from
+ * being sent; `none` when no channel takes its severity, or the resolve superseded it.
+ */
+export type NotificationStatus = 'failed' | 'none' | 'pending' | 'sent' | 'silenced'
 
 export interface Alert {
   readonly acknowledgedAt: Date | null
@@ -9,7 +19,9 @@ export interface Alert {
   readonly details: Record<string, unknown>
   readonly fingerprint: string
   readonly id: number
+  /** When a notification of it was last delivered; null if none was (see `notification`). */
   readonly notifiedAt: Date | null
+  readonly notification: NotificationStatus
   readonly resolvedAt: Date | null
   readonly rule: string
   readonly severity: Severity
@@ -28,14 +40,26 @@ export interface AlertRun {
   readonly summary: Record<string, unknown>
 }
 
-function toAlert(row: AlertRow & {slug: string}): Alert {
+interface Delivered {
+  readonly failed: boolean
+  readonly pending: boolean
+  readonly sentAt: Date | null
+}
+
+function toAlert(row: AlertRow & {slug: string}, delivered: Delivered | undefined): Alert {
+  let notification: NotificationStatus = 'none'
+  if (delivered?.sentAt) notification = 'sent'
+  else if (delivered?.pending) notification = 'pending'
+  else if (delivered?.failed) notification = 'failed'
+  else if (row.notified_at === null && row.state === 'firing') notification = 'silenced'
   return {
     acknowledgedAt: row.acknowledged_at,
     acknowledgedBy: row.acknowledged_by,
     details: row.details,
     fingerprint: row.fingerprint,
     id: Number(row.id),
-    notifiedAt: row.notified_at,
+    notification,
+    notifiedAt: delivered?.sentAt ?? null,
     resolvedAt: row.resolved_at,
     rule: row.rule,
     severity: row.severity,
@@ -53,7 +77,23 @@ export async function listAlerts(db: Db, options: {limit: number; severity?: Sev
   if (state !== 'all') select = select.where('alerts.state', '=', state)
   if (options.severity) select = select.where('alerts.severity', '=', options.severity)
   const rows = await select.orderBy('alerts.id', 'desc').limit(options.limit).execute()
-  return rows.map((row) => toAlert(row)).sort((a, b) => bySeverityDescending(a.severity, b.severity) || b.id - a.id)
+  const delivered = await deliveries(db, rows.map((row) => Number(row.id)))
+  return rows.map((row) => toAlert(row, delivered.get(Number(row.id)))).sort((a, b) => bySeverityDescending(a.severity, b.severity) || b.id - a.id)
+}
+
+/** What the outbox holds for these alerts, their own notifications and the digests that cover them. */
+async function deliveries(db: Db, ids: readonly number[]): Promise<Map<number, Delivered>> {
+  if (ids.length === 0) return new Map()
+  const {rows} = await sql<{failed: boolean; id: number; pending: boolean; sent_at: Date | null}>`
+    select id, max(sent_at) filter (where state = 'sent') as sent_at, bool_or(state = 'pending') as pending, bool_or(state = 'failed') as failed
+    from (
+      select alert_id as id, state, sent_at from alert_notifications where alert_id = any(${ids}::bigint[])
+      union all
+      select covered.id, n.state, n.sent_at from alert_notifications as n cross join lateral unnest(n.alert_ids) as covered(id)
+      where n.alert_ids && ${ids}::bigint[] and covered.id = any(${ids}::bigint[])
+    ) as outbox
+    group by id`.execute(db)
+  return new Map(rows.map((row) => [Number(row.id), {failed: Boolean(row.failed), pending: Boolean(row.pending), sentAt: row.sent_at === null ? null : new Date(row.sent_at)}]))
 }
 
 /** Acknowledges a firing alert: no more reminders about it, until it escalates or resolves. */
@@ -69,7 +109,7 @@ export async function acknowledgeAlert(db: Db, audit: Audit, id: number, now = n
     if (!row) throw new NotFoundError(`There is no firing alert ${id}.`, 'List firing alerts with `synthex alerts list`.')
     const workspace = await trx.selectFrom('workspaces').select('slug').where('id', '=', row.workspace_id).executeTakeFirstOrThrow()
     await recordEvents(trx, audit, [{aggregateId: row.tenant_id, aggregateType: 'tenant', data: {alert: Number(row.id), rule: row.rule, summary: row.summary}, type: 'alert.acknowledged', workspaceId: row.workspace_id}])
-    return toAlert({...row, slug: workspace.slug})
+    return toAlert({...row, slug: workspace.slug}, (await deliveries(trx, [Number(row.id)])).get(Number(row.id)))
   })
 }
 

@@ -7,7 +7,8 @@ import {ConflictError, InvalidInputError, NotFoundError} from '../../errors/inpu
 import {type Audit, recordEvents} from '../events/events.js'
 import type {Workspace} from '../workspaces/workspaces.js'
 import {lockTenant} from '../tenants/tenants.js'
-import {credentialStatus, type CredentialStatus, daysLeft} from './credential-expiry.js'
+import {recordTenantActivity} from '../tenants/tenant-activity.js'
+import {credentialStatus, type CredentialStatus, daysLeft, timeLeft} from './credential-expiry.js'
 
 // Also here: the status is part of what a credential is.
 export {credentialStatus, type CredentialStatus} from './credential-expiry.js'
@@ -32,7 +33,7 @@ export interface CredentialRef {
 
 export interface Credential {
   readonly createdAt: Date
-  /** Whole days until expiry (negative once expired); null without an expiry date. */
+  /** Days until expiry, to the nearest whole day (negative once expired); null without an expiry date. */
   readonly daysLeft: number | null
   readonly expiresAt: Date | null
   readonly fingerprint: string
@@ -43,6 +44,8 @@ export interface Credential {
   readonly service: CredentialService
   readonly status: CredentialStatus
   readonly tenantId: string
+  /** The time left as said: `90 days`, `47 hours`, `expired`; null without an expiry date. */
+  readonly timeLeft: null | string
   readonly version: number
   readonly workspace: string
 }
@@ -111,6 +114,7 @@ function toCredential(row: Located, now: Date): Credential {
   return {
     createdAt: row.created_at,
     daysLeft: row.expires_at ? daysLeft(row.expires_at, now) : null,
+    timeLeft: row.expires_at ? timeLeft(row.expires_at, now) : null,
     expiresAt: row.expires_at,
     fingerprint: row.fingerprint,
     keyId: row.key_id,
@@ -217,6 +221,7 @@ export async function setCredential(db: Db, keyring: Keyring, workspace: Workspa
     }
 
     const row = await insertVersion(trx, keyring, workspace, tenant, ref, label, input)
+    await recordTenantActivity(trx, tenant.id, now)
     await recordEvents(trx, audit, [{aggregateId: ref.tenantId, aggregateType: 'tenant', data: eventData(row), type: 'credential.set', workspaceId: workspace.id}])
     return toCredential(locatedIn(row, workspace, ref), now)
   })
@@ -240,6 +245,7 @@ export async function rotateCredential(
     if (!active) throw noCredential(workspace, ref, label)
     const rotated = await trx.updateTable('credentials').set({rotated_at: now}).where('id', '=', active.id).returningAll().executeTakeFirstOrThrow()
     const row = await insertVersion(trx, keyring, workspace, tenant, ref, label, input)
+    await recordTenantActivity(trx, tenant.id, now)
     await recordEvents(trx, audit, [
       {aggregateId: ref.tenantId, aggregateType: 'tenant', data: eventData(row, {previousFingerprint: active.fingerprint, previousVersion: active.version}), type: 'credential.rotated', workspaceId: workspace.id},
     ])

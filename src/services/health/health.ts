@@ -11,6 +11,8 @@ import {DEFAULT_EVENTS_URL} from '../../notifiers/pagerduty.js'
 import {DEFAULT_SENDGRID_URL} from '../../notifiers/sendgrid.js'
 import {type ChannelProblem, type ChannelSpec, inspectChannels} from '../alerts/channels.js'
 import {credentialAad, describeCredential} from '../credentials/credentials.js'
+import {describeSpan} from '../credentials/credential-expiry.js'
+import {formatDuration} from '../../domain/durations.js'
 import type {ChannelEnvironment, ProviderApis} from '../../config/environment.js'
 
 /**
@@ -221,18 +223,19 @@ async function checkEncryption(db: Db, keyring: () => Keyring): ReturnType<Check
 }
 
 async function checkCredentials(db: Db, now: Date): ReturnType<Check> {
-  const {rows} = await sql<{expired: number; expiring: number; next_days: null | number}>`
+  const {rows} = await sql<{expired: number; expiring: number; next_ms: null | number}>`
     select count(*) filter (where expires_at <= ${now})::int as expired,
            count(*) filter (where expires_at > ${now} and expires_at <= ${new Date(now.getTime() + EXPIRING_DAYS * DAY_MS)})::int as expiring,
-           extract(epoch from min(expires_at) filter (where expires_at > ${now}) - ${now}::timestamptz) / 86400 as next_days
+           extract(epoch from min(expires_at) filter (where expires_at > ${now}) - ${now}::timestamptz) * 1000 as next_ms
     from credentials c join tenants t on t.id = c.tenant_id
     where c.rotated_at is null and c.revoked_at is null and t.status <> 'suspended'`.execute(db)
   const {expired, expiring} = rows[0] ?? {expired: 0, expiring: 0}
-  const nextDays = rows[0]?.next_days === null || rows[0]?.next_days === undefined ? undefined : Math.floor(Number(rows[0].next_days))
-  const value = nextDays === undefined ? undefined : {unit: '' as const, value: nextDays}
+  const nextMs = rows[0]?.next_ms === null || rows[0]?.next_ms === undefined ? undefined : Number(rows[0].next_ms)
+  // The days to the next expiry, rounded as credentials list rounds them (credential-expiry.ts).
+  const value = nextMs === undefined ? undefined : {unit: '' as const, value: Math.round(nextMs / DAY_MS) + 0}
   if (Number(expired) > 0) return {reason: `${expired} expired${Number(expiring) > 0 ? `, ${expiring} expiring within ${EXPIRING_DAYS} days` : ''}: see synthex credentials expiring`, status: 'unhealthy', value}
   if (Number(expiring) > 0) return {reason: `${expiring} expiring within ${EXPIRING_DAYS} days: see synthex credentials expiring`, status: 'degraded', value}
-  return {reason: nextDays === undefined ? 'none expiring' : `none expiring within ${EXPIRING_DAYS} days (next in ${nextDays} days)`, status: 'healthy', value}
+  return {reason: nextMs === undefined ? 'none expiring' : `none expiring within ${EXPIRING_DAYS} days (next in ${describeSpan(nextMs)})`, status: 'healthy', value}
 }
 
 async function checkChannels({channels, problems}: {channels: readonly ChannelSpec[]; problems: readonly ChannelProblem[]}): ReturnType<Check> {
@@ -290,7 +293,7 @@ async function checkCron(db: Db, now: Date, maxAgeMs: number): ReturnType<Check>
   const ageMs = Math.max(0, now.getTime() - last.started_at.getTime())
   const value = {unit: 's' as const, value: Math.round(ageMs / 1000)}
   return ageMs > maxAgeMs
-    ? {reason: `last alerts check-now ${formatAge(ageMs)} ago, over ${formatAge(maxAgeMs)}: is its cron job running?`, status: 'degraded', value}
+    ? {reason: `last alerts check-now ${formatAge(ageMs)} ago, over ${formatDuration(maxAgeMs)}: is its cron job running?`, status: 'degraded', value}
     : {reason: `last alerts check-now ${formatAge(ageMs)} ago`, status: 'healthy', value}
 }
 
@@ -348,9 +351,10 @@ const timestamp = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/
 const round = (ms: number): number => Math.round(ms * 10) / 10
 const formatSeconds = (ms: number): string => `${ms / 1000} s`
 
+/** An age or a wait, rounded, in the units flags take (`45s`, `12m`, `5h`, `3d`), as formatDuration says a setting. */
 function formatAge(ms: number): string {
-  if (ms < 120_000) return `${Math.round(ms / 1000)} s`
-  if (ms < 2 * 3_600_000) return `${Math.round(ms / 60_000)} min`
-  if (ms < 2 * DAY_MS) return `${Math.round(ms / 3_600_000)} h`
-  return `${Math.round(ms / DAY_MS)} days`
+  if (ms < 120_000) return `${Math.round(ms / 1000)}s`
+  if (ms < 2 * 3_600_000) return `${Math.round(ms / 60_000)}m`
+  if (ms < 2 * DAY_MS) return `${Math.round(ms / 3_600_000)}h`
+  return `${Math.round(ms / DAY_MS)}d`
 }

@@ -24,14 +24,17 @@ export default class ChannelsTest extends BaseCommand<typeof ChannelsTest> {
 
   static override summary = 'Send a test notification to a channel.'
 
-  async run(): Promise<{channel: string; response: string}> {
+  async run(): Promise<{channel: string; response: string; runId: string}> {
     const channels = await resolveChannels(await this.db(), this.keyring({sealing: false}), channelEnvironment())
     const spec = channels.find((channel) => channel.name === this.args.name)
     if (!spec) {
       throw new SynthexError(`There is no channel "${this.args.name}".`, {code: 'NOT_FOUND', hint: `Channels: ${channels.map((channel) => channel.name).join(', ')}.`})
     }
 
-    const fingerprint = `synthex-test-${randomUUID()}`
+    // The run's id, as check-now runs have one: Slack's footer shows its first 8 characters.
+    const runId = randomUUID()
+    const run = runId.slice(0, 8)
+    const fingerprint = `synthex-test-${runId}`
     const base = {
       alertId: null,
       details: {test: true},
@@ -39,7 +42,7 @@ export default class ChannelsTest extends BaseCommand<typeof ChannelsTest> {
       rule: 'test',
       severity: 'info' as const,
       startedAt: new Date().toISOString(),
-      summary: `Test notification from synthex on ${hostname()}: this channel works.`,
+      summary: `Test notification from synthex on ${hostname()} (run ${run}): this channel works.`,
       tenantId: 'test',
       tenantName: 'synthex',
       workspace: 'test',
@@ -48,17 +51,17 @@ export default class ChannelsTest extends BaseCommand<typeof ChannelsTest> {
     const messages: AlertMessage[] = [{...base, kind: 'test'}]
     const signal = AbortSignal.timeout(30_000)
     try {
-      const receipt = await notifier.send({messages, runId: fingerprint}, signal)
+      const receipt = await notifier.send({messages, runId}, signal)
       // Shown as the outbox stores it: a bounded excerpt, whatever the provider answered.
       let response = responseOf(receipt)
-      if (spec.type === 'pagerduty') response += `; ${responseOf(await notifier.send({messages: [{...base, kind: 'resolved'}], runId: fingerprint}, signal))}`
-      this.output.success(`${spec.name} (${spec.type}) answered: ${response}`)
-      return {channel: spec.name, response}
+      if (spec.type === 'pagerduty') response += `; ${responseOf(await notifier.send({messages: [{...base, kind: 'resolved'}], runId}, signal))}`
+      this.output.success(`${spec.name} (${spec.type}) answered: ${response} (test run ${run})`)
+      return {channel: spec.name, response, runId}
     } catch (error) {
       if (!(error instanceof DeliveryError)) throw error
       throw new SynthexError(`${spec.name} (${spec.type}) refused the test notification: ${excerpt(error.message)}`, {
         code: 'DELIVERY_FAILED',
-        details: {channel: spec.name, retryable: error.retryable, status: error.status ?? null},
+        details: {channel: spec.name, runId, retryable: error.retryable, status: error.status ?? null},
         hint: error.retryable ? 'The provider may be down or rate limiting; try again in a minute.' : 'Check the channel\'s secret and settings; remove and add it again to change them.',
       })
     }

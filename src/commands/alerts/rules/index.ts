@@ -1,5 +1,5 @@
+import {ruleRepeat, ruleSettings} from '../../../cli/rule-view.js'
 import {BaseCommand} from '../../../cli/base-command.js'
-import {formatDuration} from '../../../domain/durations.js'
 import {type AlertRule, loadRules} from '../../../services/alerts/alert-rules.js'
 import {csvFlag} from '../../../cli/common-flags.js'
 import {example} from '../../../cli/example.js'
@@ -25,8 +25,8 @@ export default class AlertsRules extends BaseCommand<typeof AlertsRules> {
         [
           {header: 'Rule', key: 'name', value: (rule) => rule.name},
           {header: 'Enabled', key: 'enabled', value: (rule) => (rule.enabled ? 'yes' : 'no')},
-          {header: 'Settings', key: 'params', value: (rule) => Object.entries(rule.params).map(([key, value]) => `${key}=${value}d`).join(' ')},
-          {header: 'Repeat', key: 'repeat', value: (rule) => formatDuration(rule.repeatIntervalMs)},
+          {header: 'Settings', key: 'params', value: (rule) => ruleSettings(rule)},
+          {header: 'Repeat', key: 'repeat', value: (rule) => ruleRepeat(rule)},
           {header: 'Fires when', key: 'description', value: (rule) => rule.description},
         ],
         {csv: this.flags.csv, empty: 'No rules.'},

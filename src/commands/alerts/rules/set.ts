@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 
+import {ruleRepeat, ruleSettings} from '../../../cli/rule-view.js'
 import {BaseCommand} from '../../../cli/base-command.js'
 import {durationFlag} from '../../../cli/credential-flags.js'
 import {integerFlag} from '../../../cli/integer-flags.js'
@@ -44,7 +45,7 @@ export default class AlertsRulesSet extends BaseCommand<typeof AlertsRulesSet> {
       params: {critical, days, info, runs, warning},
       repeatIntervalMs: repeat === undefined ? undefined : durationFlag('repeat', repeat, {max: MAX_REPEAT_MS, min: 60_000}),
     })
-    this.output.success(`Rule ${rule.name}: ${rule.enabled ? 'enabled' : 'disabled'}, ${Object.entries(rule.params).map(([key, value]) => `${key}=${value}${key === 'runs' ? '' : 'd'}`).join(' ') || 'no thresholds'}, repeat every ${Math.round(rule.repeatIntervalMs / 60_000)} min.`)
+    this.output.success(`Rule ${rule.name}: ${rule.enabled ? 'enabled' : 'disabled'}, ${ruleSettings(rule) || 'no thresholds'}, repeat every ${ruleRepeat(rule)}.`)
     return rule
   }
 }

@@ -489,7 +489,7 @@ export async function listDeliveries(db: Db, options: {channel?: string; limit: 
   const bytes = (column: 'last_error' | 'provider_response') => sql<null | number>`octet_length(${sql.ref(column)})`
   let select = db
     .selectFrom('alert_notifications')
-    .select(['alert_id', 'attempts', 'channel', 'claimed_by', 'claimed_until', 'created_at', 'id', 'kind', 'next_attempt_at', 'payload', 'run_id', 'sent_at', 'severity', 'state'])
+    .select(['alert_id', 'alert_ids', 'attempts', 'channel', 'claimed_by', 'claimed_until', 'created_at', 'id', 'kind', 'next_attempt_at', 'payload', 'run_id', 'sent_at', 'severity', 'state'])
     .select([bounded('last_error').as('last_error'), bytes('last_error').as('last_error_bytes'), bounded('provider_response').as('provider_response'), bytes('provider_response').as('provider_response_bytes')])
   if (options.state) select = select.where('state', '=', options.state)
   if (options.channel) select = select.where('channel', '=', options.channel)
