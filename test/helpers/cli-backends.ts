@@ -1,4 +1,4 @@
-import {afterAll, beforeAll, describe} from 'vitest'
+import {afterAll, beforeAll, describe, onTestFinished} from 'vitest'
 
 import {backendNames, createServerDatabase} from './backends.js'
 import {makeHome} from './cli.js'
@@ -39,4 +39,16 @@ export function describeEachCliBackend(name: string, suite: (target: () => CliTa
       })
     })
   }
+}
+
+/**
+ * A database of its own for one test, on the suite's backend: for a test whose figures must
+ * not see what other tests of the suite left (an embedded home copied from the template, or
+ * a server database cloned from the migrated template, dropped when the test ends).
+ */
+export async function ownTarget(like: CliTarget): Promise<CliTarget> {
+  if (like.backend === 'embedded') return {backend: 'embedded', env: {SYNTHEX_HOME: await makeHome()}}
+  const server = await createServerDatabase({migrated: true})
+  onTestFinished(() => server.drop())
+  return {backend: 'server', env: {DATABASE_URL: server.url}}
 }
