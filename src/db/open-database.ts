@@ -65,6 +65,15 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions)
   return target.kind === 'embedded' ? openEmbedded(target, options) : openServer(target, options)
 }
 
+/**
+ * Postgres's 128 MB of shared buffers are zeroed in WebAssembly memory at every start: a
+ * third of the time an embedded command takes to open its database, and 130 MB of its
+ * memory. A CLI command reads and writes far less than that; pages it evicts go to the
+ * files it would write at close anyway. Measured on a 2-core machine: opening a home 1.0 s
+ * -> 0.72 s and 332 -> 197 MB; a 100,000-row import no slower, with 120 MB less.
+ */
+const EMBEDDED_SHARED_BUFFERS = '16MB'
+
 async function openEmbedded(target: Extract<DatabaseTarget, {kind: 'embedded'}>, options: OpenOptions): Promise<OpenDatabase> {
   const lock: EmbeddedLock = await acquireEmbeddedLock(target.dataDir, {
     command: options.command,
@@ -82,7 +91,7 @@ async function openEmbedded(target: Extract<DatabaseTarget, {kind: 'embedded'}>,
     const {PGlite} = await import('@electric-sql/pglite')
     try {
       if (creating) makePrivateDirectory(target.dataDir)
-      client = await PGlite.create({fs: await privateNodeFs(target.dataDir)})
+      client = await PGlite.create({fs: await privateNodeFs(target.dataDir), startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${EMBEDDED_SHARED_BUFFERS}`]})
       // Should this PGlite build have escaped privateNodeFs, the new directory is made private
       // here, once (a thousand stat calls, next to the seconds that creating it takes).
       if (creating) makeTreePrivate(target.dataDir)
