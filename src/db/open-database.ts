@@ -1,5 +1,6 @@
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
+import {setFlagsFromString} from 'node:v8'
 
 import {Kysely, PostgresDialect} from 'kysely'
 
@@ -88,6 +89,11 @@ async function openEmbedded(target: Extract<DatabaseTarget, {kind: 'embedded'}>,
     const creating = !existsSync(join(target.dataDir, 'PG_VERSION'))
     if (creating) options.onProgress?.({dataDir: target.dataDir, type: 'creating'})
     // Loaded here, not at the top: commands on a server database never pay for the WASM build.
+    // PGlite is 9 MB of WebAssembly. V8 compiles it with its baseline compiler and then,
+    // on other threads, optimises what runs hot: work a command that lives a second never
+    // profits from, and that halves a 2-core machine. Baseline only: an embedded command's
+    // CPU time 0.95 s -> 0.47 s, and a 100,000-row import no slower (measured, 2 cores).
+    setFlagsFromString('--liftoff-only')
     const {PGlite} = await import('@electric-sql/pglite')
     try {
       if (creating) makePrivateDirectory(target.dataDir)
