@@ -45,6 +45,8 @@ type Style = Parameters<typeof styleText>[0]
  * obey written as `\uXXXX` escapes.
  */
 export class Output {
+  #muted = false
+
   constructor(
     readonly options: OutputOptions,
     private readonly stdout: Writable = process.stdout,
@@ -69,7 +71,12 @@ export class Output {
 
   /** A notice about the run (not its result) on stderr; silent under `--json`, where the result says it all. */
   info(message: string): void {
-    if (!this.options.json) this.stderr.write(`${terminalText(message)}\n`)
+    if (!this.options.json && !this.#muted) this.stderr.write(`${terminalText(message)}\n`)
+  }
+
+  /** After an interruption has been reported: notices, confirmations and warnings the unfinished work still sends are dropped. */
+  mute(): void {
+    this.#muted = true
   }
 
   json(value: unknown): void {
@@ -109,7 +116,7 @@ export class Output {
 
   /** A confirmation that something was done, on stderr so stdout keeps only results. */
   success(message: string): void {
-    if (!this.options.json) this.stderr.write(`${this.paint('stderr', 'green', '✓')} ${terminalText(message)}\n`)
+    if (!this.options.json && !this.#muted) this.stderr.write(`${this.paint('stderr', 'green', '✓')} ${terminalText(message)}\n`)
   }
 
   table<T>(rows: readonly T[], columns: readonly Column<T>[]): void {
@@ -134,6 +141,7 @@ export class Output {
   }
 
   warn(message: string): void {
+    if (this.#muted) return
     this.stderr.write(`${this.paint('stderr', 'yellow', 'Warning:')} ${terminalText(message)}\n`)
   }
 }
