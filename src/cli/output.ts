@@ -54,10 +54,16 @@ export class Output {
   ) {}
 
   /** Results as CSV (header row included), for spreadsheets and re-import. */
-  csv<T>(rows: readonly T[], columns: readonly Column<T>[]): void {
+  csv<T>(rows: readonly T[], columns: readonly Column<T>[], options: {header?: boolean} = {}): void {
     const shown = this.options.stdoutTerminal ? terminalText : (text: string) => text
     const records = rows.map((row) => columns.map((column) => shown(csvCell(column.value(row)))))
-    this.stdout.write(stringify([columns.map((column) => column.key), ...records]))
+    this.stdout.write(stringify(options.header === false ? records : [columns.map((column) => column.key), ...records]))
+  }
+
+  /** Resolves once stdout has taken what was written, so a long export holds one page in memory, not all of them. */
+  async drained(): Promise<void> {
+    const stream = this.stdout as Partial<NodeJS.WriteStream>
+    if (stream.writableNeedDrain && stream.once) await new Promise<void>((resolve) => stream.once?.('drain', () => resolve()))
   }
 
   /** An error for people; `--json` errors are written by the command base instead. */

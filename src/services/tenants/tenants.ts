@@ -153,6 +153,21 @@ export async function listTenants(db: Db, workspace: Workspace, query: TenantQue
   }
 }
 
+/**
+ * Every tenant matching `query` in `workspaces` (in that order, each in tenant-id order), a
+ * page at a time: for exports, which must not hold a fleet in memory nor stop at a page.
+ */
+export async function* allTenants(db: Db, workspaces: readonly Workspace[], query: Omit<TenantQuery, 'after' | 'limit'>, pageSize = 1000): AsyncGenerator<Tenant[]> {
+  for (const workspace of workspaces) {
+    let after: string | undefined
+    do {
+      const page = await listTenants(db, workspace, {...query, after, limit: pageSize})
+      if (page.tenants.length > 0) yield page.tenants
+      after = page.nextCursor ?? undefined
+    } while (after !== undefined)
+  }
+}
+
 export async function getTenant(db: Db, workspace: Workspace, tenantId: string): Promise<Tenant> {
   const row = await db
     .selectFrom('tenants')
