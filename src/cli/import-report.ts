@@ -53,10 +53,18 @@ export interface ImportVerbs {
 }
 
 const n = (value: number): string => value.toLocaleString('en-US')
-const would: Record<string, string> = {created: 'create', deleted: 'delete', rotated: 'rotate', updated: 'update'}
+const would: Record<string, string> = {
+  activated: 'activate',
+  created: 'create',
+  deactivated: 'deactivate',
+  deleted: 'delete',
+  rotated: 'rotate',
+  suspended: 'suspend',
+  updated: 'update',
+}
 
 /** The one-line summary of an import, and whether it earns a ✓. */
-export function importSummary(outcome: ImportOutcome, verbs: ImportVerbs, source: string): {success: boolean; text: string} {
+export function importSummary(outcome: ImportOutcome, verbs: ImportVerbs, source: string, action = 'Imported'): {success: boolean; text: string} {
   const seconds = outcome.durationMs < 1000 ? `${Math.round(outcome.durationMs)} ms` : `${(outcome.durationMs / 1000).toFixed(1)}s`
   // A rate over a fraction of a second says more about startup than about throughput.
   const rate = outcome.durationMs < 1000 ? '' : ` (${n(rowsPerSecond(outcome.read, outcome.durationMs))} rows/s)`
@@ -74,13 +82,13 @@ export function importSummary(outcome: ImportOutcome, verbs: ImportVerbs, source
   const counts = [`${n(outcome.read)} read`, ...[...verbs.changed, ...verbs.unchanged].map(([verb, count]) => `${n(count)} ${verb}`), rejected].join(', ')
   if (moved === 0 && outcome.rejected === 0) return {success: false, text: `Nothing changed from ${source} (${seconds}): ${counts}.`}
   if (moved === 0) return {success: false, text: `Nothing written from ${source} (${seconds}): ${counts}.`}
-  if (outcome.rejected > 0) return {success: false, text: `Imported ${source} in part (${seconds}): ${counts}.`}
-  return {success: true, text: `Imported ${source} in ${seconds}${rate}: ${counts}.`}
+  if (outcome.rejected > 0) return {success: false, text: `${action} ${source} in part (${seconds}): ${counts}.`}
+  return {success: true, text: `${action} ${source} in ${seconds}${rate}: ${counts}.`}
 }
 
 /** The summary, then the first rejected rows and where the rest are. */
-export function reportImport(out: Output, outcome: ImportOutcome, verbs: ImportVerbs, options: {rejectPath?: string; source: string}): void {
-  const summary = importSummary(outcome, verbs, options.source)
+export function reportImport(out: Output, outcome: ImportOutcome, verbs: ImportVerbs, options: {action?: string; rejectPath?: string; source: string}): void {
+  const summary = importSummary(outcome, verbs, options.source, options.action)
   if (summary.success) out.success(summary.text)
   else out.info(summary.text)
   if (outcome.rejected === 0) return

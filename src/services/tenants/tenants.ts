@@ -54,7 +54,7 @@ export interface HistoryPage {
 }
 
 /** Which event each status change records. */
-const STATUS_EVENTS: Record<TenantStatus, string> = {
+export const STATUS_EVENTS: Record<TenantStatus, string> = {
   active: 'tenant.activated',
   inactive: 'tenant.deactivated',
   suspended: 'tenant.suspended',
