@@ -1,5 +1,8 @@
+import {Readable} from 'node:stream'
+
 import {describe, expect, it} from 'vitest'
 
+import {openCredentialFile} from '../../src/services/import/credential-file.js'
 import {checkCredentialRow} from '../../src/services/import/credential-row.js'
 
 const now = new Date('2026-06-01T00:00:00Z')
@@ -26,5 +29,28 @@ describe('a row of batch credentials set', () => {
     expect(JSON.stringify(checked)).not.toContain(secret)
     const past = checkCredentialRow(row({expires_at: '2020-01-01', service: 'google', tenant_id: 'a'}), [], now)
     expect(!past.ok && past.rejection.reason).toBe('value: is required (the secret itself); expires_at: is in the past (2020-01-01T00:00:00.000Z)')
+  })
+})
+
+describe('the file of batch credentials set', () => {
+  it('never names a header cell it does not know: a file without a header would show a secret', async () => {
+    const secret = 'shpat_first_line_secret'
+    const error = await openCredentialFile(Readable.from([`acme-us,shopify,default,${secret},90d\n`]), {}).catch((error_: unknown) => error_ as Error)
+    expect(error.message).toBe(
+      'The header (line 1) is not usable: unknown column 1, column 2, column 3, column 4, column 5 (names not repeated, in case the first line is not a header); missing required columns tenant_id, service, value.',
+    )
+    expect(JSON.stringify({...error, message: error.message})).not.toContain(secret)
+  })
+
+  it('reads JSON lines, and a line that is not JSON without quoting it', async () => {
+    const file = await openCredentialFile(Readable.from(['{"tenant_id":"a","service":"gmc","value":"v1"}\n\n', '{"tenant_id":"b","value":"secret-v2"\n']), {})
+    const rows = []
+    for await (const batch of file.rows) rows.push(...batch)
+    expect(file.format).toBe('jsonl')
+    expect(rows.map((row) => [row.line, row.values.tenant_id ?? null, row.problem?.reason.slice(0, 18) ?? null])).toEqual([
+      [1, 'a', null],
+      [3, null, 'is not valid JSON '],
+    ])
+    expect(JSON.stringify(rows[1])).not.toContain('secret-v2')
   })
 })

@@ -136,18 +136,21 @@ function checkHeader<C extends string>(header: readonly string[], spec: CsvSpec<
     }
 
     const earlier = seen.get(column)
-    if (earlier !== undefined) problems.push(`column "${column}" appears twice (columns ${earlier + 1} and ${index + 1})`)
+    if (earlier !== undefined) problems.push(`column ${options.quiet ? '' : `"${column}" `}appears twice (columns ${earlier + 1} and ${index + 1})`)
     seen.set(column, index)
     if (IGNORED_COLUMNS.has(column)) return null
     if (!(spec.columns as readonly string[]).includes(column)) {
       if (options.ignoreUnknownColumns) ignored.push(name.trim())
-      else unknown.push(name.trim())
+      else unknown.push(options.quiet ? `column ${index + 1}` : name.trim())
       return null
     }
 
     return column as C
   })
-  if (unknown.length > 0) problems.unshift(`unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((name) => `"${name}" (column ${header.findIndex((written) => written.trim() === name) + 1})`).join(', ')}`)
+  // A file of secrets whose first line is not a header would have a secret named here:
+  // quietly, unknown columns are given by position only.
+  if (unknown.length > 0 && options.quiet) problems.unshift(`unknown ${unknown.join(', ')} (names not repeated, in case the first line is not a header)`)
+  else if (unknown.length > 0) problems.unshift(`unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((name) => `"${name}" (column ${header.findIndex((written) => written.trim() === name) + 1})`).join(', ')}`)
   const missing = spec.required.filter((column) => !seen.has(column))
   if (missing.length > 0) problems.push(`missing required column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`)
   if (problems.length > 0) {
