@@ -35,7 +35,10 @@ describe('a row of batch credentials set', () => {
 describe('the file of batch credentials set', () => {
   it('never names a header cell it does not know: a file without a header would show a secret', async () => {
     const secret = 'shpat_first_line_secret'
-    const error = await openCredentialFile(Readable.from([`acme-us,shopify,default,${secret},90d\n`]), {}).catch((error_: unknown) => error_ as Error)
+    const error = await openCredentialFile(Readable.from([`acme-us,shopify,default,${secret},90d\n`]), {}).then(
+      () => new Error('opened'),
+      (error_: unknown) => error_ as Error,
+    )
     expect(error.message).toBe(
       'The header (line 1) is not usable: unknown column 1, column 2, column 3, column 4, column 5 (names not repeated, in case the first line is not a header); missing required columns tenant_id, service, value.',
     )
