@@ -1,10 +1,11 @@
+import {spawn} from 'node:child_process'
 import {randomBytes, randomUUID} from 'node:crypto'
 import {chmodSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {expect, inject, it} from 'vitest'
 
-import {type CliResult, parseJson, runCli} from '../helpers/cli.js'
+import {BIN, type CliResult, cliEnv, parseJson, runCli} from '../helpers/cli.js'
 import {describeEachCliBackend} from '../helpers/cli-backends.js'
 import {columnsContaining, withDatabase} from '../helpers/inspect-database.js'
 
@@ -133,5 +134,35 @@ describeEachCliBackend('batch credentials set', (target) => {
     expect(parseJson<Summary>(rotated)).toMatchObject({created: 0, rejected: 0, rotated: 2})
     const revealed = await run(['credentials', 'get', 'bo-2', '--service', 'shopify', '--reveal'])
     expect(revealed.stdout).toBe('b-2\n')
+  })
+
+  it('says how many credentials an interrupted run kept, and re-running it finishes the job', async () => {
+    await tenants('bi', 160)
+    const child = spawn(process.execPath, [BIN, 'batch', 'credentials', 'set', '--from-file', '-', '--chunk-size', '50'], {env: cliEnv({...target().env, SYNTHEX_ENCRYPTION_KEY: `k:${key}`})})
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve))
+    const lines = ['tenant_id,service,value', ...Array.from({length: 160}, (_, index) => `bi-${index + 1},shopify,token-${index + 1}`)]
+    // Two whole chunks (100 rows) and part of a third; then a row now and then until the
+    // progress line shows the two chunks committed; then an interruption.
+    child.stdin.write(`${lines.slice(0, 121).join('\n')}\n`)
+    for (let next = 121; !stderr.includes('Storing credentials:'); next++) {
+      expect(next, 'a progress line within 20 s').toBeLessThan(160)
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      child.stdin.write(`${lines[next]}\n`)
+    }
+
+    child.kill('SIGTERM')
+    expect(await closed).toBe(130)
+    const after = stderr.slice(stderr.indexOf('Error: Interrupted by SIGTERM.'))
+    expect(after.split('\n').slice(0, 2)).toEqual([
+      'Error: Interrupted by SIGTERM.',
+      'Kept: 100 credentials written and committed before the interruption (100 created, 0 rotated), in whole chunks.',
+    ])
+    expect(after).not.toContain('Storing credentials:')
+
+    const rerun = await run(['batch', 'credentials', 'set', '--from-file', '-', '--json'], {input: `${lines.join('\n')}\n`})
+    expect(rerun.code).toBe(0)
+    expect(parseJson<Summary>(rerun)).toMatchObject({created: 60, rejected: 0, unchanged: 100})
   })
 })
