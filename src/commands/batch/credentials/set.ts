@@ -53,7 +53,8 @@ Setting a credential to the value it already has changes nothing (counted as unc
     const {identity, info, input} = await openImportInput('from-file', from)
     // The mode bits of a file others can read: the secrets in it are not only synthex's to keep.
     if (info && (info.mode & 0o077) !== 0) {
-      this.output.warn(`${from === '-' ? 'The file on standard input' : from} can be read by other users (mode ${(info.mode & 0o777).toString(8).padStart(3, '0')}) and holds secrets: make it private (chmod 600) or delete it once loaded.`)
+      const how = (info.mode & 0o044) === 0 ? 'changed' : 'read'
+      this.output.warn(`${from === '-' ? 'The file on standard input' : from} can be ${how} by other users (mode ${(info.mode & 0o777).toString(8).padStart(3, '0')}) and holds secrets: make it private (chmod 600) or delete it once loaded.`)
     }
 
     const rejects = rejectPath ? await RejectFile.open(rejectPath, {input: identity}) : undefined
