@@ -57,9 +57,6 @@ describeEachCliBackend('batch credentials set', (target) => {
     expect(again.stderr).toMatch(/^Nothing changed from .*tokens\.csv \(.*\): 3 read, 0 created, 0 rotated, 3 unchanged, 0 skipped, 0 rejected\.$/m)
     expect(again.stderr).not.toContain('✓')
 
-    const json = await run(['batch', 'credentials', 'set', '--from-file', path, '--json'])
-    transcript.push(json)
-    expect(parseJson<Summary>(json)).toMatchObject({created: 0, read: 3, rejected: 0, unchanged: 3})
 
     const revealed = await run(['credentials', 'get', 'bc-2', '--service', 'shopify', '--label', 'admin', '--reveal'])
     expect(revealed.stdout).toBe(`${secrets[1]}\n`)
@@ -71,7 +68,7 @@ describeEachCliBackend('batch credentials set', (target) => {
       ['bc-2', 1, false],
       ['bc-3', 1, true],
     ])
-    transcript.push(await run(['events', 'list', '--json', '--limit', '100']))
+    // The audit trail (events.data) is among the columns searched below.
 
     for (const result of transcript) for (const secret of secrets) expect(result.stdout + result.stderr).not.toContain(secret)
     const stored = await withDatabase(target(), async (db) => Promise.all(secrets.map((secret) => columnsContaining(db, secret))))
