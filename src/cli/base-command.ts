@@ -167,6 +167,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.output.json(json)
   }
 
+  /**
+   * What an interrupted command kept and how to finish its job, said instead of the generic
+   * interruption message; the command also stops its own progress output here.
+   */
+  protected interruption(): undefined | {details?: Record<string, unknown>; hint?: string; message: string} {
+    return undefined
+  }
+
   /** Whether a person can be asked a question (README, "Environment": no prompts under `CI`, nor with `--json`, nor off a terminal). */
   protected canPrompt(): boolean {
     return canPrompt({isCI: this.settings.isCI, json: this.jsonEnabled()})
@@ -294,7 +302,21 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     // Should the event loop empty before this handler's own exit, the process still says 130.
     process.exitCode = EXIT_CODES.interrupted
     this.stopSpinner()
-    this.reportError({code: 'INTERRUPTED', exitCode: EXIT_CODES.interrupted, message: `Interrupted by ${signal}; nothing after the last completed step was saved.`})
+    const note = this.interruption()
+    if (note) {
+      // What was kept, on a line of its own; nothing the interrupted work prints comes after it.
+      const report = {code: 'INTERRUPTED', details: note.details, exitCode: EXIT_CODES.interrupted, hint: note.hint, message: `Interrupted by ${signal}. ${note.message}`}
+      if (this.jsonEnabled()) this.reportError(report)
+      else {
+        this.output.error(`Interrupted by ${signal}.`)
+        this.output.info(note.message)
+        if (note.hint) this.output.info(note.hint)
+      }
+    } else {
+      this.reportError({code: 'INTERRUPTED', exitCode: EXIT_CODES.interrupted, message: `Interrupted by ${signal}; nothing after the last completed step was saved.`})
+    }
+
+    this.output.mute()
     // An interrupted run is still a run for usage analytics and DogStatsD, if that is quick.
     await waitAtMost(this.reportFinished(undefined, true), REPORT_ON_SIGNAL_MS)
     // Close the database (releasing the embedded lock, rolling back an open transaction),

@@ -45,6 +45,8 @@ type Style = Parameters<typeof styleText>[0]
  * obey written as `\uXXXX` escapes.
  */
 export class Output {
+  #muted = false
+
   constructor(
     readonly options: OutputOptions,
     private readonly stdout: Writable = process.stdout,
@@ -52,10 +54,16 @@ export class Output {
   ) {}
 
   /** Results as CSV (header row included), for spreadsheets and re-import. */
-  csv<T>(rows: readonly T[], columns: readonly Column<T>[]): void {
+  csv<T>(rows: readonly T[], columns: readonly Column<T>[], options: {header?: boolean} = {}): void {
     const shown = this.options.stdoutTerminal ? terminalText : (text: string) => text
     const records = rows.map((row) => columns.map((column) => shown(csvCell(column.value(row)))))
-    this.stdout.write(stringify([columns.map((column) => column.key), ...records]))
+    this.stdout.write(stringify(options.header === false ? records : [columns.map((column) => column.key), ...records]))
+  }
+
+  /** Resolves once stdout has taken what was written, so a long export holds one page in memory, not all of them. */
+  async drained(): Promise<void> {
+    const stream = this.stdout as Partial<NodeJS.WriteStream>
+    if (stream.writableNeedDrain && stream.once) await new Promise<void>((resolve) => stream.once?.('drain', () => resolve()))
   }
 
   /** An error for people; `--json` errors are written by the command base instead. */
@@ -69,7 +77,12 @@ export class Output {
 
   /** A notice about the run (not its result) on stderr; silent under `--json`, where the result says it all. */
   info(message: string): void {
-    if (!this.options.json) this.stderr.write(`${terminalText(message)}\n`)
+    if (!this.options.json && !this.#muted) this.stderr.write(`${terminalText(message)}\n`)
+  }
+
+  /** After an interruption has been reported: notices, confirmations and warnings the unfinished work still sends are dropped. */
+  mute(): void {
+    this.#muted = true
   }
 
   json(value: unknown): void {
@@ -109,7 +122,7 @@ export class Output {
 
   /** A confirmation that something was done, on stderr so stdout keeps only results. */
   success(message: string): void {
-    if (!this.options.json) this.stderr.write(`${this.paint('stderr', 'green', '✓')} ${terminalText(message)}\n`)
+    if (!this.options.json && !this.#muted) this.stderr.write(`${this.paint('stderr', 'green', '✓')} ${terminalText(message)}\n`)
   }
 
   table<T>(rows: readonly T[], columns: readonly Column<T>[]): void {
@@ -134,6 +147,7 @@ export class Output {
   }
 
   warn(message: string): void {
+    if (this.#muted) return
     this.stderr.write(`${this.paint('stderr', 'yellow', 'Warning:')} ${terminalText(message)}\n`)
   }
 }

@@ -6,30 +6,42 @@ const LOG_INTERVAL_MS = 5000
 
 /**
  * Import progress on stderr: a live line with rows/s on a terminal, and in logs (CI, cron) a
- * plain line every few seconds at most.
+ * plain line every few seconds at most. `describe` says what the counts are (tenants by
+ * default).
  */
-export class ImportProgress {
+export class ImportProgress<C extends {read: number} = ImportCounts> {
+  readonly #describe: (counts: Readonly<C>, milliseconds: number) => string
   readonly #live: boolean
   #last = 0
   readonly #started = performance.now()
   readonly #stderr: Writable
+  #stopped = false
 
-  constructor(options: {live: boolean; stderr?: Writable}) {
+  constructor(options: {describe?: (counts: Readonly<C>, milliseconds: number) => string; live: boolean; stderr?: Writable}) {
     this.#live = options.live
     this.#stderr = options.stderr ?? process.stderr
+    this.#describe = options.describe ?? (describeProgress as unknown as (counts: Readonly<C>, milliseconds: number) => string)
   }
 
   /** Clears the live line before the summary is printed. */
   done(): void {
-    if (this.#live && this.#last > 0) this.#stderr.write('\r\u001B[K')
+    if (this.#live && this.#last > 0 && !this.#stopped) this.#stderr.write('\r\u001B[K')
+    this.#last = 0
   }
 
-  update(counts: Readonly<ImportCounts>): void {
+  /** For good: the run was interrupted, and nothing may follow its report. */
+  stop(): void {
+    this.done()
+    this.#stopped = true
+  }
+
+  update(counts: Readonly<C>): void {
+    if (this.#stopped) return
     const now = performance.now()
     if (now - this.#last < (this.#live ? TTY_INTERVAL_MS : LOG_INTERVAL_MS)) return
     if (!this.#live && now - this.#started < LOG_INTERVAL_MS) return
     this.#last = now
-    const text = describeProgress(counts, now - this.#started)
+    const text = this.#describe(counts, now - this.#started)
     this.#stderr.write(this.#live ? `\r\u001B[K${text}` : `${text}\n`)
   }
 }

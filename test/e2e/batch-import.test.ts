@@ -1,9 +1,10 @@
+import {spawn} from 'node:child_process'
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {expect, inject, it} from 'vitest'
 
-import {parseJson, runCli, startCli} from '../helpers/cli.js'
+import {BIN, cliEnv, parseJson, runCli, startCli} from '../helpers/cli.js'
 import {describeEachCliBackend} from '../helpers/cli-backends.js'
 
 interface Summary {
@@ -143,13 +144,87 @@ describeEachCliBackend('batch tenants create', (target) => {
   it('imports nothing with --atomic when a row is rejected, and nothing ever with --dry-run', async () => {
     const atomic = await run(['--from-csv', file('atomic.csv', `${tenantsCsv('atomic', 10)}atomic-x,,shopify,x.myshopify.com,,,,\n`), '--atomic'])
     expect(atomic.code).toBe(3)
-    expect(atomic.stderr).toContain('Nothing imported from')
+    expect(atomic.stderr).toMatch(/^Rolled back: nothing written from .*atomic\.csv \(--atomic, .*\): 11 read, 1 rejected; fix the rejected rows and run it again\.$/m)
+    expect(atomic.stderr).not.toMatch(/✓|\d+ created/)
     expect(await count('atomic')).toBe(0)
 
     const dry = await run(['--from-csv', file('dry.csv', tenantsCsv('dry', 10)), '--dry-run', '--json'])
     expect(dry.code).toBe(0)
     expect(parseJson<Summary>(dry)).toMatchObject({committed: false, created: 10})
+    const dryHuman = await run(['--from-csv', file('dry2.csv', tenantsCsv('dry', 2)), '--dry-run'])
+    expect(dryHuman.stderr).toMatch(/^Dry run of .*dry2\.csv \(.*\): 2 read, would create 2, would update 0, 0 skipped, 0 rejected\. Nothing was written\.$/m)
+    expect(dryHuman.stderr).not.toContain('✓')
     expect(await count('dry')).toBe(0)
+  })
+
+  it('puts a ✓ only on a run that wrote rows and rejected none', async () => {
+    const path = file('mark.csv', `${tenantsCsv('mark', 2)}mark bad,X,shopify,x.myshopify.com,,,,\n`)
+    const partial = await run(['--from-csv', path])
+    expect(partial.code).toBe(3)
+    expect(partial.stderr).toMatch(/^Imported .*mark\.csv in part \(.*\): 3 read, 2 created, 0 updated, 0 skipped, 1 rejected\.$/m)
+    const nothing = await run(['--from-csv', path, '--on-conflict', 'skip'])
+    expect(nothing.code).toBe(3)
+    expect(nothing.stderr).toMatch(/^Nothing written from .*mark\.csv \(.*\): 3 read, 0 created, 0 updated, 2 skipped, 1 rejected\.$/m)
+    const unchanged = await run(['--from-csv', file('same.csv', tenantsCsv('mark', 2)), '--on-conflict', 'update'])
+    expect(unchanged.code).toBe(0)
+    expect(unchanged.stderr).toMatch(/^Nothing changed from .*same\.csv \(.*\): 2 read, 0 created, 0 updated, 2 skipped, 0 rejected\.$/m)
+    for (const result of [partial, nothing, unchanged]) expect(result.stderr).not.toContain('✓')
+  })
+
+  it('reports every problem of a row at once, names unknown columns, and skips them with --ignore-unknown-columns', async () => {
+    const sheet = 'tenant_id,name,type,shopify_shop,notes,Owner\nsheet-1,Sheet,shopify,sheet-1.myshopify.com,call back,ana\nsheet 2,,shop,,x,y\n'
+    const refused = await run(['--from-csv', file('sheet.csv', sheet)])
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toContain('unknown columns "notes" (column 5), "Owner" (column 6)')
+    expect(refused.stderr).toContain('--ignore-unknown-columns')
+    expect(await count('sheet')).toBe(0)
+
+    const ignored = await run(['--from-csv', file('sheet.csv', sheet), '--ignore-unknown-columns'])
+    expect(ignored.code).toBe(3)
+    expect(ignored.stderr).toContain('Ignored columns: notes, Owner.')
+    expect(ignored.stderr).toContain('line 3: tenant_id: may contain only letters, digits, "_" and "-"; name: is required; type: must be one of shopify, google_merchant, mixed')
+    expect(await count('sheet')).toBe(1)
+  })
+
+  it('says how many rows an interrupted import kept and how to finish, on a line of its own, in --json too', async () => {
+    for (const json of [false, true]) {
+      const prefix = json ? 'sigj' : 'sig'
+      const child = spawn(process.execPath, [BIN, 'batch', 'tenants', 'create', '--from-csv', '-', '--chunk-size', '100', ...(json ? ['--json'] : [])], {env: cliEnv(target().env)})
+      let stderr = ''
+      let stdout = ''
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+      const closed = new Promise<number | null>((resolve) => child.on('close', resolve))
+      // Two whole chunks (200 rows) and half of a third; then a row now and then (the third
+      // chunk never fills) until the progress line (every 5 s in logs) shows the two chunks
+      // committed; then an interruption.
+      const rows = tenantsCsv(prefix, 300).split('\n')
+      child.stdin.write(`${rows.slice(0, 251).join('\n')}\n`)
+      for (let next = 251; !stderr.includes('Importing:'); next++) {
+        expect(next, 'a progress line within 20 s').toBeLessThan(290)
+        await new Promise((resolve) => setTimeout(resolve, 500))
+        child.stdin.write(`${rows[next]}\n`)
+      }
+
+      child.kill('SIGINT')
+      expect(await closed).toBe(130)
+      if (json) {
+        const error = (JSON.parse(stdout) as {error: {code: string; details: Record<string, number>; hint: string; message: string}}).error
+        expect(error).toMatchObject({code: 'INTERRUPTED', details: {created: 200, kept: 200, updated: 0}})
+        expect(error.message).toContain('Kept: 200 rows written and committed before the interruption (200 created, 0 updated), in whole chunks.')
+        expect(error.hint).toContain('--on-conflict skip')
+      } else {
+        const after = stderr.slice(stderr.indexOf('Error: Interrupted by SIGINT.'))
+        expect(after.split('\n').slice(0, 3)).toEqual([
+          'Error: Interrupted by SIGINT.',
+          'Kept: 200 rows written and committed before the interruption (200 created, 0 updated), in whole chunks.',
+          'Run the same command again with --on-conflict skip to finish the job: the tenants already imported are skipped.',
+        ])
+        expect(after).not.toContain('Importing:')
+      }
+
+      expect(await count(prefix)).toBe(200)
+    }
   })
 
   it('leaves only whole chunks when killed at random moments, and a re-run with skip completes it exactly', async () => {

@@ -51,8 +51,17 @@ describe('reading a tenant CSV', () => {
     const error = await readAll('tenant_id,nmae,tenantId,colour\na,b,c,d\n').catch((error_: unknown) => error_)
     expect(error).toBeInstanceOf(CsvFormatError)
     expect((error as Error).message).toBe(
-      'The header (line 1) is not usable: unknown column "nmae" (column 2); column "tenant_id" appears twice (columns 1 and 3); unknown column "colour" (column 4); missing required columns name, type.',
+      'The header (line 1) is not usable: unknown columns "nmae" (column 2), "colour" (column 4); column "tenant_id" appears twice (columns 1 and 3); missing required columns name, type.',
     )
+    expect((error as CsvFormatError).details).toMatchObject({unknownColumns: ['nmae', 'colour']})
+  })
+
+  it('skips unknown columns with ignoreUnknownColumns, and names them', async () => {
+    const csv = await openTenantCsv(source('notes,tenant_id,name,type,Owner\nhi,a,A,shopify,ana\n'), {ignoreUnknownColumns: true})
+    const rows: CsvRow[] = []
+    for await (const batch of csv.rows) rows.push(...batch)
+    expect(csv.ignored).toEqual(['notes', 'Owner'])
+    expect(rows[0]?.values).toEqual({name: 'A', tenant_id: 'a', type: 'shopify'})
   })
 
   it('ignores an error column, so a reject file can be fed back', async () => {

@@ -23,7 +23,9 @@ export {credentialStatus, type CredentialStatus} from './credential-expiry.js'
 export const CREDENTIAL_SERVICES = ['shopify', 'google', 'gmc'] as const satisfies readonly CredentialService[]
 export const DEFAULT_LABEL = 'default'
 export const MAX_SECRET_BYTES = 64 * 1024
-const LABEL = /^[\w.-]{1,64}$/
+/** What a label may be: 1-64 letters, digits, ".", "_" or "-". */
+export const LABEL = /^[\w.-]{1,64}$/
+export const LABEL_RULE = 'must be 1-64 letters, digits, ".", "_" or "-"'
 
 export interface CredentialRef {
   readonly label?: string
@@ -145,7 +147,7 @@ function located(db: Db) {
 
 function checkRef(ref: CredentialRef): {label: string} {
   const label = ref.label ?? DEFAULT_LABEL
-  if (!LABEL.test(label)) throw new InvalidInputError([{field: 'label', message: 'must be 1-64 letters, digits, ".", "_" or "-"'}])
+  if (!LABEL.test(label)) throw new InvalidInputError([{field: 'label', message: LABEL_RULE}])
   return {label}
 }
 
@@ -202,7 +204,7 @@ async function insertVersion(trx: Db, keyring: Keyring, workspace: Workspace, te
     .executeTakeFirstOrThrow()
 }
 
-function eventData(row: CredentialRow, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function eventData(row: CredentialRow, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {expiresAt: row.expires_at, fingerprint: row.fingerprint, keyId: row.key_id, label: row.label, service: row.service, version: row.version, ...extra}
 }
 

@@ -19,8 +19,28 @@ import {Utf8Guard} from '../../text/utf8-guard.js'
 /** The columns a file may have. `error` is ignored, so that a reject file can be fed back as it is. */
 export const CSV_COLUMNS = [...TENANT_FIELDS, 'workspace'] as const
 export type CsvColumn = (typeof CSV_COLUMNS)[number]
-const REQUIRED_COLUMNS: readonly CsvColumn[] = ['tenant_id', 'name', 'type']
 const IGNORED_COLUMNS = new Set(['error'])
+
+/** What a kind of CSV file holds: its columns, those it must have, and how to say so. */
+export interface CsvSpec<C extends string> {
+  readonly columns: readonly C[]
+  /** The hint of a header that is not usable. */
+  readonly hint: string
+  readonly required: readonly C[]
+}
+
+export interface CsvOptions {
+  /** Columns the spec does not know are skipped (and listed in `ignored`) instead of refusing the header. */
+  readonly ignoreUnknownColumns?: boolean
+  /** The file holds secrets: a parse error does not repeat the parser's text, which may quote a field. */
+  readonly quiet?: boolean
+}
+
+export const TENANT_CSV: CsvSpec<CsvColumn> = {
+  columns: CSV_COLUMNS,
+  hint: `Columns are ${CSV_COLUMNS.join(', ')} (snake_case or camelCase); tenant_id, name and type are required. Add --ignore-unknown-columns to skip other columns (notes, owner...).`,
+  required: ['tenant_id', 'name', 'type'],
+}
 
 /** A record can hold a few fields of up to 64 KiB; anything longer is a runaway quote. */
 export const MAX_RECORD_BYTES = 64 * 1024
@@ -32,23 +52,27 @@ export class CsvFormatError extends SynthexError {
   }
 }
 
-export interface CsvRow {
+export interface CsvRow<C extends string = CsvColumn> {
   readonly line: number
   /** A reason the row cannot be used whatever its values (ragged, not UTF-8). */
   readonly problem?: {readonly column: string | null; readonly reason: string}
   /** The fields exactly as in the file, for the reject file (which writes them as synthex writes any CSV). */
   readonly raw: readonly string[]
-  readonly values: Partial<Record<CsvColumn, string>>
+  readonly values: Partial<Record<C, string>>
 }
 
-export interface TenantCsv {
+export interface Csv<C extends string> {
   /** The column names as written in the file's header. */
   readonly header: readonly string[]
   /** Known columns present in the header (normalised names). */
-  readonly columns: ReadonlySet<CsvColumn>
+  readonly columns: ReadonlySet<C>
+  /** Unknown columns skipped under --ignore-unknown-columns, as written. */
+  readonly ignored: readonly string[]
   /** The data rows, in batches (one per parser read) so the caller is not paying a promise per row. */
-  readonly rows: AsyncIterable<CsvRow[]>
+  readonly rows: AsyncIterable<Array<CsvRow<C>>>
 }
+
+export type TenantCsv = Csv<CsvColumn>
 
 /** `tenantId`, `Tenant ID`, `tenant-id` -> `tenant_id`. */
 export function normaliseColumnName(name: string): string {
@@ -64,37 +88,45 @@ const ENCODING_HINT =
   'It looks like Windows-1252 (what Excel saves as "CSV"): save it as "CSV UTF-8", or convert it with `iconv -f WINDOWS-1252 -t UTF-8`.'
 
 /** Opens a tenant CSV: reads and checks its header, then streams its rows. */
-export async function openTenantCsv(input: Readable): Promise<TenantCsv> {
+export async function openTenantCsv(input: Readable, options: CsvOptions = {}): Promise<TenantCsv> {
+  return openCsv(input, TENANT_CSV, options)
+}
+
+/** Opens a CSV of the kind `spec` describes: reads and checks its header, then streams its rows. */
+export async function openCsv<C extends string>(input: Readable, spec: CsvSpec<C>, options: CsvOptions = {}): Promise<Csv<C>> {
   const guard = new Utf8Guard()
-  const options: Options = {bom: true, max_record_size: MAX_RECORD_BYTES, relax_column_count: true, relax_quotes: true}
+  const parsing: Options = {bom: true, max_record_size: MAX_RECORD_BYTES, relax_column_count: true, relax_quotes: true}
   // A deep object buffer lets parsing run ahead while the previous chunk is being written.
-  const parser = parse({...options, readableHighWaterMark: 4096} as Options)
+  const parser = parse({...parsing, readableHighWaterMark: 4096} as Options)
   pipeline(input, guard, parser, () => {
     // Errors surface through the parser's reads below.
   })
 
   const batches = readBatches<string[]>(parser)
   const tracker = {nextLine: 1}
-  const first = await nextRecord(batches, tracker)
-  if (!first) throw new CsvFormatError('The file is empty: a header row naming the columns is required (line 1).', `Columns: ${CSV_COLUMNS.join(', ')}.`)
+  const quiet = Boolean(options.quiet)
+  const first = await nextRecord(batches, tracker, quiet)
+  if (!first) throw new CsvFormatError('The file is empty: a header row naming the columns is required (line 1).', `Columns: ${spec.columns.join(', ')}.`)
   const header = first.record
-  const positions = checkHeader(header)
-  const columns = new Set(positions.filter((column): column is CsvColumn => column !== null))
+  const {ignored, positions} = checkHeader(header, spec, options)
+  const columns = new Set(positions.filter((column): column is C => column !== null))
 
-  async function* rows(): AsyncGenerator<CsvRow[]> {
+  async function* rows(): AsyncGenerator<Array<CsvRow<C>>> {
     if (first?.rest.length) yield toRows(first.rest, tracker, header.length, positions, guard)
     for (;;) {
-      const batch = await readBatch(batches, tracker)
+      const batch = await readBatch(batches, tracker, quiet)
       if (!batch) return
       yield toRows(batch, tracker, header.length, positions, guard)
     }
   }
 
-  return {columns, header, rows: rows()}
+  return {columns, header, ignored, rows: rows()}
 }
 
-function checkHeader(header: readonly string[]): Array<CsvColumn | null> {
+function checkHeader<C extends string>(header: readonly string[], spec: CsvSpec<C>, options: CsvOptions): {ignored: string[]; positions: Array<C | null>} {
   const problems: string[] = []
+  const unknown: string[] = []
+  const ignored: string[] = []
   const seen = new Map<string, number>()
   const positions = header.map((name, index) => {
     const column = normaliseColumnName(name)
@@ -104,23 +136,28 @@ function checkHeader(header: readonly string[]): Array<CsvColumn | null> {
     }
 
     const earlier = seen.get(column)
-    if (earlier !== undefined) problems.push(`column "${column}" appears twice (columns ${earlier + 1} and ${index + 1})`)
+    if (earlier !== undefined) problems.push(`column ${options.quiet ? '' : `"${column}" `}appears twice (columns ${earlier + 1} and ${index + 1})`)
     seen.set(column, index)
     if (IGNORED_COLUMNS.has(column)) return null
-    if (!(CSV_COLUMNS as readonly string[]).includes(column)) {
-      problems.push(`unknown column "${name.trim()}" (column ${index + 1})`)
+    if (!(spec.columns as readonly string[]).includes(column)) {
+      if (options.ignoreUnknownColumns) ignored.push(name.trim())
+      else unknown.push(options.quiet ? `column ${index + 1}` : name.trim())
       return null
     }
 
-    return column as CsvColumn
+    return column as C
   })
-  const missing = REQUIRED_COLUMNS.filter((column) => !seen.has(column))
+  // A file of secrets whose first line is not a header would have a secret named here:
+  // quietly, unknown columns are given by position only.
+  if (unknown.length > 0 && options.quiet) problems.unshift(`unknown ${unknown.join(', ')} (names not repeated, in case the first line is not a header)`)
+  else if (unknown.length > 0) problems.unshift(`unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((name) => `"${name}" (column ${header.findIndex((written) => written.trim() === name) + 1})`).join(', ')}`)
+  const missing = spec.required.filter((column) => !seen.has(column))
   if (missing.length > 0) problems.push(`missing required column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`)
   if (problems.length > 0) {
-    throw new CsvFormatError(`The header (line 1) is not usable: ${problems.join('; ')}.`, `Columns are ${CSV_COLUMNS.join(', ')} (snake_case or camelCase); tenant_id, name and type are required.`, {problems})
+    throw new CsvFormatError(`The header (line 1) is not usable: ${problems.join('; ')}.`, spec.hint, unknown.length > 0 ? {problems, unknownColumns: unknown} : {problems})
   }
 
-  return positions
+  return {ignored, positions}
 }
 
 interface Tracker {
@@ -143,9 +180,9 @@ function isBlank(record: readonly string[]): boolean {
   return record.every((field) => field.trim() === '')
 }
 
-async function nextRecord(batches: AsyncGenerator<string[][]>, tracker: Tracker): Promise<undefined | {record: string[]; rest: string[][]}> {
+async function nextRecord(batches: AsyncGenerator<string[][]>, tracker: Tracker, quiet: boolean): Promise<undefined | {record: string[]; rest: string[][]}> {
   for (;;) {
-    const batch = await readBatch(batches, tracker)
+    const batch = await readBatch(batches, tracker, quiet)
     if (!batch) return undefined
     const index = batch.findIndex((record) => {
       lineOf(record, tracker)
@@ -155,17 +192,17 @@ async function nextRecord(batches: AsyncGenerator<string[][]>, tracker: Tracker)
   }
 }
 
-async function readBatch(batches: AsyncGenerator<string[][]>, tracker: Tracker): Promise<string[][] | undefined> {
+async function readBatch(batches: AsyncGenerator<string[][]>, tracker: Tracker, quiet: boolean): Promise<string[][] | undefined> {
   try {
     const {done, value} = await batches.next()
     return done ? undefined : value
   } catch (error) {
-    throw parseFailure(error, tracker)
+    throw parseFailure(error, tracker, quiet)
   }
 }
 
-function toRows(records: readonly string[][], tracker: Tracker, width: number, positions: ReadonlyArray<CsvColumn | null>, guard: Utf8Guard): CsvRow[] {
-  const rows: CsvRow[] = []
+function toRows<C extends string>(records: readonly string[][], tracker: Tracker, width: number, positions: ReadonlyArray<C | null>, guard: Utf8Guard): Array<CsvRow<C>> {
+  const rows: Array<CsvRow<C>> = []
   for (const record of records) {
     const line = lineOf(record, tracker)
     if (isBlank(record)) continue
@@ -174,8 +211,8 @@ function toRows(records: readonly string[][], tracker: Tracker, width: number, p
       continue
     }
 
-    const values: Partial<Record<CsvColumn, string>> = {}
-    let problem: CsvRow['problem']
+    const values: Partial<Record<C, string>> = {}
+    let problem: CsvRow<C>['problem']
     for (let index = 0; index < width; index++) {
       const column = positions[index]
       if (!column) continue
@@ -193,7 +230,7 @@ function toRows(records: readonly string[][], tracker: Tracker, width: number, p
   return rows
 }
 
-function parseFailure(error: unknown, tracker: Tracker): Error {
+function parseFailure(error: unknown, tracker: Tracker, quiet: boolean): Error {
   const code = (error as {code?: string}).code
   // csv-parse counts the lines it has read when it fails; rows read before the failure
   // may still be unread by us when a stream errors, so its count is the better one.
@@ -208,7 +245,8 @@ function parseFailure(error: unknown, tracker: Tracker): Error {
   }
 
   if (typeof code === 'string' && code.startsWith('CSV_')) {
-    return new CsvFormatError(`Line ${line}: the file is not valid CSV (${(error as Error).message}). Nothing after it was read.`, undefined, {line})
+    const what = quiet ? '' : ` (${(error as Error).message})`
+    return new CsvFormatError(`Line ${line}: the file is not valid CSV${what}. Nothing after it was read.`, undefined, {line})
   }
 
   return error as Error

@@ -44,6 +44,8 @@ export interface ImportResult extends Readonly<ImportCounts> {
   readonly committed: boolean
   readonly dryRun: boolean
   readonly durationMs: number
+  /** Columns skipped under --ignore-unknown-columns. */
+  readonly ignoredColumns: readonly string[]
   readonly onConflict: OnConflict
   /** The first rejections (all of them are passed to `onRejected`). */
   readonly rejections: ReadonlyArray<Omit<Rejection, 'raw'>>
@@ -57,6 +59,8 @@ export interface ImportOptions {
   readonly chunkSize?: number
   /** Validate and check everything against the database, then roll back. */
   readonly dryRun?: boolean
+  /** Skip columns that are not tenant fields (notes, owner...) instead of refusing the file. */
+  readonly ignoreUnknownColumns?: boolean
   readonly onConflict?: OnConflict
   /** Called with the file's header (as written) once it has been read and checked. */
   readonly onHeader?: (header: readonly string[]) => void
@@ -95,7 +99,7 @@ export async function importTenantsCsv(session: BulkSession, audit: Audit, input
   const {db} = session
   const started = performance.now()
   const onConflict = options.onConflict ?? 'fail'
-  const csv = await openTenantCsv(input)
+  const csv = await openTenantCsv(input, {ignoreUnknownColumns: options.ignoreUnknownColumns})
   options.onHeader?.(csv.header)
   const run = randomUUID()
   const counts: ImportCounts = {created: 0, read: 0, rejected: 0, skipped: 0, updated: 0}
@@ -210,6 +214,7 @@ export async function importTenantsCsv(session: BulkSession, audit: Audit, input
     committed,
     dryRun: Boolean(options.dryRun),
     durationMs: Math.round(performance.now() - started),
+    ignoredColumns: csv.ignored,
     onConflict,
     rejections: reported,
     rejectionsOmitted: omitted,

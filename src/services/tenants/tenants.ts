@@ -54,7 +54,7 @@ export interface HistoryPage {
 }
 
 /** Which event each status change records. */
-const STATUS_EVENTS: Record<TenantStatus, string> = {
+export const STATUS_EVENTS: Record<TenantStatus, string> = {
   active: 'tenant.activated',
   inactive: 'tenant.deactivated',
   suspended: 'tenant.suspended',
@@ -150,6 +150,21 @@ export async function listTenants(db: Db, workspace: Workspace, query: TenantQue
     nextCursor: rows.length > query.limit ? (page.at(-1)?.tenant_id ?? null) : null,
     tenants: page.map((row) => toTenant(row, workspace.slug)),
     workspace: workspace.slug,
+  }
+}
+
+/**
+ * Every tenant matching `query` in `workspaces` (in that order, each in tenant-id order), a
+ * page at a time: for exports, which must not hold a fleet in memory nor stop at a page.
+ */
+export async function* allTenants(db: Db, workspaces: readonly Workspace[], query: Omit<TenantQuery, 'after' | 'limit'>, pageSize = 1000): AsyncGenerator<Tenant[]> {
+  for (const workspace of workspaces) {
+    let after: string | undefined
+    do {
+      const page = await listTenants(db, workspace, {...query, after, limit: pageSize})
+      if (page.tenants.length > 0) yield page.tenants
+      after = page.nextCursor ?? undefined
+    } while (after !== undefined)
   }
 }
 
