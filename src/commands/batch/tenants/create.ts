@@ -5,6 +5,7 @@ import type {Readable} from 'node:stream'
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../../cli/base-command.js'
+import {integerFlag} from '../../../cli/integer-flags.js'
 import {ImportProgress, rowsPerSecond} from '../../../cli/progress.js'
 import {type FileIdentity, RejectFile} from '../../../cli/reject-file.js'
 import {SynthexError} from '../../../errors/synthex-error.js'
@@ -31,7 +32,7 @@ By default valid rows are imported and every invalid row is reported with its li
 
   static override flags = {
     atomic: Flags.boolean({description: 'Import nothing at all if any row is rejected (one transaction).'}),
-    'chunk-size': Flags.integer({default: 5000, description: 'Rows per chunk (and per transaction).', hidden: true, max: 50_000, min: 1}),
+    'chunk-size': integerFlag({default: 5000, description: 'Rows per chunk (and per transaction).', hidden: true, max: 50_000, min: 1}),
     'dry-run': Flags.boolean({description: 'Validate every row and check it against the database, then roll back: nothing is written.'}),
     'from-csv': Flags.string({description: 'The CSV file to import, or - for standard input.', helpValue: '<file or ->', required: true}),
     'on-conflict': Flags.string({

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../../cli/base-command.js'
+import {integerFlag} from '../../../cli/integer-flags.js'
 import {TENANT_COLUMNS} from '../../../cli/tenant-view.js'
 import type {TenantStatus, TenantType} from '../../../db/schema.js'
 import {TENANT_STATUSES, TENANT_TYPES} from '../../../domain/tenant-fields.js'
@@ -24,7 +25,7 @@ export default class TenantsList extends BaseCommand<typeof TenantsList> {
   static override flags = {
     after: Flags.string({description: 'Start after this tenant id (the nextCursor of the previous page).', helpValue: '<tenant-id>'}),
     csv: csvFlag('Print CSV (the import\'s columns) instead of a table.'),
-    limit: Flags.integer({default: 100, description: 'Tenants per page.', max: 10_000, min: 1}),
+    limit: integerFlag({default: 100, description: 'Tenants per page.', max: 10_000, min: 1}),
     search: Flags.string({description: 'Only tenants whose id or name contains this text (case-insensitive).', helpValue: '<text>'}),
     status: Flags.string({description: 'Only tenants with this status.', options: [...TENANT_STATUSES]}),
     type: Flags.string({description: 'Only tenants of this type.', options: [...TENANT_TYPES]}),
