@@ -155,10 +155,11 @@ function flagProblems(err: ParseErrorLike, command: UsageContext): string[] {
 
     if (!given(name)) continue
     for (const other of flag.exclusive ?? []) {
-      const pair = [name, other].sort().join(' ')
+      const [first, second] = [name, other].sort()
+      const pair = `${first} ${second}`
       if (!given(other) || reported.has(pair)) continue
       reported.add(pair)
-      problems.push(`--${name} and --${other} cannot be used together: give one of them`)
+      problems.push(`--${first} and --${second} cannot be used together: give one of them`)
     }
 
     const needed = (flag.dependsOn ?? []).filter((other) => values[other] === undefined)

@@ -3,6 +3,7 @@ import {pipeline, type Readable} from 'node:stream'
 import {type Options, parse} from 'csv-parse'
 
 import {SynthexError} from '../../errors/synthex-error.js'
+import {describeCsvFailure} from './csv-failure.js'
 import {restoreFormula} from '../../text/spreadsheet-formula.js'
 import {TENANT_FIELDS} from '../../domain/tenant-fields.js'
 import {Utf8Guard} from '../../text/utf8-guard.js'
@@ -74,7 +75,7 @@ export async function openTenantCsv(input: Readable): Promise<TenantCsv> {
   })
 
   const batches = readBatches<string[]>(parser)
-  const tracker = {nextLine: 1}
+  const tracker = {nextLine: 1, records: 0}
   const first = await nextRecord(batches, tracker)
   if (!first) throw new CsvFormatError('The file is empty: a header row naming the columns is required (line 1).', `Columns: ${CSV_COLUMNS.join(', ')}.`)
   const header = first.record
@@ -125,11 +126,14 @@ function checkHeader(header: readonly string[]): Array<CsvColumn | null> {
 
 interface Tracker {
   nextLine: number
+  /** Records taken so far, the header included (see describeCsvFailure). */
+  records: number
 }
 
 /** Line numbers: each record spans one line plus the newlines inside its quoted fields. */
 function lineOf(record: readonly string[], tracker: Tracker): number {
   const line = tracker.nextLine
+  tracker.records += 1
   let spanned = 1
   for (const field of record) {
     if (field.includes('\n')) spanned += field.split('\n').length - 1
@@ -194,24 +198,8 @@ function toRows(records: readonly string[][], tracker: Tracker, width: number, p
 }
 
 function parseFailure(error: unknown, tracker: Tracker): Error {
-  const code = (error as {code?: string}).code
-  // csv-parse counts the lines it has read when it fails; rows read before the failure
-  // may still be unread by us when a stream errors, so its count is the better one.
-  const counted = (error as {lines?: unknown}).lines
-  const line = typeof counted === 'number' && counted > 0 ? counted : tracker.nextLine
-  if (code === 'CSV_MAX_RECORD_SIZE') {
-    return new CsvFormatError(
-      `Line ${line}: a record is longer than ${MAX_RECORD_BYTES / 1024} KiB, so a field is too long or a quote is never closed. Nothing after it was read.`,
-      'Fields are limited to 64 KiB; check the quotes around that line.',
-      {line},
-    )
-  }
-
-  if (typeof code === 'string' && code.startsWith('CSV_')) {
-    return new CsvFormatError(`Line ${line}: the file is not valid CSV (${(error as Error).message}). Nothing after it was read.`, undefined, {line})
-  }
-
-  return error as Error
+  const failure = describeCsvFailure(error, tracker, MAX_RECORD_BYTES / 1024)
+  return failure ? new CsvFormatError(failure.message, failure.hint, {line: failure.line}) : (error as Error)
 }
 
 /** Reads everything a stream has buffered at once, waiting only when it is empty. */

@@ -8,6 +8,7 @@ import {csvFlag} from '../../../cli/common-flags.js'
 import {example} from '../../../cli/example.js'
 
 export default class TenantsHistory extends BaseCommand<typeof TenantsHistory> {
+  static override aliases = ['tenants:history']
   static override args = {
     'tenant-id': Args.string({description: 'The tenant\'s id in its workspace (deleted tenants too).', required: true}),
   }

@@ -10,6 +10,7 @@ import {csvFlag} from '../../../cli/common-flags.js'
 import {example} from '../../../cli/example.js'
 
 export default class TenantsList extends BaseCommand<typeof TenantsList> {
+  static override aliases = ['tenants:list']
   static override description = `Lists tenants in tenant-id order, a page at a time (--limit, 100 by default). When there are more, the next page is one command away: the hint on stderr shows it, and the JSON result carries it as nextCursor (pass it to --after).
 
 --csv prints the columns of the CSV import, so an export can be edited and fed back to \`synthex batch tenants create --from-csv\`.`
