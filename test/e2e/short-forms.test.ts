@@ -13,12 +13,11 @@ describeEachCliBackend('short forms of the tenant commands (issue 13, point 10)'
     const created = await run(['tenants', 'create', '--tenant-id', 'short-1', '--name', 'Short One', '--type', 'shopify', '--shopify-shop', 'short-1.myshopify.com', '-w', 'short-eu'])
     expect(created.code, created.stderr).toBe(0)
 
-    const [short, long, shown, workspaces] = await Promise.all([
-      run(['tenants', 'list', '-w', 'short-eu', '--json']),
-      run(['tenant', 'tenants', 'list', '-w', 'short-eu', '--json']),
-      run(['tenants', 'get', 'short-1', '-w', 'short-eu', '--json']),
-      run(['workspaces', 'list', '--json']),
-    ])
+    // One at a time: the embedded database serves one process.
+    const short = await run(['tenants', 'list', '-w', 'short-eu', '--json'])
+    const long = await run(['tenant', 'tenants', 'list', '-w', 'short-eu', '--json'])
+    const shown = await run(['tenants', 'get', 'short-1', '-w', 'short-eu', '--json'])
+    const workspaces = await run(['workspaces', 'list', '--json'])
     expect(short.code).toBe(0)
     expect(parseJson(short)).toEqual(parseJson(long))
     expect(parseJson<{tenants: Array<{tenantId: string}>}>(short).tenants.map((tenant) => tenant.tenantId)).toEqual(['short-1'])
