@@ -114,6 +114,10 @@ export function describeUsageError(error: unknown, command: UsageContext): undef
   }
 }
 
+/** What a flag's name looks like: lower-case words joined by `-`, or one character. */
+const FLAG_LIKE = /^(?:--[a-z][\da-z]*(?:-[\da-z]+)*|-[\dA-Za-z])$/
+const FLAG_NAME_MAX = 40
+
 /** Unknown flags, each with the closest real one; `--flag=value` is named without its value. */
 function unknownFlags(typed: readonly string[], command: UsageContext, help: string): UsageDescription {
   // `--flag=value` and `-xvalue` are named without what follows the flag.
@@ -122,16 +126,20 @@ function unknownFlags(typed: readonly string[], command: UsageContext, help: str
     .filter(([, flag]) => !flag.hidden)
     .flatMap(([name, flag]) => (flag.allowNo ? [`--${name}`, `--no-${name}`] : [`--${name}`]))
   const shortNames = Object.values(command.flags).flatMap((flag) => (flag.char ? [`-${flag.char}`] : []))
-  const said = names.map((name) => {
+  // A "flag" that does not look like one (`--shpat_...`) may be a secret after a stray `--`.
+  const shown = names.filter((name) => FLAG_LIKE.test(name) && name.length <= FLAG_NAME_MAX)
+  const said = shown.map((name) => {
     const suggestion = name.startsWith('--') ? closest(name, longNames) : undefined
-    return suggestion ? `unknown flag ${name}, did you mean ${suggestion}?` : `unknown flag ${name}`
+    return suggestion ? `Unknown flag ${name}, did you mean ${suggestion}?` : `Unknown flag ${name}.`
   })
-  const message = said.join('; ')
-  const short = names.some((name) => /^-[^-]/.test(name))
+  const hidden = names.length - shown.length
+  if (hidden > 0) said.push(`${hidden === 1 ? 'An unknown flag' : `${hidden} unknown flags`}, not repeated here in case ${hidden === 1 ? 'it is' : 'one is'} a secret.`)
+  const message = said.join(' ')
+  const short = shown.some((name) => /^-[^-]/.test(name))
   return {
-    details: {unknownFlags: names},
+    details: {unknownFlags: shown},
     hint: short ? `Its short flags: ${shortNames.length > 0 ? shortNames.join(', ') : 'none'}. ${help}` : help,
-    message: `${message.charAt(0).toUpperCase()}${message.slice(1)}${message.endsWith('?') ? '' : '.'}`,
+    message,
   }
 }
 

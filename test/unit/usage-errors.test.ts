@@ -40,6 +40,10 @@ describe('usage errors in synthex\'s words', () => {
     expect(withValue?.message).toBe('Unknown flag --token.')
     expect(JSON.stringify(withValue)).not.toContain('shpat_secret')
     expect(withValue?.hint).toBe('Run `synthex credentials set --help` for its arguments, flags and examples.')
+    // A "flag" that does not look like one may be a token typed after a stray `--`.
+    const token = await said(['acme', '--service', 'shopify', '--shpat_0011223344aabbcc', '--jsn'])
+    expect(token?.message).toBe('Unknown flag --jsn, did you mean --json? An unknown flag, not repeated here in case it is a secret.')
+    expect(JSON.stringify(token)).not.toContain('shpat')
   })
 
   it('says which values a flag with options accepts, without repeating the one typed', async () => {
