@@ -15,6 +15,7 @@ import {FlagValueError} from './flag-value-error.js'
 import {Output} from './output.js'
 import {canPrompt} from './prompt.js'
 import {type Spinner, startSpinner} from './spinner.js'
+import {describeUsageError, type UsageContext} from './usage-error.js'
 import {waitAtMost} from './wait-at-most.js'
 import {colorAllowedByEnvironment, currentEnvironment, keyEnvironment, variable} from '../config/environment.js'
 
@@ -114,7 +115,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }
 
     let report = toErrorReport(error)
-    if (report.code === 'USAGE' && (this.ctor as unknown as typeof BaseCommand).readsSecret) {
+    const usage = report.code === 'USAGE' ? describeUsageError(error, this.usageContext()) : undefined
+    if (usage) {
+      // Said in synthex's words, naming flags and what they accept but never what was typed.
+      report = {...report, ...usage, details: {...report.details, ...usage.details}}
+    } else if (report.code === 'USAGE' && (this.ctor as unknown as typeof BaseCommand).readsSecret) {
       // A flag whose value is refused is still named, with what it accepts.
       const message = error instanceof FlagValueError ? error.quietMessage : 'The command line is not valid for this command (what was typed is not repeated: it may hold a secret).'
       report = {...report, message}
@@ -143,7 +148,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     await super.init()
     this.installSignalHandlers()
     const {args, flags} = await this.parse({
-      args: this.ctor.args,
+      // oclif reads a missing argument from piped standard input; piped input is where
+      // synthex's secrets come from (--value-stdin, --from-csv -), so a forgotten TENANT-ID
+      // would turn a token into a tenant id, repeated by the "does not exist" error.
+      args: Object.fromEntries(Object.entries(this.ctor.args ?? {}).map(([name, arg]) => [name, {...arg, ignoreStdin: true}])),
       baseFlags: (this.ctor as unknown as typeof BaseCommand).baseFlags,
       enableJsonFlag: this.ctor.enableJsonFlag,
       flags: this.ctor.flags,
@@ -267,6 +275,18 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     } catch {
       // A directory that cannot be checked cannot be opened either: opening the database
       // (or the key file) reports what is wrong with it.
+    }
+  }
+
+  /** The command's arguments and flags, as its usage errors name them. */
+  private usageContext(): UsageContext {
+    const ctor = this.ctor as unknown as typeof BaseCommand
+    const json = this.ctor.enableJsonFlag ? {json: {type: 'boolean'}} : {}
+    return {
+      args: (this.ctor.args ?? {}) as UsageContext['args'],
+      bin: this.config.bin,
+      flags: {...ctor.baseFlags, ...this.ctor.flags, ...json} as unknown as UsageContext['flags'],
+      id: (this.id ?? '').replaceAll(':', ' '),
     }
   }
 

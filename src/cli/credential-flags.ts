@@ -37,11 +37,29 @@ const DURATION_EXAMPLES = 'such as 30d, 2w or 12h'
 export function durationFlag(name: string, value: string, range: DurationRange = {}, examples = DURATION_EXAMPLES): number {
   const reading = readDuration(value, range)
   if (reading.ok) return reading.ms
+  // A bare number is a duration without its unit; a few digits are no secret to repeat.
+  const bare = /^\s*(\d{1,6})\s*$/.exec(value)?.[1]
+  if (bare !== undefined) {
+    const said = withUnits(Number(bare), range).map((unit) => `${bare}${unit} (${UNIT_WORDS[unit]})`)
+    const options = said.length > 1 ? `${said.slice(0, -1).join(', ')} or ${said.at(-1)}` : (said[0] ?? describeDurationRange(range))
+    throw new FlagValueError(`--${name}`, value, 'needs a unit', `--${name} needs a unit: ${options}.`)
+  }
+
   throw new FlagValueError(
     `--${name}`,
     value,
     reading.problem === 'format' ? `is not a duration ${examples}` : `is out of range: give a duration ${describeDurationRange(range)}`,
   )
+}
+
+const UNIT_MS = {d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, w: 604_800_000} as const
+const UNIT_WORDS = {d: 'days', h: 'hours', m: 'minutes', s: 'seconds', w: 'weeks'} as const
+
+/** The units that make `count` a duration within `range`: long ones for long ranges (expiries), short ones for timeouts. */
+function withUnits(count: number, range: DurationRange): Array<keyof typeof UNIT_MS> {
+  const short = (range.max ?? Number.POSITIVE_INFINITY) <= UNIT_MS.d
+  const order = short ? (['s', 'm', 'h'] as const) : (['d', 'h', 'w', 'm'] as const)
+  return order.filter((unit) => readDuration(`${count}${unit}`, range).ok).slice(0, 3)
 }
 
 /** A time flag: an ISO-8601 date or time. */

@@ -9,9 +9,13 @@ import {SynthexError} from '../errors/synthex-error.js'
 export class FlagValueError extends SynthexError {
   readonly quietMessage: string
 
-  /** `problem` completes "<flag>: <value> ...", e.g. `is out of range: give a whole number from 1 to 100`. */
-  constructor(flag: string, value: string, problem: string) {
-    super(`${flag}: "${value}" ${problem}.`, {code: 'USAGE', details: {flag}, kind: 'usage'})
-    this.quietMessage = `${flag}: the value given (not repeated here, in case it is a secret) ${problem}.`
+  /**
+   * `problem` completes "<flag>: <value> ...", e.g. `is out of range: give a whole number
+   * from 1 to 100`. `said`, when given, is the whole message, for every command: the caller
+   * vouches that it holds nothing that could be a secret.
+   */
+  constructor(flag: string, value: string, problem: string, said?: string) {
+    super(said ?? `${flag}: "${value}" ${problem}.`, {code: 'USAGE', details: {flag}, kind: 'usage'})
+    this.quietMessage = said ?? `${flag}: the value given (not repeated here, in case it is a secret) ${problem}.`
   }
 }

@@ -1,4 +1,4 @@
-import {Args, Flags} from '@oclif/core'
+import {Args, Flags, type Interfaces} from '@oclif/core'
 
 import {FlagValueError} from './flag-value-error.js'
 
@@ -31,7 +31,9 @@ interface IntegerOptions {
 }
 
 /** A whole-number flag; `max` is required, so no flag takes a number the code or the database cannot hold. */
-export function integerFlag(options: IntegerOptions) {
+export function integerFlag(options: IntegerOptions & {default: number}): Interfaces.OptionFlag<number>
+export function integerFlag(options: IntegerOptions): Interfaces.OptionFlag<number | undefined>
+export function integerFlag(options: IntegerOptions): Interfaces.OptionFlag<number | undefined> {
   const {max, min, ...rest} = options
   return Flags.custom<number>({
     ...rest,

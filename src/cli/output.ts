@@ -8,8 +8,11 @@ import {terminalLine, terminalSafeJson, terminalText} from '../text/terminal-tex
 export interface Column<T> {
   /** Header of the table column. */
   readonly header: string
-  /** CSV header: the snake_case field name, so an export can be fed back to an import. */
-  readonly key: string
+  /**
+   * CSV header: the snake_case field name, so an export can be fed back to an import and
+   * every export reads alike (issue 13). Lower case is checked by the type; `_` separates words.
+   */
+  readonly key: Lowercase<string>
   /** A colour for the cell in a table; the text is made safe first, then painted. */
   readonly style?: (row: T) => Style | undefined
   readonly value: (row: T) => unknown

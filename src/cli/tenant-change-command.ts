@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import {changeTenantsFromCsv, type ChangeCounts, type ChangeResult, type TenantChange} from '../services/import/tenant-changes.js'
 import {BaseCommand} from './base-command.js'
 import {ignoreUnknownColumnsFlag} from './common-flags.js'
+import {integerFlag} from './integer-flags.js'
 import {openImportInput, reportImport, sourceName} from './import-report.js'
 import {ImportProgress, rowsPerSecond} from './progress.js'
 import {RejectFile} from './reject-file.js'
@@ -10,7 +11,7 @@ import {RejectFile} from './reject-file.js'
 /** The flags of every `batch tenants` change from a CSV (update, set-status, delete). */
 export const tenantChangeFlags = {
   atomic: Flags.boolean({description: 'Change nothing at all if any row is rejected (one transaction).'}),
-  'chunk-size': Flags.integer({default: 500, description: 'Rows per chunk (and per transaction).', hidden: true, max: 10_000, min: 1}),
+  'chunk-size': integerFlag({default: 500, description: 'Rows per chunk (and per transaction).', hidden: true, max: 10_000, min: 1}),
   'dry-run': Flags.boolean({description: 'Check every row against the database, then roll back: nothing is written.'}),
   'from-csv': Flags.string({description: 'The CSV file (a tenant_id column, e.g. an export of `tenant tenants list --csv`), or - for standard input.', helpValue: '<file or ->', required: true}),
   'ignore-unknown-columns': ignoreUnknownColumnsFlag(),

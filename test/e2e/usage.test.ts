@@ -85,7 +85,7 @@ describeEachCliBackend('usage analytics', (target) => {
     expect(report.commands.map((row) => row.command)).not.toContain('usage report')
 
     const csv = await run(['usage', 'report', '--csv'])
-    expect(csv.stdout.split('\n')[0]).toBe('command,runs,errors,errorRate,averageMs,p95Ms,lastRunAt')
+    expect(csv.stdout.split('\n')[0]).toBe('command,runs,errors,error_rate,average_ms,p95_ms,last_run_at')
     expect(csv.stdout).toMatch(/^tenant tenants get,2,1,/m)
     const table = await run(['usage', 'report'])
     expect(table.stdout).toMatch(/^tenant tenants get\s+2\s+1\s+50\.0%\s+\d+\s+\d+\s+\S+$/m)

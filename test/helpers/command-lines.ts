@@ -375,6 +375,8 @@ export function checkArgv(argv: readonly string[], manifest: Manifest, options: 
   const firstFlag = argv.findIndex((token) => token.startsWith('-') && token !== '-')
   const words = firstFlag === -1 ? [...argv] : argv.slice(0, firstFlag)
   const help = argv.includes('--help')
+  // A shell function passing its own arguments on (`synthex() { npx --no -- synthex "$@"; }`).
+  if (argv.length === 1 && argv[0] === '$@') return {command: undefined, problems}
 
   if (options.npmRun && firstFlag !== -1) {
     problems.push(`npm takes the flags itself: write \`npm run ${BIN} -- ${argv.join(' ')}\``)

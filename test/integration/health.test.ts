@@ -107,7 +107,7 @@ describeEachBackend('health check', (database) => {
     expect(byName(fresh)).toMatchObject({
       channels: {reason: 'no channel configured: alerts only go to stderr (synthex alerts channels add)', status: 'degraded'},
       credentials: {reason: 'none expiring', status: 'healthy'},
-      cron: {reason: 'alerts check-now has never run: schedule it (see examples/crontab)', status: 'degraded'},
+      cron: {reason: 'alerts check-now has never run: schedule it (see https://github.com/synthex-dev/synthex/blob/main/examples/crontab)', status: 'degraded'},
       database: {status: 'healthy'},
       deliveries: {status: 'healthy'},
       encryption: {reason: 'key present; no credential stored yet', status: 'healthy'},

@@ -133,8 +133,20 @@ describe('reading a tenant CSV at its edges', () => {
       for await (const batch of csv.rows) read.push(...batch)
     })().catch((error_: unknown) => error_)
     expect(error).toBeInstanceOf(CsvFormatError)
-    expect((error as Error).message).toMatch(/^Line 3: the file is not valid CSV \(.*\)\. Nothing after it was read\.$/)
+    expect((error as Error).message).toBe('Line 3: a quote opened on this line is never closed (the file ends inside it). Nothing from line 3 on was read.')
+    expect((error as CsvFormatError).hint).toContain('a quote inside it is doubled')
     expect(read.map((row) => row.values.tenant_id)).toEqual(['a'])
+  })
+
+  it('names the line where an unclosed quote opened, not where the file ends, in csv-parse\'s stead', async () => {
+    const text = 'tenant_id,name,type\na,"two\nlines",shopify\n\nb,"B,shopify\nc,C,shopify\nd,D,shopify\n'
+    for (const size of [1, 7, 1 << 16]) {
+      const error = await readAll(text, size).catch((error_: unknown) => error_)
+      expect(error).toBeInstanceOf(CsvFormatError)
+      expect((error as Error).message, `chunks of ${size}`).toBe('Line 5: a quote opened on this line is never closed (the file ends inside it). Nothing from line 5 on was read.')
+      expect((error as CsvFormatError).details).toEqual({line: 5})
+      expect((error as Error).message).not.toMatch(/Quote Not Closed|parsing is finished/)
+    }
   })
 
   it('keeps a stray quote inside a field as text', async () => {

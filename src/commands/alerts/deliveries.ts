@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
+import {integerFlag} from '../../cli/integer-flags.js'
 import {listDeliveries} from '../../services/alerts/delivery/alert-delivery.js'
 import {csvFlag} from '../../cli/common-flags.js'
 import {example} from '../../cli/example.js'
@@ -30,7 +31,7 @@ export default class AlertsDeliveries extends BaseCommand<typeof AlertsDeliverie
   static override flags = {
     channel: Flags.string({description: 'Only this channel.', helpValue: '<name>'}),
     csv: csvFlag(),
-    limit: Flags.integer({default: 100, description: 'At most this many, newest first.', max: 10_000, min: 1}),
+    limit: integerFlag({default: 100, description: 'At most this many, newest first.', max: 10_000, min: 1}),
     state: Flags.option({description: 'Only this state.', options: ['pending', 'sent', 'failed', 'superseded'] as const})(),
   }
 

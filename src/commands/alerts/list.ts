@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
+import {integerFlag} from '../../cli/integer-flags.js'
 import {type Alert, listAlerts} from '../../services/alerts/alerts.js'
 import {SEVERITIES, type Severity} from '../../domain/severity.js'
 import {csvFlag} from '../../cli/common-flags.js'
@@ -16,7 +17,7 @@ export default class AlertsList extends BaseCommand<typeof AlertsList> {
 
   static override flags = {
     csv: csvFlag(),
-    limit: Flags.integer({default: 100, description: 'At most this many alerts.', max: 10_000, min: 1}),
+    limit: integerFlag({default: 100, description: 'At most this many alerts.', max: 10_000, min: 1}),
     severity: Flags.string({description: 'Only this severity.', options: [...SEVERITIES]}),
     state: Flags.string({default: 'firing', description: 'Which alerts.', options: ['firing', 'resolved', 'all']}),
   }

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
+import {integerFlag} from '../../cli/integer-flags.js'
 import {durationFlag} from '../../cli/credential-flags.js'
 import {EXPIRING_COLUMNS} from '../../cli/credential-view.js'
 import {type Credential, expiringCredentials} from '../../services/credentials/credentials.js'
@@ -17,7 +18,7 @@ export default class CredentialsExpiring extends BaseCommand<typeof CredentialsE
 
   static override flags = {
     csv: csvFlag(),
-    limit: Flags.integer({default: 1000, description: 'At most this many credentials.', max: 100_000, min: 1}),
+    limit: integerFlag({default: 1000, description: 'At most this many credentials.', max: 100_000, min: 1}),
     within: Flags.string({default: '30d', description: 'How far ahead to look.', helpValue: '<duration>'}),
   }
 

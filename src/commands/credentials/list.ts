@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
+import {integerFlag} from '../../cli/integer-flags.js'
 import {durationFlag} from '../../cli/credential-flags.js'
 import {CREDENTIAL_COLUMNS} from '../../cli/credential-view.js'
 import type {CredentialService} from '../../db/schema.js'
@@ -21,7 +22,7 @@ export default class CredentialsList extends BaseCommand<typeof CredentialsList>
     all: Flags.boolean({description: 'Include rotated and revoked versions.'}),
     csv: csvFlag(),
     'expiring-within': Flags.string({description: 'Only credentials expiring within this long (expired ones included), e.g. 30d.', helpValue: '<duration>'}),
-    limit: Flags.integer({default: 100, description: 'Credentials per page.', max: 10_000, min: 1}),
+    limit: integerFlag({default: 100, description: 'Credentials per page.', max: 10_000, min: 1}),
     service: Flags.string({description: 'Only this service.', options: [...CREDENTIAL_SERVICES]}),
     tenant: Flags.string({description: 'Only this tenant.', helpValue: '<tenant-id>'}),
   }

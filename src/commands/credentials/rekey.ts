@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
+import {integerFlag} from '../../cli/integer-flags.js'
 import {SynthexError} from '../../errors/synthex-error.js'
 import {rekeyCredentials, type RekeyResult} from '../../services/credentials/credentials.js'
 import {example} from '../../cli/example.js'
@@ -16,7 +17,7 @@ Key rotation: make the new key SYNTHEX_ENCRYPTION_KEY, list the old one in SYNTH
   ]
 
   static override flags = {
-    'batch-size': Flags.integer({default: 1000, description: 'Credentials per transaction.', max: 50_000, min: 1}),
+    'batch-size': integerFlag({default: 1000, description: 'Credentials per transaction.', max: 50_000, min: 1}),
     'dry-run': Flags.boolean({description: 'Only count what would be moved.'}),
   }
 

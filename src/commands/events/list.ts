@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {parseIsoTime, TIME_RANGE} from '../../cli/credential-flags.js'
 import {FlagValueError} from '../../cli/flag-value-error.js'
-import {idFlag} from '../../cli/integer-flags.js'
+import {idFlag, integerFlag} from '../../cli/integer-flags.js'
 import type {Column} from '../../cli/output.js'
 import {describeDurationRange, readDuration} from '../../domain/durations.js'
 import {SynthexError} from '../../errors/synthex-error.js'
@@ -93,7 +93,7 @@ Tables shorten lists longer than ${TABLE_LIST_ITEMS} items in the data column; -
     actor: Flags.string({description: 'Only events made by this actor (exact match).', helpValue: '<actor>'}),
     after: idFlag({description: 'Start after this event id (the nextCursor of the previous page).', helpValue: '<id>'}),
     csv: csvFlag('Print CSV (every field, data as JSON) instead of a table.'),
-    limit: Flags.integer({default: 100, description: 'Events per page.', max: 10_000, min: 1}),
+    limit: integerFlag({default: 100, description: 'Events per page.', max: 10_000, min: 1}),
     since: Flags.string({description: 'Only events of the last 7d, 24h, 30m..., or since an ISO-8601 time (2025-06-01 is midnight UTC; 2025-06-01T12:00:00Z).', helpValue: '<duration|time>'}),
     tenant: Flags.string({
       description: 'Only this tenant\'s events in the workspace, deleted tenants too, including the bulk imports that created it (as `tenant tenants history` shows them).',

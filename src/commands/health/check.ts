@@ -105,7 +105,7 @@ Exit codes: 0 healthy or degraded (degraded prints a warning), 3 unhealthy, or 3
       {header: '', key: 'status', style: (check) => colour(check.status), value: (check) => ICONS[check.status]},
       {header: 'Check', key: 'name', value: (check) => check.name},
       {header: 'Status', key: 'status', style: (check) => colour(check.status), value: (check) => check.status},
-      {header: 'Took', key: 'durationMs', value: (check) => `${Math.round(check.durationMs)} ms`},
+      {header: 'Took', key: 'duration_ms', value: (check) => `${Math.round(check.durationMs)} ms`},
       {header: 'Reason', key: 'reason', value: (check) => check.reason},
     ])
     process.stdout.write(`\n${paint(report.status, `${ICONS[report.status]} ${report.status}`)} (${report.checks.length} checks in ${Math.round(report.durationMs)} ms)\n`)

@@ -13,6 +13,7 @@ import {type ChannelProblem, type ChannelSpec, inspectChannels} from '../alerts/
 import {credentialAad, describeCredential} from '../credentials/credentials.js'
 import {describeSpan} from '../credentials/credential-expiry.js'
 import {formatDuration} from '../../domain/durations.js'
+import {repositoryFile} from '../../domain/repository.js'
 import type {ChannelEnvironment, ProviderApis} from '../../config/environment.js'
 
 /**
@@ -289,7 +290,7 @@ async function checkDeliveries(db: Db, now: Date): ReturnType<Check> {
 /** The dead-man's switch: cron is expected to run `alerts check-now` every few minutes. */
 async function checkCron(db: Db, now: Date, maxAgeMs: number): ReturnType<Check> {
   const last = await db.selectFrom('alert_runs').select('started_at').where('dry_run', '=', false).orderBy('started_at', 'desc').limit(1).executeTakeFirst()
-  if (!last) return {reason: 'alerts check-now has never run: schedule it (see examples/crontab)', status: 'degraded'}
+  if (!last) return {reason: `alerts check-now has never run: schedule it (see ${repositoryFile('examples/crontab')})`, status: 'degraded'}
   const ageMs = Math.max(0, now.getTime() - last.started_at.getTime())
   const value = {unit: 's' as const, value: Math.round(ageMs / 1000)}
   return ageMs > maxAgeMs

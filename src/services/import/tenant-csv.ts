@@ -3,6 +3,7 @@ import {pipeline, type Readable} from 'node:stream'
 import {type Options, parse} from 'csv-parse'
 
 import {SynthexError} from '../../errors/synthex-error.js'
+import {describeCsvFailure} from './csv-failure.js'
 import {restoreFormula} from '../../text/spreadsheet-formula.js'
 import {TENANT_FIELDS} from '../../domain/tenant-fields.js'
 import {Utf8Guard} from '../../text/utf8-guard.js'
@@ -103,9 +104,8 @@ export async function openCsv<C extends string>(input: Readable, spec: CsvSpec<C
   })
 
   const batches = readBatches<string[]>(parser)
-  const tracker = {nextLine: 1}
-  const quiet = Boolean(options.quiet)
-  const first = await nextRecord(batches, tracker, quiet)
+  const tracker = {nextLine: 1, records: 0}
+  const first = await nextRecord(batches, tracker)
   if (!first) throw new CsvFormatError('The file is empty: a header row naming the columns is required (line 1).', `Columns: ${spec.columns.join(', ')}.`)
   const header = first.record
   const {ignored, positions} = checkHeader(header, spec, options)
@@ -114,7 +114,7 @@ export async function openCsv<C extends string>(input: Readable, spec: CsvSpec<C
   async function* rows(): AsyncGenerator<Array<CsvRow<C>>> {
     if (first?.rest.length) yield toRows(first.rest, tracker, header.length, positions, guard)
     for (;;) {
-      const batch = await readBatch(batches, tracker, quiet)
+      const batch = await readBatch(batches, tracker)
       if (!batch) return
       yield toRows(batch, tracker, header.length, positions, guard)
     }
@@ -162,11 +162,14 @@ function checkHeader<C extends string>(header: readonly string[], spec: CsvSpec<
 
 interface Tracker {
   nextLine: number
+  /** Records taken so far, the header included (see describeCsvFailure). */
+  records: number
 }
 
 /** Line numbers: each record spans one line plus the newlines inside its quoted fields. */
 function lineOf(record: readonly string[], tracker: Tracker): number {
   const line = tracker.nextLine
+  tracker.records += 1
   let spanned = 1
   for (const field of record) {
     if (field.includes('\n')) spanned += field.split('\n').length - 1
@@ -180,9 +183,9 @@ function isBlank(record: readonly string[]): boolean {
   return record.every((field) => field.trim() === '')
 }
 
-async function nextRecord(batches: AsyncGenerator<string[][]>, tracker: Tracker, quiet: boolean): Promise<undefined | {record: string[]; rest: string[][]}> {
+async function nextRecord(batches: AsyncGenerator<string[][]>, tracker: Tracker): Promise<undefined | {record: string[]; rest: string[][]}> {
   for (;;) {
-    const batch = await readBatch(batches, tracker, quiet)
+    const batch = await readBatch(batches, tracker)
     if (!batch) return undefined
     const index = batch.findIndex((record) => {
       lineOf(record, tracker)
@@ -192,12 +195,12 @@ async function nextRecord(batches: AsyncGenerator<string[][]>, tracker: Tracker,
   }
 }
 
-async function readBatch(batches: AsyncGenerator<string[][]>, tracker: Tracker, quiet: boolean): Promise<string[][] | undefined> {
+async function readBatch(batches: AsyncGenerator<string[][]>, tracker: Tracker): Promise<string[][] | undefined> {
   try {
     const {done, value} = await batches.next()
     return done ? undefined : value
   } catch (error) {
-    throw parseFailure(error, tracker, quiet)
+    throw parseFailure(error, tracker)
   }
 }
 
@@ -230,26 +233,9 @@ function toRows<C extends string>(records: readonly string[][], tracker: Tracker
   return rows
 }
 
-function parseFailure(error: unknown, tracker: Tracker, quiet: boolean): Error {
-  const code = (error as {code?: string}).code
-  // csv-parse counts the lines it has read when it fails; rows read before the failure
-  // may still be unread by us when a stream errors, so its count is the better one.
-  const counted = (error as {lines?: unknown}).lines
-  const line = typeof counted === 'number' && counted > 0 ? counted : tracker.nextLine
-  if (code === 'CSV_MAX_RECORD_SIZE') {
-    return new CsvFormatError(
-      `Line ${line}: a record is longer than ${MAX_RECORD_BYTES / 1024} KiB, so a field is too long or a quote is never closed. Nothing after it was read.`,
-      'Fields are limited to 64 KiB; check the quotes around that line.',
-      {line},
-    )
-  }
-
-  if (typeof code === 'string' && code.startsWith('CSV_')) {
-    const what = quiet ? '' : ` (${(error as Error).message})`
-    return new CsvFormatError(`Line ${line}: the file is not valid CSV${what}. Nothing after it was read.`, undefined, {line})
-  }
-
-  return error as Error
+function parseFailure(error: unknown, tracker: Tracker): Error {
+  const failure = describeCsvFailure(error, tracker, MAX_RECORD_BYTES / 1024)
+  return failure ? new CsvFormatError(failure.message, failure.hint, {line: failure.line}) : (error as Error)
 }
 
 /** Reads everything a stream has buffered at once, waiting only when it is empty. */

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../../cli/base-command.js'
 import {ignoreUnknownColumnsFlag} from '../../../cli/common-flags.js'
+import {integerFlag} from '../../../cli/integer-flags.js'
 import {openImportInput, reportImport, sourceName} from '../../../cli/import-report.js'
 import {ImportProgress, rowsPerSecond} from '../../../cli/progress.js'
 import {RejectFile} from '../../../cli/reject-file.js'
@@ -29,7 +30,7 @@ Setting a credential to the value it already has changes nothing (counted as unc
 
   static override flags = {
     atomic: Flags.boolean({description: 'Store nothing at all if any row is rejected (one transaction).'}),
-    'chunk-size': Flags.integer({default: 1000, description: 'Rows per chunk (and per transaction).', hidden: true, max: 10_000, min: 1}),
+    'chunk-size': integerFlag({default: 1000, description: 'Rows per chunk (and per transaction).', hidden: true, max: 10_000, min: 1}),
     'dry-run': Flags.boolean({description: 'Check every row against the database, then roll back: nothing is written.'}),
     format: Flags.string({description: 'The file\'s format (default: JSON lines when it starts with {, else CSV).', options: ['csv', 'jsonl']}),
     'from-file': Flags.string({description: 'The file of credentials, or - for standard input.', helpValue: '<file or ->', required: true}),

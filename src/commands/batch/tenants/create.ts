@@ -6,6 +6,7 @@ import {openImportInput, reportImport, sourceName} from '../../../cli/import-rep
 import {ImportProgress} from '../../../cli/progress.js'
 import {RejectFile} from '../../../cli/reject-file.js'
 import {type ImportCounts, importTenantsCsv, type ImportResult, type OnConflict} from '../../../services/import/tenant-import.js'
+import {integerFlag} from '../../../cli/integer-flags.js'
 import {example} from '../../../cli/example.js'
 
 export default class BatchTenantsCreate extends BaseCommand<typeof BatchTenantsCreate> {
@@ -27,7 +28,7 @@ By default valid rows are imported and every invalid row is reported with its li
 
   static override flags = {
     atomic: Flags.boolean({description: 'Import nothing at all if any row is rejected (one transaction).'}),
-    'chunk-size': Flags.integer({default: 5000, description: 'Rows per chunk (and per transaction).', hidden: true, max: 50_000, min: 1}),
+    'chunk-size': integerFlag({default: 5000, description: 'Rows per chunk (and per transaction).', hidden: true, max: 50_000, min: 1}),
     'dry-run': Flags.boolean({description: 'Validate every row and check it against the database, then roll back: nothing is written.'}),
     'from-csv': Flags.string({description: 'The CSV file to import, or - for standard input.', helpValue: '<file or ->', required: true}),
     'ignore-unknown-columns': ignoreUnknownColumnsFlag(),

@@ -5,6 +5,7 @@ import {createTenant, type Tenant} from '../../../services/tenants/tenants.js'
 import {example} from '../../../cli/example.js'
 
 export default class TenantsCreate extends BaseCommand<typeof TenantsCreate> {
+  static override aliases = ['tenants:create']
   static override description = `Creates one tenant in the workspace. The fields follow the same rules as the columns of \`synthex batch tenants create --from-csv\`: tenant ids are 1-64 of A-Z a-z 0-9 _ - and unique in their workspace; shopify and mixed tenants need --shopify-shop, google_merchant and mixed tenants need --gmc-merchant-id. Every problem with the input is reported at once, and nothing is written unless all is well.`
 
   static override examples = [

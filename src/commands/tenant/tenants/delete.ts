@@ -7,6 +7,7 @@ import {yesFlag} from '../../../cli/common-flags.js'
 import {example} from '../../../cli/example.js'
 
 export default class TenantsDelete extends BaseCommand<typeof TenantsDelete> {
+  static override aliases = ['tenants:delete']
   static override args = {
     'tenant-id': tenantIdArg,
   }

@@ -5,6 +5,7 @@ import {getTenant, type Tenant} from '../../../services/tenants/tenants.js'
 import {example} from '../../../cli/example.js'
 
 export default class TenantsGet extends BaseCommand<typeof TenantsGet> {
+  static override aliases = ['tenants:get']
   static override args = {
     'tenant-id': tenantIdArg,
   }

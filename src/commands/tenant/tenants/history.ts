@@ -1,13 +1,14 @@
-import {Args, Flags} from '@oclif/core'
+import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../../cli/base-command.js'
-import {idFlag} from '../../../cli/integer-flags.js'
+import {idFlag, integerFlag} from '../../../cli/integer-flags.js'
 import {EVENT_COLUMNS} from '../../../cli/tenant-view.js'
 import {type HistoryPage, tenantHistory} from '../../../services/tenants/tenants.js'
 import {csvFlag} from '../../../cli/common-flags.js'
 import {example} from '../../../cli/example.js'
 
 export default class TenantsHistory extends BaseCommand<typeof TenantsHistory> {
+  static override aliases = ['tenants:history']
   static override args = {
     'tenant-id': Args.string({description: 'The tenant\'s id in its workspace (deleted tenants too).', required: true}),
   }
@@ -21,7 +22,7 @@ export default class TenantsHistory extends BaseCommand<typeof TenantsHistory> {
   static override flags = {
     after: idFlag({description: 'Start after this event id (the nextCursor of the previous page).'}),
     csv: csvFlag(),
-    limit: Flags.integer({default: 100, description: 'Events per page.', max: 10_000, min: 1}),
+    limit: integerFlag({default: 100, description: 'Events per page.', max: 10_000, min: 1}),
   }
 
   static override summary = 'Show a tenant\'s history.'

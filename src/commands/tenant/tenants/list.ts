@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../../cli/base-command.js'
+import {integerFlag} from '../../../cli/integer-flags.js'
 import type {Column} from '../../../cli/output.js'
 import {TENANT_COLUMNS} from '../../../cli/tenant-view.js'
 import type {TenantStatus, TenantType} from '../../../db/schema.js'
@@ -14,6 +15,7 @@ import {example} from '../../../cli/example.js'
 const WORKSPACE_COLUMN: Column<Tenant> = {header: 'Workspace', key: 'workspace', value: (tenant) => tenant.workspace}
 
 export default class TenantsList extends BaseCommand<typeof TenantsList> {
+  static override aliases = ['tenants:list']
   static override description = `Lists tenants in tenant-id order, a page at a time (--limit, 100 by default). When there are more, the next page is one command away: the notice on stderr shows it, and the JSON result carries it as nextCursor (pass it to --after).
 
 --all lists every tenant of the workspace, page after page, streamed (nothing stops at a page); --all-workspaces every tenant of every workspace, with a workspace column. --csv prints the columns of the CSV import, so an export can be edited and fed back to \`synthex batch tenants create --from-csv\` (--on-conflict update makes the database match it). --csv without --all says on stderr when more tenants follow.`
@@ -32,7 +34,7 @@ export default class TenantsList extends BaseCommand<typeof TenantsList> {
     all: Flags.boolean({description: 'Every tenant of the workspace, not one page (streamed with --csv).'}),
     'all-workspaces': Flags.boolean({description: 'Every tenant of every workspace, with a workspace column.'}),
     csv: csvFlag('Print CSV (the import\'s columns) instead of a table.'),
-    limit: Flags.integer({default: 100, description: 'Tenants per page.', max: 10_000, min: 1}),
+    limit: integerFlag({default: 100, description: 'Tenants per page.', max: 10_000, min: 1}),
     search: Flags.string({description: 'Only tenants whose id or name contains this text (case-insensitive).', helpValue: '<text>'}),
     status: Flags.string({description: 'Only tenants with this status.', options: [...TENANT_STATUSES]}),
     type: Flags.string({description: 'Only tenants of this type.', options: [...TENANT_TYPES]}),

@@ -2,6 +2,7 @@ import {TenantStatusCommand} from '../../../cli/tenant-status-command.js'
 import {example} from '../../../cli/example.js'
 
 export default class TenantsSuspend extends TenantStatusCommand {
+  static override aliases = ['tenants:suspend']
   static override description = 'Sets a tenant\'s status to suspended: it stays in the fleet and keeps its credentials, but raises no alerts until it is activated again.'
   static override examples = [
     example('acme-us', 'Suspend a tenant (e.g. unpaid invoice).'),

@@ -6,6 +6,7 @@ import {type TenantUpdate, updateTenant} from '../../../services/tenants/tenants
 import {example} from '../../../cli/example.js'
 
 export default class TenantsUpdate extends BaseCommand<typeof TenantsUpdate> {
+  static override aliases = ['tenants:update']
   static override args = {
     'tenant-id': tenantIdArg,
   }

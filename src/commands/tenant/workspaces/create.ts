@@ -5,6 +5,7 @@ import {createWorkspace, type Workspace} from '../../../services/workspaces/work
 import {example} from '../../../cli/example.js'
 
 export default class WorkspacesCreate extends BaseCommand<typeof WorkspacesCreate> {
+  static override aliases = ['workspaces:create']
   static override args = {
     slug: Args.string({description: 'Short name: lower-case letters, digits and "-", e.g. acme-eu.', required: true}),
   }

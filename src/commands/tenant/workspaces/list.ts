@@ -4,6 +4,7 @@ import {csvFlag} from '../../../cli/common-flags.js'
 import {example} from '../../../cli/example.js'
 
 export default class WorkspacesList extends BaseCommand<typeof WorkspacesList> {
+  static override aliases = ['workspaces:list']
   static override description = 'Lists every workspace with the number of tenants in it.'
   static override examples = [
     example('', 'Show all workspaces.'),
