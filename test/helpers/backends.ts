@@ -4,7 +4,7 @@ import {readFileSync} from 'node:fs'
 import {PGlite} from '@electric-sql/pglite'
 import {Kysely} from 'kysely'
 import pg from 'pg'
-import {afterAll, beforeAll, describe, inject} from 'vitest'
+import {afterAll, beforeAll, describe, inject, onTestFinished} from 'vitest'
 
 import {type BulkSession, embeddedBulkSession} from '../../src/db/bulk-session.js'
 import {openDatabase, type OpenDatabase} from '../../src/db/open-database.js'
@@ -122,6 +122,17 @@ export async function postgresDatabase(): Promise<TestDatabase> {
 
 export async function testDatabase(backend: BackendName): Promise<TestDatabase> {
   return backend === 'pglite' ? pgliteDatabase() : postgresDatabase()
+}
+
+/**
+ * A database of its own for one test, closed (and on the server dropped) when the test
+ * ends: for a test about the whole database (a rekey, a count of everything pending) that
+ * must not see what the suite's other tests left.
+ */
+export async function ownDatabase(backend: BackendName): Promise<TestDatabase> {
+  const own = await testDatabase(backend)
+  onTestFinished(() => own.close())
+  return own
 }
 
 /**

@@ -142,7 +142,8 @@ describeEachBackend('tenant_inactive and the storm guard', (database) => {
     expect(waiting).toMatchObject({notification: 'pending', notifiedAt: null})
 
     // Slack answers the retry; PagerDuty refused for good: one delivery is enough.
-    await sql`update alert_notifications set next_attempt_at = now() where state = 'pending'`.execute(db)
+    // Due a second ago: the run's clock has milliseconds, the database's microseconds.
+    await sql`update alert_notifications set next_attempt_at = now() - interval '1 second' where state = 'pending'`.execute(db)
     await check(new Date())
     const [told] = await listAlerts(db, {limit: 10})
     expect(told?.notification).toBe('sent')

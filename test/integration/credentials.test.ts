@@ -18,7 +18,8 @@ import {
 import {ConflictError, InvalidInputError, NotFoundError} from '../../src/errors/input-errors.js'
 import {createTenant} from '../../src/services/tenants/tenants.js'
 import {createWorkspace, findWorkspace, type Workspace} from '../../src/services/workspaces/workspaces.js'
-import {describeEachBackend} from '../helpers/backends.js'
+import {describeEachBackend, ownDatabase} from '../helpers/backends.js'
+import type {Db} from '../../src/db/schema.js'
 
 const audit = {actor: 'alice', source: 'cli'}
 const DAY = 86_400_000
@@ -118,22 +119,40 @@ describeEachBackend('credentials', (database, backend) => {
 
   it('refuses a ciphertext copied onto another row, naming the credential', async () => {
     const {db} = database()
-    const source = await db.selectFrom('credentials').innerJoin('tenants', 'tenants.id', 'credentials.tenant_id').select(['credentials.ciphertext']).where('tenants.tenant_id', '=', 'c1').executeTakeFirstOrThrow()
-    await sql`update credentials set ciphertext = ${source.ciphertext} from tenants where tenants.id = credentials.tenant_id and tenants.tenant_id = 'c4' and credentials.service = 'google'`.execute(db)
-    const error = await getCredential(db, workspace, {service: 'google', tenantId: 'c4'}, {audit, keyring, reveal: true}).catch((error_: unknown) => error_)
-    expect(error).toBeInstanceOf(UnsealError)
-    expect((error as Error).message).toBe('Cannot decrypt the credential of tenant c4, service google: authentication failed: the stored value was altered, or belongs to another credential.')
-    await sql`delete from credentials using tenants where tenants.id = credentials.tenant_id and tenants.tenant_id = 'c4' and credentials.service = 'google'`.execute(db)
-  })
-
-  it('moves every credential to a new key, resumes after an interruption, and needs the old key no more', async () => {
-    const {db} = database()
-    for (let index = 0; index < 30; index++) {
-      const tenantId = `rk-${index}`
-      await createTenant(db, workspace, audit, {name: tenantId, shopify_shop: `${tenantId}.myshopify.com`, tenant_id: tenantId, type: 'shopify'})
-      await setCredential(db, keyring, workspace, audit, {service: 'shopify', tenantId}, {value: `secret-${index}`})
+    for (const id of ['copy-from', 'copy-to']) {
+      await createTenant(db, workspace, audit, {name: id, shopify_shop: `${id}.myshopify.com`, tenant_id: id, type: 'shopify'})
+      await setCredential(db, keyring, workspace, audit, {service: 'google', tenantId: id}, {value: `secret-of-${id}`})
     }
 
+    const source = await db.selectFrom('credentials').innerJoin('tenants', 'tenants.id', 'credentials.tenant_id').select(['credentials.ciphertext']).where('tenants.tenant_id', '=', 'copy-from').executeTakeFirstOrThrow()
+    await sql`update credentials set ciphertext = ${source.ciphertext} from tenants where tenants.id = credentials.tenant_id and tenants.tenant_id = 'copy-to' and credentials.service = 'google'`.execute(db)
+    const error = await getCredential(db, workspace, {service: 'google', tenantId: 'copy-to'}, {audit, keyring, reveal: true}).catch((error_: unknown) => error_)
+    expect(error).toBeInstanceOf(UnsealError)
+    expect((error as Error).message).toBe('Cannot decrypt the credential of tenant copy-to, service google: authentication failed: the stored value was altered, or belongs to another credential.')
+  })
+
+  /** A database of the test's own (a rekey moves every credential in it) with `count` credentials sealed under `under`. */
+  const sealedFleet = async (count: number, under: Keyring): Promise<{db: Db; url: string | undefined}> => {
+    const own = await ownDatabase(backend)
+    const home = await findWorkspace(own.db, 'default')
+    for (let index = 0; index < count; index++) {
+      const tenantId = `rk-${index}`
+      await createTenant(own.db, home, audit, {name: tenantId, shopify_shop: `${tenantId}.myshopify.com`, tenant_id: tenantId, type: 'shopify'})
+      await setCredential(own.db, under, home, audit, {service: 'shopify', tenantId}, {value: `secret-${index}`})
+    }
+
+    return {db: own.db, url: own.url}
+  }
+
+  /** Copies rk-0's sealed value onto rk-1: a value that no key can open there. */
+  const tamperRk1 = async (db: Db): Promise<void> => {
+    await sql`update credentials set ciphertext = (select c.ciphertext from credentials c join tenants t on t.id = c.tenant_id where t.tenant_id = 'rk-0')
+              from tenants where tenants.id = credentials.tenant_id and tenants.tenant_id = 'rk-1'`.execute(db)
+  }
+
+  it('moves every credential to a new key, resumes after an interruption, and needs the old key no more', async () => {
+    const {db} = await sealedFleet(30, keyring)
+    const home = await findWorkspace(db, 'default')
     const underA = Number((await db.selectFrom('credentials').select((eb) => eb.fn.countAll<number>().as('n')).where('key_id', '=', 'a').executeTakeFirstOrThrow()).n)
     const both = new Keyring(keyB, [keyA])
     expect((await rekeyCredentials(db, both, audit, {dryRun: true})).remaining).toBe(underA)
@@ -157,7 +176,7 @@ describeEachBackend('credentials', (database, backend) => {
 
     const onlyB = new Keyring(keyB)
     for (let index = 0; index < 30; index++) {
-      const {value} = await getCredential(db, workspace, {service: 'shopify', tenantId: `rk-${index}`}, {audit, keyring: onlyB, reveal: true})
+      const {value} = await getCredential(db, home, {service: 'shopify', tenantId: `rk-${index}`}, {audit, keyring: onlyB, reveal: true})
       expect(value).toBe(`secret-${index}`)
     }
 
@@ -166,21 +185,20 @@ describeEachBackend('credentials', (database, backend) => {
   })
 
   it('reports, and leaves alone, what it cannot open while moving the rest', async () => {
-    const {db} = database()
-    await sql`update credentials set ciphertext = (select c.ciphertext from credentials c join tenants t on t.id = c.tenant_id where t.tenant_id = 'rk-0')
-              from tenants where tenants.id = credentials.tenant_id and tenants.tenant_id = 'rk-1'`.execute(db)
+    const {db} = await sealedFleet(10, new Keyring(keyB))
+    await tamperRk1(db)
     const onlyC = new Keyring(keyC, [keyB])
-    const total = Number((await db.selectFrom('credentials').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)
     const result = await rekeyCredentials(db, onlyC, audit, {batchSize: 4})
     expect(result.failed.map((failure) => [failure.tenantId, failure.service])).toEqual([['rk-1', 'shopify']])
     expect(result.failed[0]?.reason).toContain('authentication failed')
-    expect([result.moved, result.remaining]).toEqual([total - 1, 1])
+    expect([result.moved, result.remaining]).toEqual([9, 1])
   })
 
   // Concurrent transactions need two sessions: a server database.
   if (backend === 'postgres') {
     it('counts what a rekey could not reach, such as a row locked by a concurrent change', async () => {
-      const {db, url} = database()
+      const {db, url} = await sealedFleet(5, new Keyring(keyC))
+      await tamperRk1(db)
       const {default: pg} = await import('pg')
       const other = new pg.Client({connectionString: url})
       await other.connect()
