@@ -37,6 +37,8 @@ export async function openImportInput(flag: string, from: string): Promise<{iden
 
 export interface ImportOutcome {
   readonly atomic: boolean
+  /** Columns of the file left out by --ignore-unknown-columns. */
+  readonly ignoredColumns?: readonly string[]
   readonly committed: boolean
   readonly dryRun: boolean
   readonly durationMs: number
@@ -87,7 +89,11 @@ export function importSummary(outcome: ImportOutcome, verbs: ImportVerbs, source
 }
 
 /** The summary, then the first rejected rows and where the rest are. */
+/** Says what an import did, and sets exit code 3 (a partial outcome) when it rejected rows. */
 export function reportImport(out: Output, outcome: ImportOutcome, verbs: ImportVerbs, options: {action?: string; rejectPath?: string; source: string}): void {
+  const ignored = outcome.ignoredColumns ?? []
+  if (ignored.length > 0) out.info(`Ignored column${ignored.length > 1 ? 's' : ''}: ${ignored.join(', ')}.`)
+  if (outcome.rejected > 0) process.exitCode = 3
   const summary = importSummary(outcome, verbs, options.source, options.action)
   if (summary.success) out.success(summary.text)
   else out.info(summary.text)

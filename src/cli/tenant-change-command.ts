@@ -68,9 +68,7 @@ export abstract class TenantChangeCommand extends BaseCommand<typeof TenantChang
         }),
       )
       progress.done()
-      if (result.ignoredColumns.length > 0) this.output.info(`Ignored column${result.ignoredColumns.length > 1 ? 's' : ''}: ${result.ignoredColumns.join(', ')}.`)
       reportImport(this.output, result, {changed: [[verb, result.changed]], unchanged: change.kind === 'delete' ? [] : [['unchanged', result.unchanged]]}, {action: 'Applied', rejectPath, source: sourceName(from)})
-      if (result.rejected > 0) process.exitCode = 3
       return result
     } finally {
       progress.done()

@@ -6,6 +6,7 @@ export interface Received {
   readonly body: string
   readonly headers: IncomingMessage['headers']
   readonly json: unknown
+  readonly method: string
   readonly path: string
 }
 
@@ -81,7 +82,7 @@ export abstract class HttpFake {
       json = undefined
     }
 
-    const received: Received = {at: Date.now(), body, headers: request.headers, json, path: request.url ?? '/'}
+    const received: Received = {at: Date.now(), body, headers: request.headers, json, method: request.method ?? 'GET', path: request.url ?? '/'}
     this.received.push(received)
     const scripted = this.#script.shift()
     const answer = scripted ?? this.answer(received)

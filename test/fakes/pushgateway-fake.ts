@@ -1,6 +1,5 @@
-import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
-
 import {parseExposition, type Sample} from '../helpers/exposition.js'
+import {type Answer, HttpFake, type Received} from './http-fake.js'
 
 interface Group {
   readonly grouping: Record<string, string>
@@ -28,30 +27,8 @@ function formatSample(sample: Sample): string {
  * `push_time_seconds` and `push_failure_time_seconds` of each group; `GET /-/ready` answers
  * 200. Metrics are kept in memory only, like `--persistence.file=` does.
  */
-export class PushgatewayFake {
+export class PushgatewayFake extends HttpFake {
   readonly #groups = new Map<string, Group>()
-  #server: Server | undefined
-
-  get url(): string {
-    const address = this.#server?.address()
-    if (!address || typeof address === 'string') throw new Error('the Pushgateway fake is not listening')
-    return `http://127.0.0.1:${address.port}`
-  }
-
-  async close(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      if (!this.#server) return resolve()
-      this.#server.closeAllConnections()
-      this.#server.close(() => resolve())
-      this.#server = undefined
-    })
-  }
-
-  async listen(port = 0): Promise<this> {
-    this.#server = createServer((request, response) => void this.#handle(request, response))
-    await new Promise<void>((resolve) => this.#server?.listen(port, '127.0.0.1', resolve))
-    return this
-  }
 
   #exposition(): string {
     const byFamily = new Map<string, {help?: string; lines: string[]; type: string}>()
@@ -74,16 +51,9 @@ export class PushgatewayFake {
     return [...byFamily].map(([name, {help, lines, type}]) => `# HELP ${name} ${help ?? ''}\n# TYPE ${name} ${type}\n${lines.join('\n')}\n`).join('')
   }
 
-  async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = []
-    for await (const chunk of request) chunks.push(chunk as Buffer)
-    const body = Buffer.concat(chunks).toString('utf8')
-    const path = new URL(request.url ?? '/', 'http://pushgateway').pathname
-    const answer = (status: number, text = '') => {
-      response.writeHead(status, {'content-type': 'text/plain; charset=utf-8'})
-      response.end(text)
-    }
-
+  protected answer(request: Received): Answer {
+    const path = new URL(request.path, 'http://pushgateway').pathname
+    const answer = (status: number, text = ''): Answer => ({body: text, headers: {'content-type': 'text/plain; charset=utf-8'}, status})
     if (request.method === 'GET' && path === '/-/ready') return answer(200, 'OK\n')
     if (request.method === 'GET' && path === '/metrics') return answer(200, this.#exposition())
     const parts = path.split('/').slice(1).map((part) => decodeURIComponent(part))
@@ -98,7 +68,7 @@ export class PushgatewayFake {
     }
 
     if (request.method !== 'PUT' && request.method !== 'POST') return answer(405, 'Method Not Allowed\n')
-    const pushed = parseExposition(body)
+    const pushed = parseExposition(request.body)
     const structural = pushed.problems.filter((problem) => problem.startsWith('line ') || problem.startsWith('the exposition'))
     if (structural.length > 0) return answer(400, `pushed metrics are invalid or inconsistent with existing metrics: ${structural[0]}\n`)
     for (const family of pushed.families.values()) {

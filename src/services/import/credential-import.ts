@@ -1,17 +1,16 @@
 import type {Readable} from 'node:stream'
 
-import type {ControlledTransaction} from 'kysely'
 
 import type {Keyring} from '../../crypto/keyring.js'
 import {DatabaseUnavailableError} from '../../db/database-errors.js'
-import type {Db, Schema} from '../../db/schema.js'
+import type {Db} from '../../db/schema.js'
 import {type CredentialConflict, setCredentialBatch} from '../credentials/credential-batch.js'
 import type {Audit} from '../events/events.js'
-import type {Workspace} from '../workspaces/workspaces.js'
 import {type CredentialColumn, type CredentialFileFormat, openCredentialFile, SECRET_COLUMN} from './credential-file.js'
 import {type CredentialCandidate, checkCredentialRow, credentialKey} from './credential-row.js'
 import {type CsvRow, normaliseColumnName} from './tenant-csv.js'
 import type {Rejection} from './tenant-row.js'
+import {batchOutcome, type BatchOptions, type BatchOutcome, finishSingleTransaction, startSingleTransaction} from './batch-run.js'
 
 /**
  * `batch credentials set --from-file`: streams a file of credentials (CSV or JSON lines) into
@@ -34,32 +33,16 @@ export interface CredentialImportCounts {
   unchanged: number
 }
 
-export interface CredentialImportResult extends Readonly<CredentialImportCounts> {
-  readonly atomic: boolean
-  /** Whether the changes were kept: false for a dry run, and for an atomic run with rejected rows. */
-  readonly committed: boolean
-  readonly dryRun: boolean
-  readonly durationMs: number
+export interface CredentialImportResult extends Readonly<CredentialImportCounts>, BatchOutcome {
   readonly format: CredentialFileFormat
-  /** Columns skipped under --ignore-unknown-columns. */
-  readonly ignoredColumns: readonly string[]
   readonly onConflict: CredentialConflict
-  readonly rejections: ReadonlyArray<Omit<Rejection, 'raw'>>
-  readonly rejectionsOmitted: number
 }
 
-export interface CredentialImportOptions {
-  readonly atomic?: boolean
-  readonly chunkSize?: number
-  readonly dryRun?: boolean
+export interface CredentialImportOptions extends BatchOptions {
   readonly format?: CredentialFileFormat
-  readonly ignoreUnknownColumns?: boolean
   readonly now?: Date
   readonly onConflict?: CredentialConflict
-  readonly onHeader?: (header: readonly string[]) => void
   readonly onProgress?: (counts: Readonly<CredentialImportCounts>) => void
-  readonly onRejected?: (rejection: Rejection) => Promise<void> | void
-  readonly workspace: Workspace
 }
 
 /** A chunk is sealed and written in one transaction: big enough to pay few round trips, small enough to hold few tenant locks. */
@@ -83,7 +66,7 @@ export async function importCredentials(db: Db, keyring: Keyring, audit: Audit, 
     await options.onRejected?.(rejection)
   }
 
-  const single: ControlledTransaction<Schema> | undefined = options.atomic || options.dryRun ? await db.startTransaction().execute() : undefined
+  const single = await startSingleTransaction(db, options)
   // A credential named twice is a mistake in the file whichever chunk the second one is in.
   // Credential files are thousands of rows, not millions: the keys seen fit in memory.
   const seen = new Map<string, number>()
@@ -145,29 +128,9 @@ export async function importCredentials(db: Db, keyring: Keyring, audit: Audit, 
     throw error
   }
 
-  let committed = !options.dryRun
-  if (single) {
-    if (options.dryRun || counts.rejected > 0) {
-      committed = false
-      await single.rollback().execute()
-    } else {
-      await single.commit().execute()
-    }
-  }
-
-  return {
-    ...counts,
-    atomic: Boolean(options.atomic),
-    committed,
-    dryRun: Boolean(options.dryRun),
-    durationMs: Math.round(performance.now() - started),
-    format: file.format,
-    ignoredColumns: file.ignored,
-    onConflict,
-    // Rows refused by their own checks are reported as they are read, the others once their chunk is written.
-    rejections: reported.sort((a, b) => a.line - b.line),
-    rejectionsOmitted: omitted,
-  }
+  const committed = await finishSingleTransaction(single, options, counts.rejected)
+  // Rows refused by their own checks are reported as they are read, the others once their chunk is written.
+  return {...counts, ...batchOutcome(options, committed, started, file.ignored, reported.sort((a, b) => a.line - b.line), omitted), format: file.format, onConflict}
 }
 
 /**

@@ -1,9 +1,9 @@
 import type {Readable} from 'node:stream'
 
-import {type ControlledTransaction, sql} from 'kysely'
+import {sql} from 'kysely'
 
 import {DatabaseUnavailableError} from '../../db/database-errors.js'
-import type {Db, Schema, TenantRow, TenantStatus} from '../../db/schema.js'
+import type {Db, TenantRow, TenantStatus} from '../../db/schema.js'
 import {parseTenantFields, pickTenantFields, TENANT_FIELD_SPECS, TENANT_FIELDS, type TenantField, type TenantFields} from '../../domain/tenant-fields.js'
 import type {FieldIssue} from '../../errors/input-errors.js'
 import {type Audit, type NewEvent, recordEvents} from '../events/events.js'
@@ -11,6 +11,7 @@ import {type FieldChanges, STATUS_EVENTS} from '../tenants/tenants.js'
 import type {Workspace} from '../workspaces/workspaces.js'
 import {type CsvColumn, type CsvRow, openCsv, TENANT_CSV} from './tenant-csv.js'
 import {type Rejection, rejectionOf} from './tenant-row.js'
+import {batchOutcome, type BatchOptions, type BatchOutcome, finishSingleTransaction, startSingleTransaction} from './batch-run.js'
 
 /**
  * `batch tenants update|set-status|delete --from-csv`: changes to existing tenants named in
@@ -35,27 +36,12 @@ export interface ChangeCounts {
   unchanged: number
 }
 
-export interface ChangeResult extends Readonly<ChangeCounts> {
-  readonly atomic: boolean
-  readonly committed: boolean
-  readonly dryRun: boolean
-  readonly durationMs: number
-  readonly ignoredColumns: readonly string[]
-  readonly rejections: ReadonlyArray<Omit<Rejection, 'raw'>>
-  readonly rejectionsOmitted: number
-}
+export interface ChangeResult extends Readonly<ChangeCounts>, BatchOutcome {}
 
-export interface ChangeOptions {
-  readonly atomic?: boolean
-  readonly chunkSize?: number
-  readonly dryRun?: boolean
-  readonly ignoreUnknownColumns?: boolean
-  readonly onHeader?: (header: readonly string[]) => void
+export interface ChangeOptions extends BatchOptions {
   readonly onProgress?: (counts: Readonly<ChangeCounts>) => void
-  readonly onRejected?: (rejection: Rejection) => Promise<void> | void
   /** Where the rows came from, recorded in the audit trail. */
   readonly source: string
-  readonly workspace: Workspace
 }
 
 interface Named {
@@ -85,7 +71,7 @@ export async function changeTenantsFromCsv(db: Db, audit: Audit, input: Readable
     await options.onRejected?.(rejection)
   }
 
-  const single: ControlledTransaction<Schema> | undefined = options.atomic || options.dryRun ? await db.startTransaction().execute() : undefined
+  const single = await startSingleTransaction(db, options)
   const seen = new Map<string, number>()
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE
   let chunk: Named[] = []
@@ -141,26 +127,8 @@ export async function changeTenantsFromCsv(db: Db, audit: Audit, input: Readable
     throw error
   }
 
-  let committed = !options.dryRun
-  if (single) {
-    if (options.dryRun || counts.rejected > 0) {
-      committed = false
-      await single.rollback().execute()
-    } else {
-      await single.commit().execute()
-    }
-  }
-
-  return {
-    ...counts,
-    atomic: Boolean(options.atomic),
-    committed,
-    dryRun: Boolean(options.dryRun),
-    durationMs: Math.round(performance.now() - started),
-    ignoredColumns: csv.ignored,
-    rejections: reported.sort((a, b) => a.line - b.line),
-    rejectionsOmitted: omitted,
-  }
+  const committed = await finishSingleTransaction(single, options, counts.rejected)
+  return {...counts, ...batchOutcome(options, committed, started, csv.ignored, reported.sort((a, b) => a.line - b.line), omitted)}
 }
 
 function nameOf(row: CsvRow, workspaces: ReadonlyMap<string, Workspace>, fallback: Workspace): Named | {rejection: Rejection} {

@@ -1,11 +1,11 @@
 import {randomUUID} from 'node:crypto'
 import type {Readable} from 'node:stream'
 
-import {type ControlledTransaction, sql} from 'kysely'
+import {sql} from 'kysely'
 
 import {type BulkSession, copyTextRow} from '../../db/bulk-session.js'
 import {DatabaseUnavailableError} from '../../db/database-errors.js'
-import type {Db, Schema} from '../../db/schema.js'
+import type {Db} from '../../db/schema.js'
 import {type Audit, IMPORTED, type NewEvent, recordEvents} from '../events/events.js'
 import {type CsvColumn, openTenantCsv} from './tenant-csv.js'
 import {checkTenantRow, duplicateOf, type Rejection, type ResolvedWorkspace} from './tenant-row.js'
@@ -13,6 +13,7 @@ import {TENANT_FIELDS, type TenantField, type TenantFields} from '../../domain/t
 import {collectGarbage} from '../../util/collect-garbage.js'
 import type {FieldChanges} from '../tenants/tenants.js'
 import type {Workspace} from '../workspaces/workspaces.js'
+import {batchOutcome, type BatchOptions, type BatchOutcome, finishSingleTransaction, startSingleTransaction} from './batch-run.js'
 
 /**
  * `batch tenants create --from-csv`: streams a CSV of tenants into the database in chunks.
@@ -38,38 +39,16 @@ export interface ImportCounts {
   updated: number
 }
 
-export interface ImportResult extends Readonly<ImportCounts> {
-  readonly atomic: boolean
-  /** Whether the changes were kept: false for a dry run, and for an atomic import with rejected rows. */
-  readonly committed: boolean
-  readonly dryRun: boolean
-  readonly durationMs: number
-  /** Columns skipped under --ignore-unknown-columns. */
-  readonly ignoredColumns: readonly string[]
+export interface ImportResult extends Readonly<ImportCounts>, BatchOutcome {
   readonly onConflict: OnConflict
-  /** The first rejections (all of them are passed to `onRejected`). */
-  readonly rejections: ReadonlyArray<Omit<Rejection, 'raw'>>
-  readonly rejectionsOmitted: number
   readonly run: string
 }
 
-export interface ImportOptions {
-  /** All or nothing: one transaction, rolled back if any row is rejected. */
-  readonly atomic?: boolean
-  readonly chunkSize?: number
-  /** Validate and check everything against the database, then roll back. */
-  readonly dryRun?: boolean
-  /** Skip columns that are not tenant fields (notes, owner...) instead of refusing the file. */
-  readonly ignoreUnknownColumns?: boolean
+export interface ImportOptions extends BatchOptions {
   readonly onConflict?: OnConflict
-  /** Called with the file's header (as written) once it has been read and checked. */
-  readonly onHeader?: (header: readonly string[]) => void
   readonly onProgress?: (counts: Readonly<ImportCounts>) => void
-  readonly onRejected?: (rejection: Rejection) => Promise<void> | void
   /** Where the rows came from (a file name, or `stdin`), recorded in the audit trail. */
   readonly source: string
-  /** The workspace of rows without a `workspace` value. */
-  readonly workspace: Workspace
 }
 
 const DEFAULT_CHUNK_SIZE = 5000
@@ -115,7 +94,7 @@ export async function importTenantsCsv(session: BulkSession, audit: Audit, input
 
   const workspaces = await WorkspaceResolver.load(db, options.workspace)
   const workspaceOf = (slug: string | undefined): ResolvedWorkspace => workspaces.resolve(slug)
-  const single: ControlledTransaction<Schema> | undefined = options.atomic || options.dryRun ? await db.startTransaction().execute() : undefined
+  const single = await startSingleTransaction(db, options)
   const query: Db = single ?? db
   const writer = new ChunkWriter({audit, columns: csv.columns, copyIn: session.copyIn, onConflict, run, source: options.source, workspaces})
   const chunkKeys = new Map<string, number>()
@@ -191,35 +170,16 @@ export async function importTenantsCsv(session: BulkSession, audit: Audit, input
     throw error
   }
 
-  let committed = !options.dryRun
-  if (single) {
-    if (options.dryRun || counts.rejected > 0) {
-      committed = false
-      await single.rollback().execute()
-    } else {
-      try {
-        await single.commit().execute()
-      } catch (error) {
-        if (error instanceof DatabaseUnavailableError) throw interrupted(error, tally, {...options, onConflict}, counts.created + counts.updated)
-        throw error
-      }
-    }
+  let committed: boolean
+  try {
+    committed = await finishSingleTransaction(single, options, counts.rejected)
+  } catch (error) {
+    if (error instanceof DatabaseUnavailableError) throw interrupted(error, tally, {...options, onConflict}, counts.created + counts.updated)
+    throw error
   }
 
   await dropRunKeys(db)
-
-  return {
-    ...counts,
-    atomic: Boolean(options.atomic),
-    committed,
-    dryRun: Boolean(options.dryRun),
-    durationMs: Math.round(performance.now() - started),
-    ignoredColumns: csv.ignored,
-    onConflict,
-    rejections: reported,
-    rejectionsOmitted: omitted,
-    run,
-  }
+  return {...counts, ...batchOutcome(options, committed, started, csv.ignored, reported, omitted), onConflict, run}
 }
 
 /**

@@ -83,9 +83,7 @@ Setting a credential to the value it already has changes nothing (counted as unc
         }),
       )
       progress.done()
-      if (result.ignoredColumns.length > 0) this.output.info(`Ignored column${result.ignoredColumns.length > 1 ? 's' : ''}: ${result.ignoredColumns.join(', ')}.`)
       reportImport(this.output, result, {changed: [['created', result.created], ['rotated', result.rotated]], unchanged: [['unchanged', result.unchanged], ['skipped', result.skipped]]}, {rejectPath, source: sourceName(from)})
-      if (result.rejected > 0) process.exitCode = 3
       return result
     } finally {
       progress.done()

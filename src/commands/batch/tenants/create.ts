@@ -70,9 +70,7 @@ By default valid rows are imported and every invalid row is reported with its li
         workspace,
       }))
       progress.done()
-      if (result.ignoredColumns.length > 0) this.output.info(`Ignored column${result.ignoredColumns.length > 1 ? 's' : ''}: ${result.ignoredColumns.join(', ')}.`)
       reportImport(this.output, result, {changed: [['created', result.created], ['updated', result.updated]], unchanged: [['skipped', result.skipped]]}, {rejectPath, source: sourceName(from)})
-      if (result.rejected > 0) process.exitCode = 3
       return result
     } finally {
       progress.done()
