@@ -83,6 +83,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected flags!: CommandFlags<T>
   protected settings!: Settings
   #database: Promise<OpenDatabase> | undefined
+  /** Aborted on SIGINT/SIGTERM: a command still waiting for the embedded database's lock stops waiting. */
+  readonly #opening = new AbortController()
   /** The database once open: an interrupted command reports through it without waiting for one. */
   #opened: OpenDatabase | undefined
   #homeChecked = false
@@ -207,6 +209,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       poolSize: (this.ctor as unknown as typeof BaseCommand).databasePoolSize,
       statements: (this.ctor as unknown as typeof BaseCommand).databaseStatements,
       onProgress: (progress) => this.showProgress(progress),
+      signal: this.#opening.signal,
     })
       .then((database) => (this.#opened = database))
       .finally(() => this.stopSpinner())
@@ -340,7 +343,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     // An interrupted run is still a run for usage analytics and DogStatsD, if that is quick.
     await waitAtMost(this.reportFinished(undefined, true), REPORT_ON_SIGNAL_MS)
     // Close the database (releasing the embedded lock, rolling back an open transaction),
-    // but do not let a hung connection keep the process alive.
+    // but do not let a hung connection keep the process alive; one still waiting for the
+    // embedded lock stops waiting.
+    this.#opening.abort()
     await waitAtMost(this.closeDatabase().catch(() => {}), CLOSE_TIMEOUT_MS)
     process.exit(EXIT_CODES.interrupted)
   }

@@ -29,6 +29,8 @@ export interface LockOptions {
   /** Called once when the lock is busy and this process starts waiting. */
   readonly onWait?: (holder: LockHolder | undefined) => void
   readonly pollMs?: number
+  /** Stops the wait (the command was interrupted): the lock is not taken, and the wait rejects at once. */
+  readonly signal?: AbortSignal
   readonly timeoutMs: number
 }
 
@@ -79,7 +81,7 @@ export async function acquireEmbeddedLock(dataDir: string, options: LockOptions)
       options.onWait?.(lastSeen)
     }
 
-    await sleep(Math.min(pollMs, Math.max(1, options.timeoutMs - waited)))
+    await sleep(Math.min(pollMs, Math.max(1, options.timeoutMs - waited)), undefined, {signal: options.signal})
   }
 }
 

@@ -51,6 +51,8 @@ export interface OpenOptions {
    */
   readonly migrations?: 'auto' | 'ignore' | 'report'
   readonly onProgress?: (progress: OpenProgress) => void
+  /** Gives up waiting for the embedded database's lock (the command was interrupted). */
+  readonly signal?: AbortSignal
   /** Connections to a server database (default 4); a command sending in parallel needs more. */
   readonly poolSize?: number
   /**
@@ -79,6 +81,7 @@ async function openEmbedded(target: Extract<DatabaseTarget, {kind: 'embedded'}>,
   const lock: EmbeddedLock = await acquireEmbeddedLock(target.dataDir, {
     command: options.command,
     onWait: (holder) => options.onProgress?.({holder, type: 'waiting'}),
+    signal: options.signal,
     timeoutMs: target.lockTimeoutMs,
   }).catch((error: unknown) => {
     // A full disk or a read-only mount shows first here, where the lock file is written.

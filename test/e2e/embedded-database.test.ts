@@ -52,15 +52,18 @@ describe('the embedded database', () => {
   })
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    it(`exits 130 on ${signal}, after cleaning up`, async () => {
+    it(`exits 130 on ${signal} at once, even while waiting for the database, after cleaning up`, async () => {
       const home = await makeHome()
       const lock = await acquireEmbeddedLock(join(home, 'pgdata'), {command: 'holder', timeoutMs: 1000})
       try {
         const waiting = startCli(['tenant', 'tenants', 'list'], {env: {SYNTHEX_HOME: home, SYNTHEX_LOCK_TIMEOUT: '60s'}})
         await waitFor(() => (waiting.output().stderr.includes('Waiting for the embedded database') ? true : undefined), 30_000, 'the wait notice')
+        const killedAt = Date.now()
         waiting.child.kill(signal)
         const result = await waiting.done
         expect(result.code).toBe(130)
+        // It stops waiting for the lock: Ctrl-C is not followed by seconds of nothing.
+        expect(Date.now() - killedAt).toBeLessThan(3000)
         expect(result.stderr).toContain(`Interrupted by ${signal}`)
         expect(readLockHolder(join(home, 'pgdata'))?.pid).toBe(process.pid)
       } finally {
