@@ -12,12 +12,15 @@ import type {TestProject} from 'vitest/node'
 
 import {migrateToLatest} from '../src/db/migrations.js'
 import {PGliteDialect} from '../src/db/pglite-dialect.js'
+import {makeTreePrivate} from '../src/db/private-home.js'
 import {backendNames} from './helpers/backends.js'
 
 declare module 'vitest' {
   export interface ProvidedContext {
     /** A migrated PGlite data directory as a tarball: suites start from it instead of running initdb (~5 s) each. */
     pgliteTemplate: string
+    /** The same, unpacked: an embedded home's pgdata is a copy of it (a file copy, where unpacking the tarball starts PGlite). */
+    pgliteTemplateDir: string
     /** A migrated database on the Postgres server that suites clone (CREATE DATABASE ... TEMPLATE); empty when the server is not in this run. */
     serverTemplate: string
     /** The scratch directory of this test run. */
@@ -32,6 +35,7 @@ declare module 'vitest' {
 interface Prepared {
   readonly dependencyTarballs: string[]
   readonly pgliteTemplate: string
+  readonly pgliteTemplateDir: string
   readonly serverTemplate: string
   readonly scratch: string
   readonly tarball: string
@@ -53,6 +57,7 @@ export default async function setup(project: TestProject): Promise<() => void> {
   project.provide('tarball', prepared.tarball)
   project.provide('dependencyTarballs', prepared.dependencyTarballs)
   project.provide('pgliteTemplate', prepared.pgliteTemplate)
+  project.provide('pgliteTemplateDir', prepared.pgliteTemplateDir)
   project.provide('scratch', prepared.scratch)
   project.provide('serverTemplate', prepared.serverTemplate)
   return async () => {
@@ -72,6 +77,10 @@ async function prepare(): Promise<Prepared> {
   await client.close()
   const template = join(scratch, 'pglite-template.tar')
   writeFileSync(template, Buffer.from(await dump.arrayBuffer()))
+  const templateDir = join(scratch, 'pglite-template')
+  const unpacked = await PGlite.create(templateDir, {loadDataDir: new Blob([readFileSync(template)])})
+  await unpacked.close()
+  makeTreePrivate(templateDir)
 
   const serverTemplate = backendNames().includes('postgres') ? await createServerTemplate() : ''
   // Packed once for the suites that install it; without scripts, so `prepare` does not
@@ -86,7 +95,7 @@ async function prepare(): Promise<Prepared> {
 
   const {dependencies = {}} = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {dependencies?: Record<string, string>}
   const tarball = pack('.')
-  return {dependencyTarballs: Object.keys(dependencies).map((name) => pack(join(root, 'node_modules', name))), pgliteTemplate: template, scratch, serverTemplate, tarball}
+  return {dependencyTarballs: Object.keys(dependencies).map((name) => pack(join(root, 'node_modules', name))), pgliteTemplate: template, pgliteTemplateDir: templateDir, scratch, serverTemplate, tarball}
 }
 
 /** An admin connection to the server named by TEST_DATABASE_URL. */

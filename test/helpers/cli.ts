@@ -1,9 +1,8 @@
 import {spawn} from 'node:child_process'
-import {mkdtempSync, readFileSync} from 'node:fs'
+import {cpSync, mkdtempSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import {PGlite} from '@electric-sql/pglite'
 import {inject} from 'vitest'
 
 import {makeTreePrivate} from '../../src/db/private-home.js'
@@ -87,8 +86,7 @@ export function parseJson<T = unknown>(result: CliResult): T {
 export async function makeHome(options: {fresh?: boolean} = {}): Promise<string> {
   const home = mkdtempSync(join(inject('scratch'), 'home-'))
   if (!options.fresh) {
-    const client = await PGlite.create(join(home, 'pgdata'), {loadDataDir: new Blob([readFileSync(inject('pgliteTemplate'))])})
-    await client.close()
+    cpSync(inject('pgliteTemplateDir'), join(home, 'pgdata'), {recursive: true})
     // Private, as synthex itself would have created it: a home others can read gets a warning.
     makeTreePrivate(join(home, 'pgdata'))
   }
