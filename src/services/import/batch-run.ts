@@ -36,6 +36,35 @@ export interface BatchOutcome {
   readonly rejectionsOmitted: number
 }
 
+const MAX_REPORTED_REJECTIONS = 1000
+
+/**
+ * A run's rejected rows: each counted and passed on to `onRejected` (the reject file), the
+ * first thousand kept for the summary, in line order.
+ */
+export class Rejections {
+  omitted = 0
+  readonly #kept: Array<Omit<Rejection, 'raw'>> = []
+  readonly #counts: {rejected: number}
+  readonly #onRejected: BatchOptions['onRejected']
+
+  constructor(counts: {rejected: number}, onRejected: BatchOptions['onRejected']) {
+    this.#counts = counts
+    this.#onRejected = onRejected
+  }
+
+  get reported(): BatchOutcome['rejections'] {
+    return [...this.#kept].sort((a, b) => a.line - b.line)
+  }
+
+  add(rejection: Rejection): Promise<void> | void {
+    this.#counts.rejected++
+    if (this.#kept.length < MAX_REPORTED_REJECTIONS) this.#kept.push({column: rejection.column, line: rejection.line, reason: rejection.reason})
+    else this.omitted++
+    return this.#onRejected?.(rejection)
+  }
+}
+
 /** An atomic or dry run is one transaction over every chunk; otherwise each chunk commits on its own (undefined). */
 export async function startSingleTransaction(db: Db, options: BatchOptions): Promise<ControlledTransaction<Schema> | undefined> {
   return options.atomic || options.dryRun ? db.startTransaction().execute() : undefined
@@ -54,6 +83,6 @@ export async function finishSingleTransaction(single: ControlledTransaction<Sche
 }
 
 /** The outcome's common part. */
-export function batchOutcome(options: BatchOptions, committed: boolean, startedAt: number, ignoredColumns: readonly string[], rejections: BatchOutcome['rejections'], rejectionsOmitted: number): BatchOutcome {
-  return {atomic: Boolean(options.atomic), committed, dryRun: Boolean(options.dryRun), durationMs: Math.round(performance.now() - startedAt), ignoredColumns, rejections, rejectionsOmitted}
+export function batchOutcome(options: BatchOptions, committed: boolean, startedAt: number, ignoredColumns: readonly string[], rejections: Rejections): BatchOutcome {
+  return {atomic: Boolean(options.atomic), committed, dryRun: Boolean(options.dryRun), durationMs: Math.round(performance.now() - startedAt), ignoredColumns, rejections: rejections.reported, rejectionsOmitted: rejections.omitted}
 }

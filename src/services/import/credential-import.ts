@@ -10,7 +10,7 @@ import {type CredentialColumn, type CredentialFileFormat, openCredentialFile, SE
 import {type CredentialCandidate, checkCredentialRow, credentialKey} from './credential-row.js'
 import {type CsvRow, normaliseColumnName} from './tenant-csv.js'
 import type {Rejection} from './tenant-row.js'
-import {batchOutcome, type BatchOptions, type BatchOutcome, finishSingleTransaction, startSingleTransaction} from './batch-run.js'
+import {batchOutcome, type BatchOptions, type BatchOutcome, finishSingleTransaction, Rejections, startSingleTransaction} from './batch-run.js'
 
 /**
  * `batch credentials set --from-file`: streams a file of credentials (CSV or JSON lines) into
@@ -47,7 +47,6 @@ export interface CredentialImportOptions extends BatchOptions {
 
 /** A chunk is sealed and written in one transaction: big enough to pay few round trips, small enough to hold few tenant locks. */
 const DEFAULT_CHUNK_SIZE = 1000
-const MAX_REPORTED_REJECTIONS = 1000
 
 export async function importCredentials(db: Db, keyring: Keyring, audit: Audit, input: Readable, options: CredentialImportOptions): Promise<CredentialImportResult> {
   const started = performance.now()
@@ -57,14 +56,8 @@ export async function importCredentials(db: Db, keyring: Keyring, audit: Audit, 
   options.onHeader?.(file.header)
   const secretAt = file.header.findIndex((name) => normaliseColumnName(name) === SECRET_COLUMN)
   const counts: CredentialImportCounts = {created: 0, read: 0, rejected: 0, rotated: 0, skipped: 0, unchanged: 0}
-  const reported: Array<Omit<Rejection, 'raw'>> = []
-  let omitted = 0
-  const reject = async (rejection: Rejection): Promise<void> => {
-    counts.rejected++
-    if (reported.length < MAX_REPORTED_REJECTIONS) reported.push({column: rejection.column, line: rejection.line, reason: rejection.reason})
-    else omitted++
-    await options.onRejected?.(rejection)
-  }
+  const rejections = new Rejections(counts, options.onRejected)
+  const reject = (rejection: Rejection): Promise<void> | void => rejections.add(rejection)
 
   const single = await startSingleTransaction(db, options)
   // A credential named twice is a mistake in the file whichever chunk the second one is in.
@@ -129,8 +122,9 @@ export async function importCredentials(db: Db, keyring: Keyring, audit: Audit, 
   }
 
   const committed = await finishSingleTransaction(single, options, counts.rejected)
-  // Rows refused by their own checks are reported as they are read, the others once their chunk is written.
-  return {...counts, ...batchOutcome(options, committed, started, file.ignored, reported.sort((a, b) => a.line - b.line), omitted), format: file.format, onConflict}
+  // Rows refused by their own checks are reported as they are read, the others once their
+  // chunk is written: Rejections gives them back in line order.
+  return {...counts, ...batchOutcome(options, committed, started, file.ignored, rejections), format: file.format, onConflict}
 }
 
 /**

@@ -11,7 +11,7 @@ import {type FieldChanges, STATUS_EVENTS} from '../tenants/tenants.js'
 import type {Workspace} from '../workspaces/workspaces.js'
 import {type CsvColumn, type CsvRow, openCsv, TENANT_CSV} from './tenant-csv.js'
 import {type Rejection, rejectionOf} from './tenant-row.js'
-import {batchOutcome, type BatchOptions, type BatchOutcome, finishSingleTransaction, startSingleTransaction} from './batch-run.js'
+import {batchOutcome, type BatchOptions, type BatchOutcome, finishSingleTransaction, Rejections, startSingleTransaction} from './batch-run.js'
 
 /**
  * `batch tenants update|set-status|delete --from-csv`: changes to existing tenants named in
@@ -53,7 +53,6 @@ interface Named {
 }
 
 const DEFAULT_CHUNK_SIZE = 500
-const MAX_REPORTED_REJECTIONS = 1000
 
 export async function changeTenantsFromCsv(db: Db, audit: Audit, input: Readable, change: TenantChange, options: ChangeOptions): Promise<ChangeResult> {
   const started = performance.now()
@@ -62,14 +61,8 @@ export async function changeTenantsFromCsv(db: Db, audit: Audit, input: Readable
   const fields = change.kind === 'update' ? TENANT_FIELDS.filter((field) => field !== 'tenant_id' && csv.columns.has(field)) : []
   const workspaces = new Map((await db.selectFrom('workspaces').selectAll().execute()).map((row) => [row.slug, {createdAt: row.created_at, id: row.id, name: row.name, slug: row.slug}]))
   const counts: ChangeCounts = {changed: 0, read: 0, rejected: 0, unchanged: 0}
-  const reported: Array<Omit<Rejection, 'raw'>> = []
-  let omitted = 0
-  const reject = async (rejection: Rejection): Promise<void> => {
-    counts.rejected++
-    if (reported.length < MAX_REPORTED_REJECTIONS) reported.push({column: rejection.column, line: rejection.line, reason: rejection.reason})
-    else omitted++
-    await options.onRejected?.(rejection)
-  }
+  const rejections = new Rejections(counts, options.onRejected)
+  const reject = (rejection: Rejection): Promise<void> | void => rejections.add(rejection)
 
   const single = await startSingleTransaction(db, options)
   const seen = new Map<string, number>()
@@ -128,7 +121,7 @@ export async function changeTenantsFromCsv(db: Db, audit: Audit, input: Readable
   }
 
   const committed = await finishSingleTransaction(single, options, counts.rejected)
-  return {...counts, ...batchOutcome(options, committed, started, csv.ignored, reported.sort((a, b) => a.line - b.line), omitted)}
+  return {...counts, ...batchOutcome(options, committed, started, csv.ignored, rejections)}
 }
 
 function nameOf(row: CsvRow, workspaces: ReadonlyMap<string, Workspace>, fallback: Workspace): Named | {rejection: Rejection} {

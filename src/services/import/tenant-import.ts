@@ -13,7 +13,7 @@ import {TENANT_FIELDS, type TenantField, type TenantFields} from '../../domain/t
 import {collectGarbage} from '../../util/collect-garbage.js'
 import type {FieldChanges} from '../tenants/tenants.js'
 import type {Workspace} from '../workspaces/workspaces.js'
-import {batchOutcome, type BatchOptions, type BatchOutcome, finishSingleTransaction, startSingleTransaction} from './batch-run.js'
+import {batchOutcome, type BatchOptions, type BatchOutcome, finishSingleTransaction, Rejections, startSingleTransaction} from './batch-run.js'
 
 /**
  * `batch tenants create --from-csv`: streams a CSV of tenants into the database in chunks.
@@ -52,7 +52,6 @@ export interface ImportOptions extends BatchOptions {
 }
 
 const DEFAULT_CHUNK_SIZE = 5000
-const MAX_REPORTED_REJECTIONS = 1000
 const YIELD_EVERY_ROWS = 250
 /** See collectGarbage: every 4 chunks of 5,000 rows holds peak memory flat at little cost. */
 const GC_EVERY_CHUNKS = 4
@@ -82,15 +81,8 @@ export async function importTenantsCsv(session: BulkSession, audit: Audit, input
   options.onHeader?.(csv.header)
   const run = randomUUID()
   const counts: ImportCounts = {created: 0, read: 0, rejected: 0, skipped: 0, updated: 0}
-  const reported: Array<Omit<Rejection, 'raw'>> = []
-  let omitted = 0
-
-  const reject = (rejection: Rejection): Promise<void> | void => {
-    counts.rejected++
-    if (reported.length < MAX_REPORTED_REJECTIONS) reported.push({column: rejection.column, line: rejection.line, reason: rejection.reason})
-    else omitted++
-    return options.onRejected?.(rejection)
-  }
+  const rejections = new Rejections(counts, options.onRejected)
+  const reject = (rejection: Rejection): Promise<void> | void => rejections.add(rejection)
 
   const workspaces = await WorkspaceResolver.load(db, options.workspace)
   const workspaceOf = (slug: string | undefined): ResolvedWorkspace => workspaces.resolve(slug)
@@ -179,7 +171,7 @@ export async function importTenantsCsv(session: BulkSession, audit: Audit, input
   }
 
   await dropRunKeys(db)
-  return {...counts, ...batchOutcome(options, committed, started, csv.ignored, reported, omitted), onConflict, run}
+  return {...counts, ...batchOutcome(options, committed, started, csv.ignored, rejections), onConflict, run}
 }
 
 /**
