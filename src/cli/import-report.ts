@@ -3,9 +3,10 @@ import {stat} from 'node:fs/promises'
 import type {Readable} from 'node:stream'
 
 import {SynthexError} from '../errors/synthex-error.js'
+import type {Rejection} from '../services/import/tenant-row.js'
 import type {Output} from './output.js'
-import {rowsPerSecond} from './progress.js'
-import type {FileIdentity} from './reject-file.js'
+import {type ImportProgress, rowsPerSecond} from './progress.js'
+import {type FileIdentity, RejectFile} from './reject-file.js'
 
 /**
  * What the batch commands share around their import: opening the file (or standard input),
@@ -108,4 +109,35 @@ export function reportImport(out: Output, outcome: ImportOutcome, verbs: ImportV
 /** Where the rows came from, for people. */
 export function sourceName(from: string): string {
   return from === '-' ? 'standard input' : from
+}
+
+/** What a batch service takes from its command: the reject file's hooks, and progress. */
+export interface BatchHooks<C> {
+  onHeader(header: readonly string[]): void
+  onProgress(counts: Readonly<C>): void
+  onRejected(rejection: Rejection): Promise<void> | void
+}
+
+/**
+ * A batch command's run around its service: the reject file beside the input, progress on
+ * stderr, the summary, and the input and reject file closed whatever happens.
+ */
+export async function runBatch<C extends {read: number}, R extends ImportOutcome>(
+  out: Output,
+  opened: {readonly identity?: FileIdentity; readonly input: Readable},
+  options: {action?: string; from: string; progress: ImportProgress<C>; rejectPath?: string; verbs: (result: R) => ImportVerbs},
+  work: (hooks: BatchHooks<C>) => Promise<R>,
+): Promise<R> {
+  const {progress, rejectPath} = options
+  const rejects = rejectPath ? await RejectFile.open(rejectPath, {input: opened.identity}) : undefined
+  try {
+    const result = await work({onHeader: (header) => rejects?.header(header), onProgress: (counts) => progress.update(counts), onRejected: (rejection) => rejects?.write(rejection)})
+    progress.done()
+    reportImport(out, result, options.verbs(result), {action: options.action, rejectPath, source: sourceName(options.from)})
+    return result
+  } finally {
+    progress.done()
+    opened.input.destroy()
+    await rejects?.close()
+  }
 }

@@ -12,6 +12,7 @@ const LOG_INTERVAL_MS = 5000
 export class ImportProgress<C extends {read: number} = ImportCounts> {
   readonly #describe: (counts: Readonly<C>, milliseconds: number) => string
   readonly #live: boolean
+  #counts: Readonly<C> | undefined
   #last = 0
   readonly #started = performance.now()
   readonly #stderr: Writable
@@ -35,7 +36,13 @@ export class ImportProgress<C extends {read: number} = ImportCounts> {
     this.#stopped = true
   }
 
+  /** The last counts reported: what an interrupted run had done when it stopped. */
+  get counts(): Readonly<C> | undefined {
+    return this.#counts
+  }
+
   update(counts: Readonly<C>): void {
+    this.#counts = {...counts}
     if (this.#stopped) return
     const now = performance.now()
     if (now - this.#last < (this.#live ? TTY_INTERVAL_MS : LOG_INTERVAL_MS)) return

@@ -4,9 +4,8 @@ import {changeTenantsFromCsv, type ChangeCounts, type ChangeResult, type TenantC
 import {BaseCommand} from './base-command.js'
 import {ignoreUnknownColumnsFlag} from './common-flags.js'
 import {integerFlag} from './integer-flags.js'
-import {openImportInput, reportImport, sourceName} from './import-report.js'
+import {type ImportVerbs, openImportInput, runBatch} from './import-report.js'
 import {ImportProgress, rowsPerSecond} from './progress.js'
-import {RejectFile} from './reject-file.js'
 
 /** The flags of every `batch tenants` change from a CSV (update, set-status, delete). */
 export const tenantChangeFlags = {
@@ -28,7 +27,6 @@ export abstract class TenantChangeCommand extends BaseCommand<typeof TenantChang
   static override databaseStatements = 'bulk' as const
   static override flags = tenantChangeFlags
 
-  #counts: Readonly<ChangeCounts> | undefined
   #progress: ImportProgress<ChangeCounts> | undefined
 
   /** The verb of a changed row, past tense: updated, deleted, suspended... */
@@ -40,8 +38,7 @@ export abstract class TenantChangeCommand extends BaseCommand<typeof TenantChang
   async run(): Promise<ChangeResult> {
     const change = await this.change()
     const {atomic, 'chunk-size': chunkSize, 'dry-run': dryRun, 'from-csv': from, 'ignore-unknown-columns': ignoreUnknownColumns, 'reject-file': rejectPath} = this.flags
-    const {identity, input} = await openImportInput('from-csv', from)
-    const rejects = rejectPath ? await RejectFile.open(rejectPath, {input: identity}) : undefined
+    const opened = await openImportInput('from-csv', from)
     const workspace = await this.workspace()
     const verb = this.verb
     const progress = new ImportProgress<ChangeCounts>({
@@ -49,38 +46,16 @@ export abstract class TenantChangeCommand extends BaseCommand<typeof TenantChang
       live: this.settings.colorAllowed && Boolean(process.stderr.isTTY),
     })
     this.#progress = progress
-    try {
-      const database = await this.database()
-      const result = await database.bulk((session) =>
-        changeTenantsFromCsv(session.db, this.audit, input, change, {
-          atomic,
-          chunkSize,
-          dryRun,
-          ignoreUnknownColumns,
-          onHeader: (header) => rejects?.header(header),
-          onProgress: (counts) => {
-            this.#counts = {...counts}
-            progress.update(counts)
-          },
-          onRejected: (rejection) => rejects?.write(rejection),
-          source: from === '-' ? 'stdin' : from,
-          workspace,
-        }),
-      )
-      progress.done()
-      reportImport(this.output, result, {changed: [[verb, result.changed]], unchanged: change.kind === 'delete' ? [] : [['unchanged', result.unchanged]]}, {action: 'Applied', rejectPath, source: sourceName(from)})
-      return result
-    } finally {
-      progress.done()
-      input.destroy()
-      await rejects?.close()
-    }
+    const verbs = (result: ChangeResult): ImportVerbs => ({changed: [[verb, result.changed]], unchanged: change.kind === 'delete' ? [] : [['unchanged', result.unchanged]]})
+    return runBatch(this.output, opened, {action: 'Applied', from, progress, rejectPath, verbs}, async (hooks) =>
+      (await this.database()).bulk((session) => changeTenantsFromCsv(session.db, this.audit, opened.input, change, {...hooks, atomic, chunkSize, dryRun, ignoreUnknownColumns, source: from === '-' ? 'stdin' : from, workspace})),
+    )
   }
 
   protected override interruption(): {details: Record<string, unknown>; hint: string; message: string} {
     this.#progress?.stop()
     if (this.flags.atomic || this.flags['dry-run']) return {details: {kept: 0}, hint: 'Run the same command again.', message: 'Nothing was kept: the run was one transaction and was rolled back.'}
-    const kept = this.#counts?.changed ?? 0
+    const kept = this.#progress?.counts?.changed ?? 0
     return {
       details: {kept},
       hint: 'Run the same command again to finish the job: tenants already as the file says are left unchanged.',

@@ -3,9 +3,8 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../../cli/base-command.js'
 import {ignoreUnknownColumnsFlag} from '../../../cli/common-flags.js'
 import {integerFlag} from '../../../cli/integer-flags.js'
-import {openImportInput, reportImport, sourceName} from '../../../cli/import-report.js'
+import {type ImportVerbs, openImportInput, runBatch} from '../../../cli/import-report.js'
 import {ImportProgress, rowsPerSecond} from '../../../cli/progress.js'
-import {RejectFile} from '../../../cli/reject-file.js'
 import type {CredentialConflict} from '../../../services/credentials/credential-batch.js'
 import type {CredentialFileFormat} from '../../../services/import/credential-file.js'
 import {type CredentialImportCounts, type CredentialImportResult, importCredentials} from '../../../services/import/credential-import.js'
@@ -46,50 +45,28 @@ Setting a credential to the value it already has changes nothing (counted as unc
   static override readsSecret = true
   static override summary = 'Store tenants\' credentials in bulk from a CSV or JSON lines file.'
 
-  #counts: Readonly<CredentialImportCounts> | undefined
   #progress: ImportProgress<CredentialImportCounts> | undefined
 
   async run(): Promise<CredentialImportResult> {
     const {atomic, 'chunk-size': chunkSize, 'dry-run': dryRun, format, 'from-file': from, 'ignore-unknown-columns': ignoreUnknownColumns, 'on-conflict': onConflict, 'reject-file': rejectPath} = this.flags
-    const {identity, info, input} = await openImportInput('from-file', from)
+    const opened = await openImportInput('from-file', from)
     // The mode bits of a file others can read: the secrets in it are not only synthex's to keep.
+    const {info} = opened
     if (info && (info.mode & 0o077) !== 0) {
       const how = (info.mode & 0o044) === 0 ? 'changed' : 'read'
       this.output.warn(`${from === '-' ? 'The file on standard input' : from} can be ${how} by other users (mode ${(info.mode & 0o777).toString(8).padStart(3, '0')}) and holds secrets: make it private (chmod 600) or delete it once loaded.`)
     }
 
-    const rejects = rejectPath ? await RejectFile.open(rejectPath, {input: identity}) : undefined
     const workspace = await this.workspace()
     const keyring = this.keyring({sealing: true})
     const progress = new ImportProgress<CredentialImportCounts>({describe: describeProgress, live: this.settings.colorAllowed && Boolean(process.stderr.isTTY)})
     this.#progress = progress
-    try {
-      const database = await this.database()
-      const result = await database.bulk((session) =>
-        importCredentials(session.db, keyring, this.audit, input, {
-          atomic,
-          chunkSize,
-          dryRun,
-          format: format as CredentialFileFormat | undefined,
-          ignoreUnknownColumns,
-          onConflict: onConflict as CredentialConflict,
-          onHeader: (header) => rejects?.header(header),
-          onProgress: (counts) => {
-            this.#counts = {...counts}
-            progress.update(counts)
-          },
-          onRejected: (rejection) => rejects?.write(rejection),
-          workspace,
-        }),
-      )
-      progress.done()
-      reportImport(this.output, result, {changed: [['created', result.created], ['rotated', result.rotated]], unchanged: [['unchanged', result.unchanged], ['skipped', result.skipped]]}, {rejectPath, source: sourceName(from)})
-      return result
-    } finally {
-      progress.done()
-      input.destroy()
-      await rejects?.close()
-    }
+    const verbs = (result: CredentialImportResult): ImportVerbs => ({changed: [['created', result.created], ['rotated', result.rotated]], unchanged: [['unchanged', result.unchanged], ['skipped', result.skipped]]})
+    return runBatch(this.output, opened, {from, progress, rejectPath, verbs}, async (hooks) =>
+      (await this.database()).bulk((session) =>
+        importCredentials(session.db, keyring, this.audit, opened.input, {...hooks, atomic, chunkSize, dryRun, format: format as CredentialFileFormat | undefined, ignoreUnknownColumns, onConflict: onConflict as CredentialConflict, workspace}),
+      ),
+    )
   }
 
   protected override interruption(): {details: Record<string, unknown>; hint: string; message: string} {
@@ -97,8 +74,8 @@ Setting a credential to the value it already has changes nothing (counted as unc
     const {atomic, 'dry-run': dryRun} = this.flags
     if (dryRun) return {details: {created: 0, kept: 0, rotated: 0}, hint: 'Run the dry run again.', message: 'Nothing was written (dry run).'}
     if (atomic) return {details: {created: 0, kept: 0, rotated: 0}, hint: 'Run the same command again.', message: 'Nothing was kept: the run was one transaction (--atomic) and was rolled back.'}
-    const created = this.#counts?.created ?? 0
-    const rotated = this.#counts?.rotated ?? 0
+    const created = this.#progress?.counts?.created ?? 0
+    const rotated = this.#progress?.counts?.rotated ?? 0
     const kept = created + rotated
     return {
       details: {created, kept, rotated},

@@ -2,10 +2,9 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../../cli/base-command.js'
 import {ignoreUnknownColumnsFlag} from '../../../cli/common-flags.js'
-import {openImportInput, reportImport, sourceName} from '../../../cli/import-report.js'
+import {type ImportVerbs, openImportInput, runBatch} from '../../../cli/import-report.js'
 import {ImportProgress} from '../../../cli/progress.js'
-import {RejectFile} from '../../../cli/reject-file.js'
-import {type ImportCounts, importTenantsCsv, type ImportResult, type OnConflict} from '../../../services/import/tenant-import.js'
+import {importTenantsCsv, type ImportResult, type OnConflict} from '../../../services/import/tenant-import.js'
 import {integerFlag} from '../../../cli/integer-flags.js'
 import {example} from '../../../cli/example.js'
 
@@ -42,41 +41,18 @@ By default valid rows are imported and every invalid row is reported with its li
 
   static override summary = 'Create tenants in bulk from a CSV file.'
 
-  #counts: Readonly<ImportCounts> | undefined
   #progress: ImportProgress | undefined
 
   async run(): Promise<ImportResult> {
     const {atomic, 'chunk-size': chunkSize, 'dry-run': dryRun, 'from-csv': from, 'ignore-unknown-columns': ignoreUnknownColumns, 'on-conflict': onConflict, 'reject-file': rejectPath} = this.flags
-    const {identity, input} = await openImportInput('from-csv', from)
-    const rejects = rejectPath ? await RejectFile.open(rejectPath, {input: identity}) : undefined
+    const opened = await openImportInput('from-csv', from)
     const workspace = await this.workspace()
     const progress = new ImportProgress({live: this.settings.colorAllowed && Boolean(process.stderr.isTTY)})
     this.#progress = progress
-    try {
-      const database = await this.database()
-      const result = await database.bulk((session) => importTenantsCsv(session, this.audit, input, {
-        atomic,
-        chunkSize,
-        dryRun,
-        ignoreUnknownColumns,
-        onConflict: onConflict as OnConflict,
-        onProgress: (counts) => {
-          this.#counts = {...counts}
-          progress.update(counts)
-        },
-        onHeader: (header) => rejects?.header(header),
-        onRejected: (rejection) => rejects?.write(rejection),
-        source: from === '-' ? 'stdin' : from,
-        workspace,
-      }))
-      progress.done()
-      reportImport(this.output, result, {changed: [['created', result.created], ['updated', result.updated]], unchanged: [['skipped', result.skipped]]}, {rejectPath, source: sourceName(from)})
-      return result
-    } finally {
-      progress.done()
-      input.destroy()
-      await rejects?.close()
-    }
+    const verbs = (result: ImportResult): ImportVerbs => ({changed: [['created', result.created], ['updated', result.updated]], unchanged: [['skipped', result.skipped]]})
+    return runBatch(this.output, opened, {from, progress, rejectPath, verbs}, async (hooks) =>
+      (await this.database()).bulk((session) => importTenantsCsv(session, this.audit, opened.input, {...hooks, atomic, chunkSize, dryRun, ignoreUnknownColumns, onConflict: onConflict as OnConflict, source: from === '-' ? 'stdin' : from, workspace})),
+    )
   }
 
   /** What an interrupted import kept: the chunks committed so far (nothing when it was one transaction). */
@@ -85,8 +61,8 @@ By default valid rows are imported and every invalid row is reported with its li
     const {atomic, 'dry-run': dryRun, 'on-conflict': onConflict} = this.flags
     if (dryRun) return {details: {created: 0, kept: 0, updated: 0}, hint: 'Run the dry run again.', message: 'Nothing was written (dry run).'}
     if (atomic) return {details: {created: 0, kept: 0, updated: 0}, hint: 'Run the same command again.', message: 'Nothing was kept: the import was one transaction (--atomic) and was rolled back.'}
-    const created = this.#counts?.created ?? 0
-    const updated = this.#counts?.updated ?? 0
+    const created = this.#progress?.counts?.created ?? 0
+    const updated = this.#progress?.counts?.updated ?? 0
     const kept = created + updated
     const n = (value: number): string => value.toLocaleString('en-US')
     const hint = onConflict === 'update' ? 'Run the same command again (--on-conflict update) to finish the job.' : 'Run the same command again with --on-conflict skip to finish the job: the tenants already imported are skipped.'
