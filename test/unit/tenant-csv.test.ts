@@ -109,6 +109,15 @@ describe('reading a tenant CSV', () => {
     }
   })
 
+  it('reads a UTF-16LE file by its byte order mark, however it is cut', async () => {
+    const bytes = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('tenant_id,name,type\r\nzurich,"Zürich, 🏔",shopify\r\n', 'utf16le')])
+    for (const size of [1, 3, 5, 1 << 16]) {
+      const read = await readAll(bytes, size)
+      expect(read.header).toEqual(['tenant_id', 'name', 'type'])
+      expect(read.rows.map((row) => [row.line, row.values.name, row.problem])).toEqual([[2, 'Zürich, 🏔', undefined]])
+    }
+  })
+
   it('stops with a clear message at a field over 64 KiB (an unclosed quote)', async () => {
     const error = await readAll(`tenant_id,name,type\na,A,shopify\nb,"${'x'.repeat(70_000)}",shopify\n`, 4096).catch((error_: unknown) => error_)
     expect(error).toBeInstanceOf(CsvFormatError)
@@ -138,7 +147,7 @@ describe('reading a tenant CSV at its edges', () => {
     expect(read.map((row) => row.values.tenant_id)).toEqual(['a'])
   })
 
-  it('names the line where an unclosed quote opened, not where the file ends, in csv-parse\'s stead', async () => {
+  it('names the line where an unclosed quote opened, not where the file ends', async () => {
     const text = 'tenant_id,name,type\na,"two\nlines",shopify\n\nb,"B,shopify\nc,C,shopify\nd,D,shopify\n'
     for (const size of [1, 7, 1 << 16]) {
       const error = await readAll(text, size).catch((error_: unknown) => error_)
