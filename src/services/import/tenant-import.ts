@@ -25,7 +25,7 @@ import {batchOutcome, type BatchOptions, type BatchOutcome, finishSingleTransact
  * re-running it with `skip` finishes the job. Created tenants are audited by one
  * `tenants.imported` event per chunk listing them. Memory stays flat whatever the file's
  * size: nothing is kept per row once its chunk is written (a tenant id repeated in a later
- * chunk is recognised by the database, see firstLinesInThisRun and RUN_KEYS).
+ * chunk is recognised by the database, see firstLinesInThisRun and runKeysTable).
  */
 
 export type OnConflict = 'fail' | 'skip' | 'update'
@@ -175,7 +175,7 @@ export async function importTenantsCsv(session: BulkSession, audit: Audit, input
   }
 
   try {
-    if (onConflict === 'update') await createRunKeys(query)
+    if (onConflict === 'update') await createRunKeys(query, run)
     for await (const batch of csv.rows) {
       for (const row of batch) {
         // Parsing must not starve the chunk being written: its statements' replies are I/O
@@ -192,7 +192,7 @@ export async function importTenantsCsv(session: BulkSession, audit: Audit, input
           continue
         }
 
-        // Duplicates inside the chunk are caught here; across chunks, by the writer (see RunKeys).
+        // Duplicates inside the chunk are caught here; across chunks, by the writer (see runKeysTable).
         const firstLine = chunk.add(row, checked.fields, checked.workspaceId)
         if (firstLine !== undefined) {
           await reject(duplicateOf(row.line, row.raw, checked.fields.tenant_id, firstLine))
@@ -210,7 +210,7 @@ export async function importTenantsCsv(session: BulkSession, audit: Audit, input
   } catch (error) {
     await writing?.catch(() => {})
     await single?.rollback().execute().catch(() => {})
-    await dropRunKeys(db).catch(() => {})
+    if (onConflict === 'update') await dropRunKeys(db, run).catch(() => {})
     if (error instanceof DatabaseUnavailableError) throw interrupted(error, tally, {...options, onConflict}, undefined)
     throw error
   }
@@ -223,7 +223,7 @@ export async function importTenantsCsv(session: BulkSession, audit: Audit, input
     throw error
   }
 
-  await dropRunKeys(db)
+  if (onConflict === 'update') await dropRunKeys(db, run)
   return {...counts, ...batchOutcome(options, committed, started, csv.ignored, rejections), onConflict, run}
 }
 
@@ -360,31 +360,35 @@ function inputRows(rows: readonly Candidate[]) {
  * import's own session, so that a tenant id met again in a later chunk is a duplicate of its
  * first line rather than an update of it. Keeping them in the database rather than in memory
  * keeps the importer's memory flat whatever the file's size; a temporary table writes no
- * WAL and vanishes with the session (or a crash).
+ * WAL and vanishes with the session (or a crash). It outlives the chunks' transactions, so
+ * it is named after the run (a session may be shared by several clients: the embedded
+ * database's) and dropped when the run ends, whichever way.
  */
-const RUN_KEYS = 'synthex_import_keys'
-
-export async function createRunKeys(db: Db): Promise<void> {
-  await sql`drop table if exists ${sql.table(RUN_KEYS)}`.execute(db)
-  await sql`create temporary table ${sql.table(RUN_KEYS)} (workspace_id uuid, tenant_id text, line int, primary key (workspace_id, tenant_id))`.execute(db)
+function runKeysTable(run: string): string {
+  return `synthex_import_keys_${run.replaceAll('-', '')}`
 }
 
-export async function dropRunKeys(db: Db): Promise<void> {
-  await sql`drop table if exists ${sql.table(RUN_KEYS)}`.execute(db)
+async function createRunKeys(db: Db, run: string): Promise<void> {
+  await sql`create temporary table ${sql.table(runKeysTable(run))} (workspace_id uuid, tenant_id text, line int, primary key (workspace_id, tenant_id))`.execute(db)
+}
+
+async function dropRunKeys(db: Db, run: string): Promise<void> {
+  await sql`drop table if exists ${sql.table(runKeysTable(run))}`.execute(db)
 }
 
 /** Records a chunk's keys; rows whose key an earlier chunk recorded come back as duplicates. */
-async function registerKeys(trx: Db, rows: readonly Candidate[]): Promise<{duplicates: Rejection[]; fresh: Candidate[]}> {
+async function registerKeys(trx: Db, run: string, rows: readonly Candidate[]): Promise<{duplicates: Rejection[]; fresh: Candidate[]}> {
+  const keys = sql.table(runKeysTable(run))
   const {rows: seen} = await sql<{first_line: number; line: number}>`
     with input as (
       select * from unnest(${rows.map((row) => row.workspaceId)}::uuid[], ${rows.map((row) => row.fields.tenant_id)}::text[], ${rows.map((row) => row.line)}::int[])
         as t(workspace_id, tenant_id, line)
     ),
     added as (
-      insert into ${sql.table(RUN_KEYS)} select * from input on conflict do nothing returning line
+      insert into ${keys} select * from input on conflict do nothing returning line
     )
     select input.line, earlier.line as first_line from input
-    join ${sql.table(RUN_KEYS)} as earlier using (workspace_id, tenant_id)`.execute(trx)
+    join ${keys} as earlier using (workspace_id, tenant_id)`.execute(trx)
   if (seen.length === 0) return {duplicates: [], fresh: [...rows]}
   const firstLines = new Map(seen.map((row) => [row.line, row.first_line]))
   const duplicates: Rejection[] = []
@@ -452,7 +456,7 @@ class ChunkWriter {
     // An upsert never conflicts, so repeated ids must be found before it; for the other
     // modes the unique index finds them, and firstLinesInThisRun tells repeats from old rows.
     const candidates = chunk.candidates(csv, workspaceOf)
-    const {duplicates, fresh: rows} = onConflict === 'update' ? await attempt((trx) => registerKeys(trx, candidates)) : {duplicates: [], fresh: candidates}
+    const {duplicates, fresh: rows} = onConflict === 'update' ? await attempt((trx) => registerKeys(trx, this.context.run, candidates)) : {duplicates: [], fresh: candidates}
     const outcome = await this.writeFresh(attempt, rows)
     return duplicates.length === 0 ? outcome : {...outcome, rejected: [...duplicates, ...outcome.rejected]}
   }
