@@ -28,14 +28,14 @@ export function copyTextRow(values: ReadonlyArray<number | string | null>): stri
   for (let index = 0; index < values.length; index++) {
     const value = values[index]
     if (index > 0) line += '\t'
-    if (value === null || value === undefined) line += '\\N'
-    else {
-      const text = String(value)
-      line += SPECIAL.test(text) ? text.replaceAll(/[\t\n\r\\]/g, (character) => ESCAPES[character] as string) : text
-    }
+    line += value === null || value === undefined ? '\\N' : copyTextValue(String(value))
   }
 
   return `${line}\n`
+}
+
+function copyTextValue(text: string): string {
+  return SPECIAL.test(text) ? text.replaceAll(/[\t\n\r\\]/g, (character) => ESCAPES[character] as string) : text
 }
 
 /**
