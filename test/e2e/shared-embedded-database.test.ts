@@ -67,7 +67,7 @@ describe('the embedded database shared by concurrent commands (db start)', () =>
     expect([imported.code, checked.code, listed.code], imported.stderr + checked.stderr + listed.stderr).toEqual([0, 0, 0])
     expect(parseJson<{created: number}>(imported).created).toBe(5000)
     expect(parseJson<{failed: number}>(checked).failed).toBe(0)
-    // The list ran before or after the import's transaction, never inside it: none or ten.
+    // The list ran between the import's chunks (each a transaction of many rows), never inside one: none, or a full page.
     expect([0, 10]).toContain(parseJson<{tenants: unknown[]}>(listed).tenants.length)
     const all = await run(home, ['tenant', 'tenants', 'list', '--csv', '--all'])
     expect(all.stdout.trim().split('\n')).toHaveLength(5001)
