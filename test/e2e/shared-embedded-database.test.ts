@@ -163,4 +163,20 @@ describe('the embedded database shared by concurrent commands (db start)', () =>
     expect(server.code).toBe(2)
     expect(server.stderr).toContain('serves the embedded database')
   })
+
+  it('--foreground serves until SIGTERM and exits 0, or stops by itself after --idle-timeout without a command', async () => {
+    const home = await makeHome()
+    const server = startCli(['db', 'start', '--foreground', '--idle-timeout', '0s'], {env: env(home)})
+    await waitFor(() => (server.output().stderr.includes('Serving the embedded database') ? true : undefined), 30_000, 'the server to be ready')
+    expect((await run(home, ['tenant', 'tenants', 'list', '--json'])).code).toBe(0)
+    server.child.kill('SIGTERM')
+    const stopped = await server.done
+    expect(stopped.code, stopped.stderr).toBe(0)
+    expect(stopped.stderr).toContain('Stopped.')
+
+    const idle = await runCli(['db', 'start', '--foreground', '--idle-timeout', '1s'], {env: env(home)})
+    expect(idle.code, idle.stderr).toBe(0)
+    expect(idle.stderr).toContain('Stopped after 1s without a command.')
+    expect(parseJson<{server: unknown}>(await run(home, ['db', 'status', '--json'])).server).toBeNull()
+  })
 })

@@ -96,9 +96,12 @@ Commands take turns transaction by transaction (the embedded database is one Pos
     return {idleTimeoutMs, log: null, pid: process.pid, socket, started: true, stopped}
   }
 
+  /** The first signal stops the server gracefully; a second one interrupts, as for any command. */
   protected override stopRequested(): boolean {
-    if (!this.#stop) return false
-    this.#stop()
+    const stop = this.#stop
+    if (!stop) return false
+    this.#stop = undefined
+    stop()
     return true
   }
 }
