@@ -179,4 +179,36 @@ describe('the embedded database shared by concurrent commands (db start)', () =>
     expect(idle.stderr).toContain('Stopped after 1s without a command.')
     expect(parseJson<{server: unknown}>(await run(home, ['db', 'status', '--json'])).server).toBeNull()
   })
+
+  it('keeps no session state between commands: two --on-conflict update imports at once each find their own duplicates, and leave nothing behind', async () => {
+    const home = await serve()
+    // 6,000 rows each (two chunks), the last a repeat of the first: a duplicate found across chunks.
+    const files = ['a', 'b'].map((prefix) => {
+      const path = join(home, `${prefix}.csv`)
+      const lines = Array.from({length: 6000}, (_, index) => `${prefix}-${index},Shop ${index},shopify,${prefix}-${index}.myshopify.com`)
+      writeFileSync(path, `tenant_id,name,type,shopify_shop\n${[...lines, lines[0]].join('\n')}\n`)
+      return path
+    })
+    const results = await Promise.all(files.map((file) => run(home, ['batch', 'tenants', 'create', '--from-csv', file, '--on-conflict', 'update', '--json'])))
+    for (const result of results) {
+      expect(result.code, result.stderr + result.stdout.slice(0, 600)).toBe(3)
+      const outcome = parseJson<{created: number; rejected: number; rejections: Array<{line: number; message: string}>}>(result)
+      expect([outcome.created, outcome.rejected]).toEqual([6000, 1])
+      expect(outcome.rejections[0]?.line).toBe(6002)
+    }
+
+    const pg = (await import('pg')).default
+    const client = new pg.Client({database: 'postgres', host: join(home, 'run'), user: 'postgres'})
+    await client.connect()
+    try {
+      const {rows} = await client.query(`select
+        (select count(*)::int from pg_class where relpersistence = 't') as temporary_tables,
+        (select count(*)::int from pg_prepared_statements) as prepared,
+        (select count(*)::int from pg_locks where locktype = 'advisory') as advisory_locks,
+        current_setting('statement_timeout') as statement_timeout`)
+      expect(rows[0]).toEqual({advisory_locks: 0, prepared: 0, statement_timeout: '0', temporary_tables: 0})
+    } finally {
+      await client.end()
+    }
+  })
 })
