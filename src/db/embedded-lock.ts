@@ -143,7 +143,8 @@ function readHolder(path: string): 'missing' | 'unreadable' | LockHolder {
   return 'unreadable'
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process of this host is running (one of another user's counts). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true

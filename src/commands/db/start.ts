@@ -8,7 +8,7 @@ import {readLockHolder} from '../../db/embedded-lock.js'
 import {embeddedServerAnswers, embeddedSocketPath} from '../../db/embedded-socket.js'
 import {holdEmbeddedForServing} from '../../db/open-database.js'
 import {formatDuration} from '../../domain/durations.js'
-import {SynthexError} from '../../errors/synthex-error.js'
+import {notEmbedded} from '../../cli/embedded-only.js'
 
 export interface StartResult {
   /** False when a server was already running (nothing was started). */
@@ -51,13 +51,7 @@ Commands take turns transaction by transaction (the embedded database is one Pos
 
   async run(): Promise<StartResult> {
     const target = this.settings.database
-    if (target.kind !== 'embedded') {
-      throw new SynthexError('`db start` serves the embedded database, and this command is set to use a Postgres server, which is shared already.', {
-        code: 'NOT_EMBEDDED',
-        hint: 'Unset DATABASE_URL (and SYNTHEX_DATABASE_URL, --database-url) to serve the embedded database in $SYNTHEX_HOME.',
-        kind: 'usage',
-      })
-    }
+    if (target.kind !== 'embedded') throw notEmbedded('`db start` serves the embedded database')
 
     const idleTimeoutMs = durationFlag('idle-timeout', this.flags['idle-timeout'], {max: 365 * 86_400_000})
     const socket = embeddedSocketPath(target.home)

@@ -3,8 +3,9 @@ import {setTimeout as sleep} from 'node:timers/promises'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {example} from '../../cli/example.js'
-import {readLockHolder} from '../../db/embedded-lock.js'
+import {isAlive, readLockHolder} from '../../db/embedded-lock.js'
 import {SynthexError} from '../../errors/synthex-error.js'
+import {notEmbedded} from '../../cli/embedded-only.js'
 
 export interface StopResult {
   readonly pid: number | null
@@ -25,13 +26,7 @@ export default class DbStop extends BaseCommand<typeof DbStop> {
 
   async run(): Promise<StopResult> {
     const target = this.settings.database
-    if (target.kind !== 'embedded') {
-      throw new SynthexError('`db stop` stops the shared embedded database server, and this command is set to use a Postgres server.', {
-        code: 'NOT_EMBEDDED',
-        hint: 'Unset DATABASE_URL (and SYNTHEX_DATABASE_URL, --database-url) to address the embedded database in $SYNTHEX_HOME.',
-        kind: 'usage',
-      })
-    }
+    if (target.kind !== 'embedded') throw notEmbedded('`db stop` stops the shared embedded database server')
 
     const holder = readLockHolder(target.dataDir)
     if (!holder?.serving) {
@@ -67,14 +62,5 @@ export default class DbStop extends BaseCommand<typeof DbStop> {
     spinner.stop()
     this.output.success(`Stopped the shared embedded database server (pid ${holder.pid}).`)
     return {pid: holder.pid, stopped: true}
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
