@@ -58,17 +58,29 @@ export class CopyText {
     return this
   }
 
-  add(values: ReadonlyArray<number | string | null>): void {
-    const line = copyTextRow(values)
+  /**
+   * Adds a row. The array is the writer's afterwards (its values are escaped in place):
+   * joining it makes one string of the row, where concatenating made one per value.
+   */
+  add(values: Array<number | string | null>): void {
+    let length = values.length
+    for (let index = 0; index < values.length; index++) {
+      const value = values[index]
+      const text = value === null || value === undefined ? '\\N' : copyTextValue(String(value))
+      values[index] = text
+      length += text.length
+    }
+
     // A UTF-16 code unit is at most 3 bytes of UTF-8.
-    const needed = this.#length + line.length * 3
+    const needed = this.#length + length * 3
     if (needed > this.#bytes.length) {
       const grown = Buffer.allocUnsafe(Math.max(needed, this.#bytes.length * 2))
       this.#bytes.copy(grown, 0, 0, this.#length)
       this.#bytes = grown
     }
 
-    this.#length += this.#bytes.write(line, this.#length)
+    this.#length += this.#bytes.write(values.join('\t'), this.#length)
+    this.#bytes[this.#length++] = 10 // \n
   }
 }
 

@@ -2,7 +2,7 @@ import {Readable} from 'node:stream'
 
 import {describe, expect, it} from 'vitest'
 
-import {copyTextRow} from '../../src/db/bulk-session.js'
+import {CopyText, copyTextRow} from '../../src/db/bulk-session.js'
 import {CsvFormatError, type CsvRow, normaliseColumnName, openTenantCsv} from '../../src/services/import/tenant-csv.js'
 
 /** A stream that delivers `bytes` in pieces of `size`, to put chunk boundaries anywhere. */
@@ -167,5 +167,15 @@ describe('reading a tenant CSV at its edges', () => {
 describe('COPY text rows', () => {
   it('escapes tabs, newlines, carriage returns and backslashes, and writes null as \\N', () => {
     expect(copyTextRow(['plain', null, 'tab\there', 'new\nline\r', 'back\\slash', 42])).toBe('plain\t\\N\ttab\\there\tnew\\nline\\r\tback\\\\slash\t42\n')
+  })
+
+  it('are written as bytes, the same rows as copyTextRow writes, however many and however long', () => {
+    const rows: Array<Array<string | null>> = []
+    for (let index = 0; index < 3000; index++) rows.push([`row ${index}`, index % 7 === 0 ? null : 'Zürich\t🏔\\', 'x'.repeat(index % 50)])
+    const copy = new CopyText()
+    for (const row of rows) copy.add([...row])
+    expect(Buffer.from(copy.bytes).toString('utf8')).toBe(rows.map((row) => copyTextRow(row)).join(''))
+    copy.clear().add(['again', null])
+    expect(Buffer.from(copy.bytes).toString('utf8')).toBe('again\t\\N\n')
   })
 })
