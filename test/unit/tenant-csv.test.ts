@@ -118,10 +118,10 @@ describe('reading a tenant CSV', () => {
     }
   })
 
-  it('stops with a clear message at a field over 64 KiB (an unclosed quote)', async () => {
+  it('stops with a clear message at a record over 65,536 characters (an unclosed quote)', async () => {
     const error = await readAll(`tenant_id,name,type\na,A,shopify\nb,"${'x'.repeat(70_000)}",shopify\n`, 4096).catch((error_: unknown) => error_)
     expect(error).toBeInstanceOf(CsvFormatError)
-    expect((error as Error).message).toMatch(/^Line 3: a record is longer than 64 KiB/)
+    expect((error as Error).message).toMatch(/^Line 3: a record is longer than 65,536 characters/)
   })
 })
 

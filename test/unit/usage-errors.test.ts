@@ -91,7 +91,7 @@ describe('usage errors in synthex\'s words', () => {
 
 describe('CSV reading failures in words', () => {
   it('names the line the unclosed quote\'s record starts on', () => {
-    expect(describeCsvFailure(new CsvRecordError('CSV_QUOTE_NOT_CLOSED', 4), 64)).toMatchObject({
+    expect(describeCsvFailure(new CsvRecordError('CSV_QUOTE_NOT_CLOSED', 4), 65_536)).toMatchObject({
       hint: expect.stringContaining('a quote inside it is doubled'),
       line: 4,
       message: 'Line 4: a quote opened on this line is never closed (the file ends inside it). Nothing from line 4 on was read.',
@@ -99,8 +99,8 @@ describe('CSV reading failures in words', () => {
   })
 
   it('says a record is over the limit, with the limit', () => {
-    const shown = describeCsvFailure(new CsvRecordError('CSV_MAX_RECORD_SIZE', 9), 64)
-    expect(shown.message).toMatch(/^Line 9: a record is longer than 64 KiB/)
-    expect(shown.hint).toContain('64 KiB')
+    const shown = describeCsvFailure(new CsvRecordError('CSV_MAX_RECORD_SIZE', 9), 65_536)
+    expect(shown.message).toMatch(/^Line 9: a record is longer than 65,536 characters/)
+    expect(shown.hint).toContain('65,536 characters')
   })
 })

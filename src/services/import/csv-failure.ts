@@ -8,8 +8,8 @@ export interface CsvFailure {
 
 const QUOTES_HINT = 'A field with a comma, a quote or a line break is quoted ("Acme, EU"), and a quote inside it is doubled ("Acme ""EU"""). Fix the quotes around that line and run the import again.'
 
-/** Why the CSV reader stopped (src/services/import/csv-records.ts), in words. `maxRecordKiB` is its record limit. */
-export function describeCsvFailure(error: CsvRecordError, maxRecordKiB: number): CsvFailure {
+/** Why the CSV reader stopped (src/services/import/csv-records.ts), in words. `maxRecord` is its record limit, in characters. */
+export function describeCsvFailure(error: CsvRecordError, maxRecord: number): CsvFailure {
   const {code, line} = error
   if (code === 'CSV_QUOTE_NOT_CLOSED') {
     return {
@@ -19,9 +19,10 @@ export function describeCsvFailure(error: CsvRecordError, maxRecordKiB: number):
     }
   }
 
+  const limit = maxRecord.toLocaleString('en-US')
   return {
-    hint: `Fields are limited to ${maxRecordKiB} KiB; check the quotes around that line.`,
+    hint: `A record (its fields together) is limited to ${limit} characters; check the quotes around that line.`,
     line,
-    message: `Line ${line}: a record is longer than ${maxRecordKiB} KiB, so a field is too long or a quote is never closed. Nothing after it was read.`,
+    message: `Line ${line}: a record is longer than ${limit} characters, so a field is too long or a quote is never closed. Nothing after it was read.`,
   }
 }

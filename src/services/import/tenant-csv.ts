@@ -257,6 +257,6 @@ function toRows<C extends string>(records: readonly CsvRecord[], width: number, 
 }
 
 function readFailure(error: CsvRecordError): CsvFormatError {
-  const failure = describeCsvFailure(error, MAX_RECORD_CHARACTERS / 1024)
+  const failure = describeCsvFailure(error, MAX_RECORD_CHARACTERS)
   return new CsvFormatError(failure.message, failure.hint, {line: failure.line})
 }
