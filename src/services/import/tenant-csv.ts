@@ -59,7 +59,7 @@ export interface CsvRow<C extends string = CsvColumn> {
   readonly problem?: {readonly column: string | null; readonly reason: string}
   /** The fields exactly as in the file, for the reject file (which writes them as synthex writes any CSV). */
   readonly raw: readonly string[]
-  /** The record as written in a CSV file (see CsvFile.rowOf); absent for other formats. */
+  /** The record as written in a CSV file (see CsvFile.rowOf); absent for other formats, and for files of secrets (`quiet`). */
   readonly text?: string
   readonly values: Partial<Record<C, string>>
 }
@@ -120,15 +120,17 @@ export async function openCsv<C extends string>(input: Readable, spec: CsvSpec<C
   const columns = new Set(positions.filter((column): column is C => column !== null))
 
   async function* rows(): AsyncGenerator<Array<CsvRow<C>>> {
-    if (first?.rest.length) yield toRows(first.rest, header.length, positions, guard)
-    for await (const batch of batches) yield toRows(batch, header.length, positions, guard)
+    // A file of secrets keeps no second copy of its records.
+    const keepText = !options.quiet
+    if (first?.rest.length) yield toRows(first.rest, header.length, positions, guard, keepText)
+    for await (const batch of batches) yield toRows(batch, header.length, positions, guard, keepText)
   }
 
   function rowOf(text: string, line: number): CsvRow<C> {
     const alone = new CsvRecordReader(MAX_RECORD_CHARACTERS, reader.delimiter)
     const [record] = [...alone.push(text), ...alone.end()]
     if (!record || alone.error) throw new Error(`line ${line} does not read again as it did`)
-    const [row] = toRows([{...record, line}], header.length, positions, guard)
+    const [row] = toRows([{...record, line}], header.length, positions, guard, true)
     if (!row) throw new Error(`line ${line} does not read again as it did`)
     return row
   }
@@ -228,9 +230,10 @@ function byteOrder(head: Buffer): {data: Buffer; decoder: StringDecoder} {
   return {data: head, decoder: new StringDecoder('utf8')}
 }
 
-function toRows<C extends string>(records: readonly CsvRecord[], width: number, positions: ReadonlyArray<C | null>, guard: Utf8Guard): Array<CsvRow<C>> {
+function toRows<C extends string>(records: readonly CsvRecord[], width: number, positions: ReadonlyArray<C | null>, guard: Utf8Guard, keepText: boolean): Array<CsvRow<C>> {
   const rows: Array<CsvRow<C>> = []
-  for (const {fields: record, line, text} of records) {
+  for (const {fields: record, line, text: recordText} of records) {
+    const text = keepText ? recordText : undefined
     if (isBlank(record)) continue
     if (record.length !== width) {
       rows.push({line, problem: {column: null, reason: `has ${record.length} field${record.length === 1 ? '' : 's'} but the header has ${width}`}, raw: record, text, values: {}})
