@@ -59,8 +59,9 @@ export class CopyText {
   }
 
   /**
-   * Adds a row. The array is the writer's afterwards (its values are escaped in place):
-   * joining it makes one string of the row, where concatenating made one per value.
+   * Adds a row. Its values are escaped in place (the array may be filled again for the next
+   * row once this returns): joining them makes one string of the row, where concatenating
+   * made one per value.
    */
   add(values: Array<number | string | null>): void {
     let length = values.length

@@ -65,6 +65,8 @@ export class CsvRecordReader {
   #at = 0
   /** The end of its last field so far. */
   #end = 0
+  /** Fields in the last record. */
+  #width = 0
   #fieldNewlines = 0
   #recordLength = 0
 
@@ -110,12 +112,14 @@ export class CsvRecordReader {
       this.#at = start
       this.#fieldNewlines = 0
       this.#recordLength = 0
-      const fields: string[] = []
+      // As many fields as the last record had, allocated at once (pushing grows an array to twice that).
+      const fields: string[] = new Array<string>(this.#width)
+      let count = 0
       let complete = false
       for (;;) {
         const field = this.#field(text, end)
         if (field === undefined) break
-        fields.push(field)
+        fields[count++] = field
         this.#recordLength += field.length
         const at = this.#at
         this.#end = at
@@ -137,6 +141,8 @@ export class CsvRecordReader {
       }
 
       if (!complete) break
+      if (count !== fields.length) fields.length = count
+      this.#width = count
       records.push({fields, line: this.#line, text: text.slice(start, this.#end)})
       this.#line += 1 + this.#fieldNewlines
       start = this.#at

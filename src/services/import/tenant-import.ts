@@ -95,20 +95,32 @@ interface ChunkOutcome {
  */
 class Chunk {
   readonly copy: CopyText | undefined
-  readonly lines: number[] = []
-  readonly tenantIds: string[] = []
-  readonly texts: string[] = []
-  readonly workspaceIds: string[] = []
+  // Allocated at the chunk's size: grown by push, they would be copied a few times over.
+  readonly lines: number[]
+  readonly tenantIds: string[]
+  readonly texts: string[]
+  readonly workspaceIds: string[]
   /** Tenant id -> line, per workspace: duplicates inside the chunk. */
   readonly #seen = new Map<string, Map<string, number>>()
+  #size = 0
+  /** One row's COPY values, the same array for every row (CopyText.add is done with it when it returns). */
+  readonly #values: Array<string | null> = COPY_COLUMNS.map(() => null)
 
-  /** `copy`: the COPY rows' buffer (one of a finished chunk, emptied, to save allocating another), or none when the chunk will not be copied. */
-  constructor(copy: CopyText | undefined) {
+  /**
+   * `rows`: how many rows it will hold at most. `copy`: the COPY rows' buffer (one of a
+   * finished chunk, emptied, to save allocating another), or none when the chunk will not
+   * be copied.
+   */
+  constructor(rows: number, copy: CopyText | undefined) {
     this.copy = copy
+    this.lines = new Array<number>(rows)
+    this.tenantIds = new Array<string>(rows)
+    this.texts = new Array<string>(rows)
+    this.workspaceIds = new Array<string>(rows)
   }
 
   get size(): number {
-    return this.lines.length
+    return this.#size
   }
 
   /** Adds a checked row; returns the line of an earlier row of the chunk with the same tenant (and adds nothing). */
@@ -119,21 +131,23 @@ class Chunk {
     if (firstLine !== undefined) return firstLine
     seen.set(fields.tenant_id, row.line)
     if (this.copy) {
-      const values: Array<string | null> = [workspaceId]
-      for (const field of TENANT_FIELDS) values.push(fields[field])
+      const values = this.#values
+      values[0] = workspaceId
+      for (let index = 0; index < TENANT_FIELDS.length; index++) values[index + 1] = fields[TENANT_FIELDS[index] as TenantField]
       this.copy.add(values)
     }
 
-    this.lines.push(row.line)
-    this.tenantIds.push(fields.tenant_id)
-    this.texts.push(row.text ?? '')
-    this.workspaceIds.push(workspaceId)
+    const index = this.#size++
+    this.lines[index] = row.line
+    this.tenantIds[index] = fields.tenant_id
+    this.texts[index] = row.text ?? ''
+    this.workspaceIds[index] = workspaceId
     return undefined
   }
 
   /** The rows read again from their text and checked again: they were valid when added, so they are now. */
   candidates(csv: TenantCsv, workspaceOf: (slug: string | undefined) => ResolvedWorkspace): Candidate[] {
-    return this.texts.map((text, index) => {
+    return this.texts.slice(0, this.#size).map((text, index) => {
       const row = csv.rowOf(text, this.lines[index] as number)
       const checked = checkTenantRow(row, workspaceOf)
       if (!checked.ok) throw new Error(`line ${row.line} was valid and is no longer: ${checked.rejection.reason}`)
@@ -163,8 +177,8 @@ export async function importTenantsCsv(session: BulkSession, audit: Audit, input
   // An upsert does not COPY: its chunks need no COPY rows. Two chunks are alive at once,
   // and their buffers go round.
   const spare: CopyText[] = []
-  const newChunk = (): Chunk => new Chunk(onConflict === 'update' ? undefined : (spare.pop()?.clear() ?? new CopyText()))
-  let chunk = newChunk()
+  const newChunk = (rows: number): Chunk => new Chunk(rows, onConflict === 'update' ? undefined : (spare.pop()?.clear() ?? new CopyText()))
+  let chunk = newChunk(chunkRows)
   let writing: Promise<void> | undefined
   let sinceYield = 0
   let sinceCollection = 0
@@ -189,8 +203,8 @@ export async function importTenantsCsv(session: BulkSession, audit: Audit, input
   // One chunk is written while the next one is parsed and validated.
   const flush = async (): Promise<void> => {
     const rows = chunk
-    chunk = newChunk()
     chunkRows = Math.min(chunkSize, chunkRows * 2)
+    chunk = newChunk(chunkRows)
     await writing
     writing = write(rows)
     writing.catch(() => {}) // awaited later; this only keeps Node from calling it unhandled meanwhile
