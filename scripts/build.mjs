@@ -8,7 +8,7 @@
 import {execFileSync} from 'node:child_process'
 import {readdirSync, rmSync, statSync} from 'node:fs'
 import {readFile} from 'node:fs/promises'
-import {join, relative} from 'node:path'
+import {dirname, join, relative} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import * as esbuild from 'esbuild'
 
@@ -51,6 +51,79 @@ const pgOnNode = {
   },
 }
 
+// oclif's CommonJS modules each require all they might need at the top: the index requires
+// every part of oclif, the parts require their dependencies (the spinner's cli-spinners,
+// minimatch and tinyglobby for plugins without a manifest, child_process for Windows shells,
+// readline, perf_hooks...), so every command ran all of that before doing anything. This
+// turns each top-level `const x = require("y")` of @oclif/core/lib into a binding that loads
+// "y" the first time one of its properties is used: a command runs only the oclif it uses.
+// What runs, and in which order relative to synthex, is otherwise unchanged: oclif's modules
+// keep no state that their loading order could change (test/e2e covers help, version,
+// suggestions and completion).
+const LAZY_REQUIRE = /^(const|var) ([\w$]+) = ((?:__importDefault|__importStar)\()?require\(("[^"]+"|'[^']+')\)(\))?;$/gm
+const oclifLazyRequires = {
+  name: 'oclif-lazy-requires',
+  setup(build) {
+    build.onResolve({filter: /^synthex:lazy-require$/}, () => ({namespace: 'synthex-lazy', path: 'lazy-require'}))
+    build.onLoad({filter: /.*/, namespace: 'synthex-lazy'}, () => ({contents: LAZY_MODULE, loader: 'js'}))
+    build.onLoad({filter: /[/\\]node_modules[/\\]@oclif[/\\]core[/\\]lib[/\\].*\.js$/}, async (args) => {
+      let source = await readFile(args.path, 'utf8')
+      if (args.path.endsWith(join('lib', 'index.js'))) source = withoutNodeVersionCheck(source, args.path)
+      let count = 0
+      const lazy = source.replace(LAZY_REQUIRE, (line, kind, name, wrapper, specifier, close) => {
+        if (Boolean(wrapper) !== Boolean(close)) return line
+        count++
+        return `${kind} ${name} = __sxLazy(() => ${wrapper ?? ''}require(${specifier})${close ?? ''});`
+      })
+      // In the index, the namespaces (Args, Errors, Flags...) are made lazy getters too.
+      const exported = lazy.replace(/^exports\.(\w+) = __importStar\(require\(("[^"]+")\)\);$/gm, (line, name, specifier) => {
+        count++
+        return `Object.defineProperty(exports, "${name}", {configurable: true, enumerable: true, get: () => __importStar(require(${specifier}))});`
+      })
+      return {contents: count > 0 ? `const __sxLazy = require("synthex:lazy-require");\n${exported}` : source, loader: 'js', resolveDir: dirname(args.path)}
+    })
+  },
+}
+
+// A module's exports, loaded on first use. The stand-in forwards every operation (property
+// reads and writes, calls, \`in\`, key listing) to the real module, loading it then.
+const LAZY_MODULE = `
+module.exports = function lazy(load) {
+  let loaded = false
+  let value
+  const real = () => {
+    if (!loaded) {
+      value = load()
+      loaded = true
+    }
+    return value
+  }
+  return new Proxy(() => {}, {
+    apply: (_, self, args) => Reflect.apply(real(), self, args),
+    defineProperty: (_, key, descriptor) => Reflect.defineProperty(real(), key, descriptor),
+    deleteProperty: (_, key) => Reflect.deleteProperty(real(), key),
+    get: (_, key) => Reflect.get(real(), key),
+    getOwnPropertyDescriptor: (_, key) => {
+      const descriptor = Reflect.getOwnPropertyDescriptor(real(), key)
+      return descriptor && {...descriptor, configurable: true}
+    },
+    getPrototypeOf: () => Reflect.getPrototypeOf(real()),
+    has: (_, key) => Reflect.has(real(), key),
+    ownKeys: () => Reflect.ownKeys(real()),
+    set: (_, key, v) => Reflect.set(real(), key, v),
+  })
+}
+`
+
+// oclif's index warns when Node is older than @oclif/core's own "engines". Bundled, it looks
+// for that package.json beside dist/ (its __dirname is dist/chunks), never finds it and stays
+// silent: all it did was load semver (72 kB). synthex's engines are npm's to enforce.
+function withoutNodeVersionCheck(source, path) {
+  const patched = source.replace(/^function checkNodeVersion\(\) \{\n[\s\S]*?\n\}\n/m, 'function checkNodeVersion() {}\n')
+  if (patched === source || patched.includes("require('semver')")) throw new Error(`oclif-lazy-requires: ${path} changed; review withoutNodeVersionCheck in scripts/build.mjs`)
+  return patched
+}
+
 rmSync(join(root, 'dist'), {force: true, recursive: true})
 
 const result = await esbuild.build({
@@ -79,7 +152,7 @@ const result = await esbuild.build({
   outbase: src,
   outdir: join(root, 'dist'),
   platform: 'node',
-  plugins: [pluginInternals, pgOnNode],
+  plugins: [pluginInternals, pgOnNode, oclifLazyRequires],
   sourcemap: 'linked',
   sourcesContent: false,
   splitting: true,
