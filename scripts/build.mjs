@@ -68,7 +68,7 @@ const oclifLazyRequires = {
     build.onLoad({filter: /.*/, namespace: 'synthex-lazy'}, () => ({contents: LAZY_MODULE, loader: 'js'}))
     build.onLoad({filter: /[/\\]node_modules[/\\]@oclif[/\\]core[/\\]lib[/\\].*\.js$/}, async (args) => {
       let source = await readFile(args.path, 'utf8')
-      if (args.path.endsWith(join('lib', 'index.js'))) source = withoutNodeVersionCheck(source, args.path)
+      source = patchOclif(source, args.path)
       let count = 0
       const lazy = source.replace(LAZY_REQUIRE, (line, kind, name, wrapper, specifier, close) => {
         if (Boolean(wrapper) !== Boolean(close)) return line
@@ -115,13 +115,50 @@ module.exports = function lazy(load) {
 }
 `
 
-// oclif's index warns when Node is older than @oclif/core's own "engines". Bundled, it looks
-// for that package.json beside dist/ (its __dirname is dist/chunks), never finds it and stays
-// silent: all it did was load semver (72 kB). synthex's engines are npm's to enforce.
-function withoutNodeVersionCheck(source, path) {
-  const patched = source.replace(/^function checkNodeVersion\(\) \{\n[\s\S]*?\n\}\n/m, 'function checkNodeVersion() {}\n')
-  if (patched === source || patched.includes("require('semver')")) throw new Error(`oclif-lazy-requires: ${path} changed; review withoutNodeVersionCheck in scripts/build.mjs`)
-  return patched
+// Changes to single oclif files, each the same behaviour for less startup time. A change
+// that no longer applies (oclif changed) stops the build, to be reviewed.
+const OCLIF_PATCHES = [
+  {
+    // oclif's index warns when Node is older than @oclif/core's own "engines". Bundled, it
+    // looks for that package.json beside dist/ (its __dirname is dist/chunks), never finds it
+    // and stays silent: all it did was load semver (72 kB). npm enforces synthex's engines.
+    file: 'index.js',
+    from: /^function checkNodeVersion\(\) \{\n[\s\S]*?require\('semver'\)[\s\S]*?\n\}\n/m,
+    to: 'function checkNodeVersion() {}\n',
+  },
+  {
+    // Whether this is WSL: wsl-utils' isWsl is is-wsl's, without the child_process (and dgram,
+    // readline...) that wsl-utils loads for its Windows helpers.
+    file: join('util', 'os.js'),
+    from: "return (await import('wsl-utils')).isWsl ? 'wsl'",
+    to: "return (await import('is-wsl')).default ? 'wsl'",
+  },
+  {
+    // The plugin's commands are sorted with localeCompare, whose first call builds an ICU
+    // collator (6-9 ms). For ids of lowercase letters, "-" and ":" (synthex's), in the "en",
+    // "C" and POSIX locales and with none set, that order is the order of the characters'
+    // codes (the root collation ranks "-" < ":" < letters, as ASCII does); anything else
+    // still goes through localeCompare.
+    file: join('config', 'plugin.js'),
+    from: '.sort((a, b) => a.id.localeCompare(b.id));',
+    to: '.sort((a, b) => compareCommandIds(a.id, b.id));',
+    append: `function compareCommandIds(a, b) {
+    const locale = process.env.LC_ALL || process.env.LC_MESSAGES || process.env.LANG || 'C';
+    const plain = /^(C|POSIX)([._@]|$)|^en([_.@-]|$)/.test(locale) && /^[a-z:-]*$/.test(a) && /^[a-z:-]*$/.test(b);
+    return plain ? (a < b ? -1 : a > b ? 1 : 0) : a.localeCompare(b);
+}`,
+  },
+]
+
+function patchOclif(source, path) {
+  for (const patch of OCLIF_PATCHES) {
+    if (!path.endsWith(join('@oclif', 'core', 'lib', patch.file))) continue
+    const patched = source.replace(patch.from, patch.to)
+    if (patched === source) throw new Error(`oclif-lazy-requires: ${path} changed; review OCLIF_PATCHES in scripts/build.mjs`)
+    source = patch.append ? `${patched}\n${patch.append}\n` : patched
+  }
+
+  return source
 }
 
 rmSync(join(root, 'dist'), {force: true, recursive: true})

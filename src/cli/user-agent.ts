@@ -10,7 +10,7 @@ import {arch, platform} from 'node:os'
 export async function userAgent(packageJson: URL): Promise<string> {
   const pjson = JSON.parse(readFileSync(packageJson, 'utf8')) as {name: string; version?: string}
   const cpu = arch() === 'ia32' ? 'x86' : arch()
-  // oclif asks wsl-utils on every platform; it can only say yes on Linux.
-  const os = platform() === 'linux' && (await import('wsl-utils')).isWsl ? 'wsl' : platform()
+  // oclif asks wsl-utils, whose isWsl is is-wsl's; it can only say yes on Linux.
+  const os = platform() === 'linux' && (await import('is-wsl')).default ? 'wsl' : platform()
   return `${pjson.name}/${pjson.version || '0.0.0'} ${os}-${cpu} node-${process.version}`
 }
