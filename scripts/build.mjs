@@ -1,4 +1,4 @@
-// Builds dist/ with esbuild and regenerates oclif.manifest.json.
+// Builds dist/ with esbuild and regenerates oclif.manifest.json (and dist/root-help.js).
 //
 // Why a bundler rather than plain `tsc` output: startup time is a feature of a CLI that
 // runs in every CI step and every cron tick. Loading Kysely as ~400 separate ES modules
@@ -227,6 +227,12 @@ if (process.argv.includes('--analyze')) {
 }
 
 execFileSync(process.execPath, [join(root, 'node_modules', 'oclif', 'bin', 'run.js'), 'manifest'], {
+  cwd: root,
+  env: {...process.env, NODE_ENV: 'production', OCLIF_SKIP_NEW_VERSION_CHECK: 'true'},
+  stdio: ['ignore', 'ignore', 'inherit'],
+})
+
+execFileSync(process.execPath, [join(root, 'scripts', 'root-help-data.mjs')], {
   cwd: root,
   env: {...process.env, NODE_ENV: 'production', OCLIF_SKIP_NEW_VERSION_CHECK: 'true'},
   stdio: ['ignore', 'ignore', 'inherit'],

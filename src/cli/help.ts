@@ -1,7 +1,7 @@
 import {existsSync} from 'node:fs'
 import {homedir} from 'node:os'
 
-import {Help} from '@oclif/core'
+import {Help} from '@oclif/core/help'
 
 import {type DatabaseTarget, loadSettings} from '../config/settings.js'
 import {redactDatabaseUrl} from '../db/postgres-url.js'
