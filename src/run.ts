@@ -23,7 +23,7 @@ export async function run(bin: string): Promise<void> {
   const quick = !oclifDebugRequested()
   // oclif's own test (node_modules/@oclif/core/lib/main.js): `--version` first, whatever follows.
   if (quick && argv[0] === '--version') {
-    process.stdout.write(`${await userAgent(readPackageIdentity(new URL('../package.json', bin)))}\n`)
+    process.stdout.write(`${userAgent(readPackageIdentity(new URL('../package.json', bin)))}\n`)
     return
   }
 

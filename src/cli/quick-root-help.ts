@@ -46,7 +46,7 @@ export async function showRootHelpQuickly(data: URL, argv: string[]): Promise<bo
     theme: undefined,
     topicSeparator: help.topicSeparator,
     topics: help.topics.map((topic) => ({...topic})),
-    userAgent: await userAgent(help.pjson),
+    userAgent: userAgent(help.pjson),
   }
   await new SynthexHelp(config as unknown as Config).showHelp(argv)
   await flush()

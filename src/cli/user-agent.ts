@@ -1,6 +1,8 @@
 import {readFileSync} from 'node:fs'
 import {arch, platform} from 'node:os'
 
+import isWsl from 'is-wsl'
+
 /** The fields of package.json that oclif's `config.userAgent` is made of. */
 export interface PackageIdentity {
   readonly name: string
@@ -18,9 +20,9 @@ export function readPackageIdentity(packageJson: URL): PackageIdentity {
  * `name/version platform-arch node-vX.Y.Z`, where the platform is "wsl" under WSL and the
  * arch of a 32-bit x86 Node is "x86". test/e2e/startup.test.ts compares the two.
  */
-export async function userAgent(pjson: PackageIdentity): Promise<string> {
+export function userAgent(pjson: PackageIdentity): string {
   const cpu = arch() === 'ia32' ? 'x86' : arch()
-  // oclif asks wsl-utils, whose isWsl is is-wsl's; it can only say yes on Linux.
-  const os = platform() === 'linux' && (await import('is-wsl')).default ? 'wsl' : platform()
+  // oclif asks wsl-utils, whose isWsl is is-wsl's (imported by oclif too, see scripts/build.mjs).
+  const os = isWsl ? 'wsl' : platform()
   return `${pjson.name}/${pjson.version || '0.0.0'} ${os}-${cpu} node-${process.version}`
 }
