@@ -29,11 +29,15 @@ const entryPoints = [
   ...walk(join(src, 'cli', 'hooks')),
 ].filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))
 
-// @oclif/plugin-autocomplete exports no commands; reach its command files directly.
+// @oclif/plugin-autocomplete exports no commands; reach its command files directly. The
+// quick root help (src/cli/quick-root-help.ts) reaches a few files of @oclif/core the same way.
 const pluginInternals = {
   name: 'oclif-plugin-internals',
   setup(build) {
-    build.onResolve({filter: /^@oclif\/plugin-autocomplete\/lib\//}, (args) => ({path: join(root, 'node_modules', args.path)}))
+    build.onResolve({filter: /^@oclif\/(plugin-autocomplete|core)\/lib\//}, (args) => ({path: join(root, 'node_modules', args.path)}))
+    // ansis, which oclif require()s: the same (CommonJS) file for synthex's own import, not a
+    // second copy of it from its ES module build.
+    build.onResolve({filter: /^ansis$/}, () => ({path: join(root, 'node_modules', 'ansis', 'index.js')}))
   },
 }
 

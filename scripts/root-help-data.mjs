@@ -20,21 +20,32 @@ if (config.theme || oclif.theme || oclif.helpOptions || oclif.helpClass !== './d
 // synthex's texts hold, `<%= config.bin %>`, is rendered here already (as ejs would:
 // HTML-escaped), so that the root help need not load and run ejs; any other stays a template.
 const escaped = config.bin.replaceAll(/[&<>"']/g, (c) => ({'"': '&#34;', '&': '&amp;', "'": '&#39;', '<': '&lt;', '>': '&gt;'})[c])
-const rendered = (text) =>
-  typeof text === 'string' && /^(?:<%= config\.bin %>|(?!<%|%>)[\s\S])*$/.test(text) ? text.replaceAll('<%= config.bin %>', escaped) : text
+const plain = (text) => typeof text === 'string' && /^(?:<%= config\.bin %>|(?!<%|%>)[\s\S])*$/.test(text)
+const rendered = (text) => (plain(text) ? text.replaceAll('<%= config.bin %>', escaped) : text)
 
+// Only what the root help shows: commands of one word (src/cli/quick-root-help.ts shows
+// no other, as oclif's root help without --all), each with its summary, or else the first
+// line of its description; and every topic's name (a topic is shown if others are under it),
+// with the first line of the description of those of one word.
+const firstLine = (text) => (plain(text) ? rendered(text).split('\n')[0] : text)
 const data = {
   bin: config.bin,
-  commands: config.commands.map((command) => ({
-    aliases: command.aliases ?? [],
-    description: rendered(command.description),
-    hidden: command.hidden,
-    id: command.id,
-    summary: rendered(command.summary),
-  })),
+  commands: config.commands
+    .filter((command) => !command.id.includes(':'))
+    .map((command) => ({
+      aliases: command.aliases ?? [],
+      description: command.summary ? undefined : firstLine(command.description),
+      hidden: command.hidden,
+      id: command.id,
+      summary: firstLine(command.summary),
+    })),
   isSingleCommandCLI: config.isSingleCommandCLI,
-  pjson: {description, name, oclif, version},
+  pjson: {description, name, oclif: {description: oclif.description, state: oclif.state}, version},
   topicSeparator: config.topicSeparator,
-  topics: config.topics.map((topic) => ({description: rendered(topic.description), hidden: topic.hidden, name: topic.name})),
+  topics: config.topics.map((topic) => ({
+    description: topic.name.includes(':') ? undefined : firstLine(topic.description),
+    hidden: topic.hidden,
+    name: topic.name,
+  })),
 }
 writeFileSync(join(root, 'dist', 'root-help.js'), `// Written by scripts/root-help-data.mjs.\nexport default ${JSON.stringify(data)}\n`)

@@ -10,7 +10,7 @@ import {oclifDebugRequested} from './config/oclif-environment.js'
  *
  * Startup time is a feature (every CI step and cron tick pays it), so this module loads
  * nothing heavy itself: `synthex --version` is answered here without oclif, the root help
- * (`synthex`, `synthex --help`) with oclif's help formatter only (src/cli/quick-root-help.ts),
+ * (`synthex`, `synthex --help`) with oclif's help formatter alone (src/cli/quick-root-help.ts),
  * and everything else loads oclif (src/cli/oclif-main.ts) only once it is needed. Both
  * shortcuts print what oclif prints (test/e2e/startup.test.ts compares them), and step
  * aside when oclif's debug output is asked for.
@@ -29,7 +29,7 @@ export async function run(bin: string): Promise<void> {
 
   if (quick && (argv.length === 0 || (argv.length === 1 && argv[0] === '--help'))) {
     const {showRootHelpQuickly} = await import('./cli/quick-root-help.js')
-    if (await showRootHelpQuickly(new URL('../dist/root-help.js', bin), argv)) return
+    if (await showRootHelpQuickly(new URL('../dist/root-help.js', bin))) return
   }
 
   const {runOclif} = await import('./cli/oclif-main.js')
