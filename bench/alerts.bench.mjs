@@ -68,7 +68,8 @@ export default async function alerts() {
   })
 
   // Asynchronously: the fake answers from this process while synthex runs.
-  const first = await timeOnceAsync({args: [BIN, 'alerts', 'check-now', '--max-wait', '600s'], command: process.execPath, env})
+  // One notification per alert (no storm digest): the point is the delivery rate.
+  const first = await timeOnceAsync({args: [BIN, 'alerts', 'check-now', '--max-wait', '600s', '--digest-over', '1000000'], command: process.execPath, env})
   const {rows: [window]} = await client.query(
     `select count(*)::int as sent, extract(epoch from max(sent_at) - min(sent_at)) * 1000 as ms from alert_notifications where state = 'sent'`,
   )

@@ -3,14 +3,41 @@ import {createHash} from 'node:crypto'
 import {sql} from 'kysely'
 
 import type {Db} from '../../db/schema.js'
+import type {OpenAlert} from './alert-decisions.js'
 import type {AlertRule} from './alert-rules.js'
-import {type Severity} from '../../domain/severity.js'
-import {daysLeft, describeSpan, expiringCutoff, expiringSeverity, expiryPhrase, remainingMs} from '../credentials/credential-expiry.js'
+import {SEVERITIES, type Severity} from '../../domain/severity.js'
+import {
+  daysLeft,
+  describeSpan,
+  expiringCutoff,
+  expiringHorizonMs,
+  expiringSeverity,
+  expiryPhrase,
+  remainingMs,
+  samePhraseDuring,
+  sameSeverityDuring,
+  sameSpanWords,
+} from '../credentials/credential-expiry.js'
+import {DEFAULT_REPEAT_INTERVAL_MS} from './alert-decisions.js'
 
 /**
- * What should be firing now, rule by rule, computed with one query per rule (a fleet of
- * 200,000 credentials is one indexed range scan, not 200,000 lookups). Suspended tenants
- * never alert, whatever the rule.
+ * Step 1 of the alert pipeline (docs/architecture.md): what should be firing now, compared
+ * with what is firing, in ONE statement, so that a run reads into synthex only what is new or
+ * may have changed. A fleet of 200,000 credentials with 20,000 alerts firing and nothing new
+ * is one indexed range scan joined with the open alerts, and no row leaves the database.
+ *
+ * The database finds the subjects of the credential and tenant rules (which credentials and
+ * tenants each rule fires for, the rules' thresholds applied to exact milliseconds) and joins
+ * them with the open alerts on `subject`. An open alert found again is left alone when
+ * nothing about it can have changed: what it was computed from (`basis`: the credential row,
+ * its expiry, the tenant's id and name, the rule's thresholds) is the same, the clock is
+ * still within the span its rule, severity and summary hold for (`stable_during`, computed
+ * here with the same functions that write them: credential-expiry.ts), and nothing is due to
+ * be sent (never notified, worse than notified, or a reminder due, unless a silence mutes it).
+ * Everything else (new subjects, alerts no longer found, alerts that may have changed, alerts
+ * of other rules) is read and re-decided by decideAlerts (alert-decisions.ts) exactly as
+ * before; the alerts left alone are only counted (firing, silenced, the highest severity).
+ * Suspended tenants never alert, whatever the rule.
  */
 
 export interface AlertCandidate {
@@ -18,11 +45,32 @@ export interface AlertCandidate {
   readonly fingerprint: string
   readonly rule: string
   readonly severity: Severity
+  /** For the rules compared in the database: what to store so that a later run can leave the alert alone. */
+  readonly steady?: SteadyState
   readonly summary: string
   readonly tenantId: string
   readonly tenantName: string
   readonly workspace: string
   readonly workspaceId: string
+}
+
+/** What an open alert keeps (migrations/0011_alert_steady_state.sql) to be left alone while nothing changes. */
+export interface SteadyState {
+  readonly basis: readonly string[]
+  /** The first instant (epoch ms) from which its rule, severity and summary read as now; -Infinity for always. */
+  readonly from: number
+  readonly subject: string
+  /** The first instant (epoch ms) at which they may read otherwise; Infinity for never. */
+  readonly until: number
+}
+
+export interface Evaluation {
+  /** What the rules find that is new or may have changed, for decideAlerts. */
+  readonly candidates: AlertCandidate[]
+  /** The open alerts that may have changed or may resolve, for decideAlerts. */
+  readonly open: OpenAlert[]
+  /** The open alerts found again and unchanged: nothing to decide, only to count. */
+  readonly steady: {readonly firing: number; readonly highest: Severity | null; readonly silenced: number}
 }
 
 const DAY_MS = 86_400_000
@@ -33,134 +81,294 @@ export function alertFingerprint(parts: readonly string[]): string {
   return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32)
 }
 
-/**
- * One fingerprint per credential for both credential rules: an expiring credential that
- * expires is the same alert getting worse (the same PagerDuty incident), not one alert
- * resolving and another firing.
- */
-function credentialFingerprint(row: {label: string; service: string; tenant_uuid: string; workspace_id: string}): string {
-  return alertFingerprint(['credential', row.workspace_id, row.tenant_uuid, row.service, row.label])
-}
-
 function credentialName(service: string, label: string): string {
   return `${SERVICE_NAMES[service] ?? service} credential${label === 'default' ? '' : ` "${label}"`}`
 }
 
-export async function evaluateAlerts(db: Db, rules: readonly AlertRule[], now: Date): Promise<AlertCandidate[]> {
+/** A subject of the credential rules as the database returns it. */
+export interface CredentialSubject {
+  readonly basis: readonly string[]
+  /** Epoch milliseconds, truncated as a JavaScript Date truncates. */
+  readonly expiresMs: number
+  readonly label: string
+  readonly name: string
+  readonly service: string
+  readonly slug: string
+  readonly subject: string
+  readonly tenantId: string
+  readonly tenantUuid: string
+  readonly workspaceId: string
+}
+
+/**
+ * What the credential rules say of one active credential at `now`, if anything, and for how
+ * long that holds. One fingerprint per credential for both rules: an expiring credential
+ * that expires is the same alert getting worse (the same PagerDuty incident), not one alert
+ * resolving and another firing.
+ */
+export function credentialFinding(row: CredentialSubject, rules: {expired?: AlertRule; expiring?: AlertRule}, now: Date): AlertCandidate | undefined {
+  const expiresAt = new Date(row.expiresMs)
+  const what = credentialName(row.service, row.label)
+  const base = {service: row.service, label: row.label, expiresAt: expiresAt.toISOString(), daysLeft: daysLeft(expiresAt, now)}
+  const who = {tenantId: row.tenantId, tenantName: row.name, workspace: row.slug, workspaceId: row.workspaceId}
+  const fingerprint = alertFingerprint(['credential', row.workspaceId, row.tenantUuid, row.service, row.label])
+  const summary = `${what} of ${row.name} (${row.tenantId}) ${expiryPhrase(expiresAt, now)}`
+  const phrase = samePhraseDuring(expiresAt, now)
+  if (expiresAt.getTime() <= now.getTime()) {
+    if (!rules.expired) return undefined
+    // Expired for good: the rule and severity hold from expiry on, the summary for its span.
+    const steady = {basis: row.basis, from: Math.max(phrase.from, expiresAt.getTime()), subject: row.subject, until: phrase.until}
+    return {...who, details: base, fingerprint, rule: 'credential_expired', severity: 'critical', steady, summary}
+  }
+
+  if (!rules.expiring) return undefined
+  const level = expiringSeverity(remainingMs(expiresAt, now), rules.expiring.params)
+  if (!level) return undefined
+  const severity = sameSeverityDuring(expiresAt, now, rules.expiring.params)
+  const steady = {basis: row.basis, from: Math.max(phrase.from, severity.from), subject: row.subject, until: Math.min(phrase.until, severity.until)}
+  return {...who, details: {...base, withinDays: level.withinDays}, fingerprint, rule: 'credential_expiring', severity: level.severity, steady, summary}
+}
+
+/** A subject of tenant_inactive as the database returns it. */
+export interface InactiveSubject {
+  /** The last sign of life, epoch milliseconds. */
+  readonly activeMs: number
+  readonly basis: readonly string[]
+  readonly name: string
+  readonly slug: string
+  readonly subject: string
+  readonly tenantId: string
+  readonly tenantUuid: string
+  readonly workspaceId: string
+}
+
+/** tenant_inactive of one tenant the database found idle past the threshold, and for how long its summary holds. */
+export function inactiveFinding(row: InactiveSubject, rule: AlertRule, now: Date): AlertCandidate {
+  const threshold = rule.params.days ?? 30
+  const idleMs = now.getTime() - row.activeMs
+  const words = sameSpanWords(idleMs)
+  return {
+    details: {inactiveDays: Math.floor(idleMs / DAY_MS), lastActivityAt: new Date(row.activeMs).toISOString(), thresholdDays: threshold},
+    fingerprint: alertFingerprint(['tenant_inactive', row.workspaceId, row.tenantUuid]),
+    rule: 'tenant_inactive',
+    severity: 'info',
+    steady: {basis: row.basis, from: row.activeMs + words.from, subject: row.subject, until: row.activeMs + words.to},
+    summary: `${row.name} (${row.tenantId}) has had no activity for ${describeSpan(idleMs)}`,
+    tenantId: row.tenantId,
+    tenantName: row.name,
+    workspace: row.slug,
+    workspaceId: row.workspaceId,
+  }
+}
+
+interface FoundRow {
+  readonly active_ms: null | number
+  readonly basis: string[]
+  readonly expires_ms: null | number
+  readonly family: 'credential' | 'tenant_inactive'
+  readonly label: null | string
+  readonly name: string
+  readonly service: null | string
+  readonly slug: string
+  readonly subject: string
+  readonly tenant_id: string
+  readonly tenant_uuid: string
+  readonly workspace_id: string
+}
+
+interface OpenRow {
+  readonly acknowledged_ms: null | number
+  readonly fingerprint: string
+  readonly id: number
+  readonly notified_ms: null | number
+  readonly notified_severity: null | Severity
+  readonly rule: string
+  readonly severity: Severity
+  readonly started_ms: number
+  readonly summary: string
+  readonly tenant_id: string
+  readonly workspace_id: string
+}
+
+interface ComparedRow {
+  readonly found: FoundRow[]
+  readonly open: OpenRow[]
+  readonly steady: number | string
+  readonly steady_highest: null | number
+  readonly steady_silenced: number | string
+}
+
+const date = (ms: null | number): Date | null => (ms === null ? null : new Date(Number(ms)))
+
+/**
+ * Compares what the rules find with the open alerts (see the top of this file), and
+ * evaluates what may have changed. Runs inside the reconcile's transaction.
+ */
+export async function evaluateAlerts(db: Db, rules: readonly AlertRule[], now: Date): Promise<Evaluation> {
   const byName = new Map(rules.filter((rule) => rule.enabled).map((rule) => [rule.name, rule]))
-  const candidates: AlertCandidate[] = []
   const expiring = byName.get('credential_expiring')
   const expired = byName.get('credential_expired')
-  if (expiring || expired) {
-    const rows = await db
-      .selectFrom('credentials')
-      .innerJoin('tenants', 'tenants.id', 'credentials.tenant_id')
-      .innerJoin('workspaces', 'workspaces.id', 'tenants.workspace_id')
-      .select([
-        'credentials.service',
-        'credentials.label',
-        // Epoch milliseconds: a number is much cheaper to read than a timestamp, 20,000 times a run.
-        sql<number>`extract(epoch from credentials.expires_at) * 1000`.as('expires_ms'),
-        'tenants.id as tenant_uuid',
-        'tenants.tenant_id',
-        'tenants.name',
-        'tenants.workspace_id',
-        'workspaces.slug',
-      ])
-      .where('credentials.rotated_at', 'is', null)
-      .where('credentials.revoked_at', 'is', null)
-      .where('credentials.expires_at', '<=', expiringCutoff(expiring ? expiring.params : {}, now))
-      .where('tenants.status', '<>', 'suspended')
-      .execute()
-    for (const row of rows) {
-      const expiresAt = new Date(Number(row.expires_ms))
-      const what = credentialName(row.service, row.label)
-      const base = {service: row.service, label: row.label, expiresAt: expiresAt.toISOString(), daysLeft: daysLeft(expiresAt, now)}
-      const who = {tenantId: row.tenant_id, tenantName: row.name, workspace: row.slug, workspaceId: row.workspace_id}
-      if (expiresAt.getTime() <= now.getTime()) {
-        if (!expired) continue
-        candidates.push({
-          ...who,
-          details: base,
-          fingerprint: credentialFingerprint(row),
-          rule: 'credential_expired',
-          severity: 'critical',
-          summary: `${what} of ${row.name} (${row.tenant_id}) ${expiryPhrase(expiresAt, now)}`,
-        })
-        continue
-      }
-
-      if (!expiring) continue
-      const level = expiringSeverity(remainingMs(expiresAt, now), expiring.params)
-      if (!level) continue
-      candidates.push({
-        ...who,
-        details: {...base, withinDays: level.withinDays},
-        fingerprint: credentialFingerprint(row),
-        rule: 'credential_expiring',
-        severity: level.severity,
-        summary: `${what} of ${row.name} (${row.tenant_id}) ${expiryPhrase(expiresAt, now)}`,
-      })
-    }
-  }
-
   const inactive = byName.get('tenant_inactive')
-  if (inactive) {
-    const threshold = inactive.params.days ?? 30
-    // Only tenants that showed a sign of life and then stopped (tenant-activity.ts): a tenant
-    // with none yet has nothing to be measured by, however old its row.
-    const rows = await db
-      .selectFrom('tenants')
-      .innerJoin('workspaces', 'workspaces.id', 'tenants.workspace_id')
-      .select(['tenants.id as tenant_uuid', 'tenants.tenant_id', 'tenants.name', 'tenants.workspace_id', 'workspaces.slug', 'tenants.last_activity_at'])
-      .where('tenants.status', '=', 'active')
-      .where('tenants.last_activity_at', 'is not', null)
-      .where('tenants.last_activity_at', '<=', new Date(now.getTime() - threshold * DAY_MS))
-      .execute()
-    for (const row of rows) {
-      const since = row.last_activity_at as Date
-      const idleMs = now.getTime() - since.getTime()
-      candidates.push({
-        details: {inactiveDays: Math.floor(idleMs / DAY_MS), lastActivityAt: since.toISOString(), thresholdDays: threshold},
-        fingerprint: alertFingerprint(['tenant_inactive', row.workspace_id, row.tenant_uuid]),
-        rule: 'tenant_inactive',
-        severity: 'info',
-        summary: `${row.name} (${row.tenant_id}) has had no activity for ${describeSpan(idleMs)}`,
-        tenantId: row.tenant_id,
-        tenantName: row.name,
-        workspace: row.slug,
-        workspaceId: row.workspace_id,
-      })
-    }
+  const nowMs = now.getTime()
+  const severities = [...SEVERITIES]
+  // Milliseconds as a JavaScript Date holds them (truncated), so that the database and
+  // credentialFinding draw every line (expired or not, within a threshold) at the same instant.
+  const ms = (column: string) => sql`trunc(extract(epoch from ${sql.ref(column)}) * 1000)::bigint`
+  const repeatSeconds = new Map(rules.map((rule) => [rule.name as string, rule.repeatIntervalMs / 1000]))
+  const expiringParams = JSON.stringify(expiring?.params ?? null)
+  const inactiveParams = JSON.stringify(inactive?.params ?? null)
+  // What an alert's text and severity are computed from besides the clock, as stored in alerts.basis.
+  const basisOf = (row: string) =>
+    sql`array_remove(array[${sql.ref(`${row}.tenant_id`)}, ${sql.ref(`${row}.name`)}, ${sql.ref(`${row}.activity`)},
+        case ${sql.ref(`${row}.family`)} when 'credential' then ${expiringParams}::text else ${inactiveParams}::text end], null)`
+  // The subqueries are kept apart (offset 0) so that each row's verdict is computed once, not
+  // once per use; only the rows found changed are read back whole.
+  const {rows} = await sql<ComparedRow>`
+    with
+    muting as materialized (
+      select matchers->>'rule' as rule, matchers->>'severity' as severity, matchers->>'tenant' as tenant, matchers->>'workspace' as workspace
+      from silences where starts_at <= ${now} and ends_at > ${now}),
+    found as (
+      select 'credential' as family, c.id as subject, t.workspace_id, t.tenant_id, t.name, null::text as activity, w.slug
+      from credentials as c
+      join tenants as t on t.id = c.tenant_id
+      join workspaces as w on w.id = t.workspace_id
+      where ${Boolean(expiring || expired)}::boolean
+        and c.rotated_at is null and c.revoked_at is null and t.status <> 'suspended'
+        and c.expires_at <= ${expiringCutoff(expiring ? expiring.params : {}, now)}
+        -- Expired (its milliseconds at or before now's), else within the widest threshold.
+        and case when c.expires_at < ${new Date(nowMs + 1)} then ${Boolean(expired)}::boolean
+                 else ${Boolean(expiring)}::boolean and c.expires_at < ${new Date(nowMs + expiringHorizonMs(expiring?.params ?? {}) + 1)} end
+      union all
+      -- Only tenants that showed a sign of life and then stopped (tenant-activity.ts): a tenant
+      -- with none yet has nothing to be measured by, however old its row.
+      select 'tenant_inactive', t.id, t.workspace_id, t.tenant_id, t.name, ${ms('t.last_activity_at')}::text, w.slug
+      from tenants as t
+      join workspaces as w on w.id = t.workspace_id
+      where ${Boolean(inactive)}::boolean
+        and t.status = 'active' and t.last_activity_at is not null
+        and t.last_activity_at <= ${new Date(nowMs - (inactive?.params.days ?? 30) * DAY_MS)}),
+    firing as (
+      select a.id, a.subject, case when a.rule = 'tenant_inactive' then 'tenant_inactive' else 'credential' end as family,
+             a.workspace_id, a.basis, a.rule, a.severity,
+             coalesce(a.stable_during @> ${now}::timestamptz, false) as stable,
+             -- Something to send, as decideAlerts would see it: never notified (silenced until
+             -- now), worse than what was notified, or a reminder due.
+             (a.notified_at is null or a.notified_severity is null
+              or array_position(${severities}::text[], a.severity) > array_position(${severities}::text[], a.notified_severity)
+              or (a.acknowledged_at is null
+                  and a.notified_at <= ${now}::timestamptz - make_interval(secs => coalesce(r.seconds, ${DEFAULT_REPEAT_INTERVAL_MS / 1000})))) as due
+      from alerts as a
+      left join unnest(${[...repeatSeconds.keys()]}::text[], ${[...repeatSeconds.values()]}::float8[]) as r(rule, seconds) on r.rule = a.rule
+      where a.state = 'firing'),
+    compared as (
+      select f.family, f.subject, f.workspace_id, f.tenant_id, f.name, f.activity, f.slug, a.id as alert_id, a.severity, m.muted,
+             coalesce(
+               f.subject is null or a.id is null or not a.stable or a.workspace_id <> f.workspace_id
+               or a.basis is distinct from ${basisOf('f')}
+               or (a.due and not m.muted),
+               true) as changed
+      from found as f
+      full join firing as a on a.subject = f.subject and a.family = f.family
+      -- silences.ts's silences(), for the alerts left alone: every matcher given matches.
+      cross join lateral (
+        select exists (
+          select from muting as s
+          where (s.rule is null or s.rule = a.rule) and (s.severity is null or s.severity = a.severity)
+            and (s.tenant is null or s.tenant = f.tenant_id) and (s.workspace is null or s.workspace = f.slug)) as muted
+        offset 0) as m
+      offset 0)
+    select
+      count(*) filter (where not changed) as steady,
+      count(*) filter (where not changed and muted) as steady_silenced,
+      max(array_position(${severities}::text[], severity)) filter (where not changed and not muted) as steady_highest,
+      coalesce(jsonb_agg(jsonb_build_object(
+        'family', family, 'subject', subject, 'basis', ${basisOf('compared')}, 'active_ms', activity::bigint,
+        'tenant_id', tenant_id, 'name', name, 'workspace_id', workspace_id, 'slug', slug)
+        || coalesce((
+          select jsonb_build_object('service', c.service, 'label', c.label, 'expires_ms', ${ms('c.expires_at')}, 'tenant_uuid', c.tenant_id)
+          from credentials as c where family = 'credential' and c.id = compared.subject), jsonb_build_object('tenant_uuid', subject)))
+        filter (where changed and subject is not null), '[]') as found,
+      coalesce(jsonb_agg((
+        select jsonb_build_object(
+          'id', o.id, 'fingerprint', o.fingerprint, 'rule', o.rule, 'severity', o.severity, 'summary', o.summary,
+          'started_ms', ${ms('o.started_at')}, 'notified_ms', ${ms('o.notified_at')}, 'notified_severity', o.notified_severity,
+          'acknowledged_ms', ${ms('o.acknowledged_at')}, 'tenant_id', o.tenant_id, 'workspace_id', o.workspace_id)
+        from alerts as o where o.id = compared.alert_id)) filter (where changed and alert_id is not null), '[]') as open
+    from compared`.execute(db)
+  const result = rows[0] as ComparedRow
+
+  const candidates: AlertCandidate[] = []
+  for (const row of result.found) {
+    const who = {basis: row.basis, name: row.name, slug: row.slug, subject: row.subject, tenantId: row.tenant_id, tenantUuid: row.tenant_uuid, workspaceId: row.workspace_id}
+    const candidate =
+      row.family === 'credential'
+        ? credentialFinding({...who, expiresMs: Number(row.expires_ms), label: row.label as string, service: row.service as string}, {expired, expiring}, now)
+        : inactiveFinding({...who, activeMs: Number(row.active_ms)}, inactive as AlertRule, now)
+    if (candidate) candidates.push(candidate)
   }
 
-  const failing = byName.get('health_failing')
-  if (failing) {
-    const runs = failing.params.runs ?? 3
-    const latest = await db
-      .selectFrom('health_runs')
-      .leftJoin('workspaces', 'workspaces.id', 'health_runs.workspace_id')
-      .select(['health_runs.status', 'health_runs.checks', 'health_runs.started_at', 'health_runs.workspace_id', 'workspaces.slug'])
-      .orderBy('health_runs.id', 'desc')
-      .limit(runs)
-      .execute()
-    const last = latest[0]
-    if (last && latest.length === runs && latest.every((run) => run.status === 'unhealthy') && last.workspace_id && last.slug) {
-      const unhealthy = (last.checks as Array<{name: string; reason: string; status: string}>).filter((check) => check.status === 'unhealthy')
-      candidates.push({
-        details: {checks: unhealthy.map((check) => `${check.name}: ${check.reason}`), lastRunAt: last.started_at.toISOString(), runs},
-        // One alert for the whole installation, whichever workspace ran the checks.
-        fingerprint: alertFingerprint(['health_failing']),
-        rule: 'health_failing',
-        severity: 'critical',
-        summary: `health check unhealthy on ${runs} run${runs === 1 ? '' : 's'} in a row: ${unhealthy.map((check) => check.name).join(', ') || 'see synthex health check'}`,
-        tenantId: '-',
-        tenantName: 'synthex',
-        workspace: last.slug,
-        workspaceId: last.workspace_id,
-      })
-    }
+  const health = byName.get('health_failing')
+  if (health) {
+    const failing = await healthFinding(db, health)
+    if (failing) candidates.push(failing)
   }
 
-  return candidates
+  const open: OpenAlert[] = result.open.map((row) => ({
+    acknowledgedAt: date(row.acknowledged_ms),
+    fingerprint: row.fingerprint,
+    id: Number(row.id),
+    notifiedAt: date(row.notified_ms),
+    notifiedSeverity: row.notified_severity,
+    rule: row.rule,
+    severity: row.severity,
+    startedAt: new Date(Number(row.started_ms)),
+    summary: row.summary,
+    tenantId: row.tenant_id,
+    workspaceId: row.workspace_id,
+  }))
+  const highest = result.steady_highest === null ? null : (SEVERITIES[result.steady_highest - 1] ?? null)
+  return {
+    candidates,
+    open,
+    steady: {firing: Number(result.steady), highest, silenced: Number(result.steady_silenced)},
+  }
+}
+
+/**
+ * What the rules looked at: active credentials and tenants that are not suspended. A count
+ * over two indexes that needs no lock: reconcileAlerts runs it beside its transaction.
+ */
+export async function countSubjects(db: Db): Promise<number> {
+  const {rows} = await sql<{n: number | string}>`
+    select (select count(*) from credentials where rotated_at is null and revoked_at is null)
+         + (select count(*) from tenants where status <> 'suspended') as n`.execute(db)
+  return Number(rows[0]?.n ?? 0)
+}
+
+/** health_failing: the last N health checks all unhealthy. One alert for the whole installation, always re-decided. */
+async function healthFinding(db: Db, rule: AlertRule): Promise<AlertCandidate | undefined> {
+  const runs = rule.params.runs ?? 3
+  const latest = await db
+    .selectFrom('health_runs')
+    .leftJoin('workspaces', 'workspaces.id', 'health_runs.workspace_id')
+    .select(['health_runs.status', 'health_runs.checks', 'health_runs.started_at', 'health_runs.workspace_id', 'workspaces.slug'])
+    .orderBy('health_runs.id', 'desc')
+    .limit(runs)
+    .execute()
+  const last = latest[0]
+  if (!(last && latest.length === runs && latest.every((run) => run.status === 'unhealthy') && last.workspace_id && last.slug)) return undefined
+  const unhealthy = (last.checks as Array<{name: string; reason: string; status: string}>).filter((check) => check.status === 'unhealthy')
+  return {
+    details: {checks: unhealthy.map((check) => `${check.name}: ${check.reason}`), lastRunAt: last.started_at.toISOString(), runs},
+    // One alert for the whole installation, whichever workspace ran the checks.
+    fingerprint: alertFingerprint(['health_failing']),
+    rule: 'health_failing',
+    severity: 'critical',
+    summary: `health check unhealthy on ${runs} run${runs === 1 ? '' : 's'} in a row: ${unhealthy.map((check) => check.name).join(', ') || 'see synthex health check'}`,
+    tenantId: '-',
+    tenantName: 'synthex',
+    workspace: last.slug,
+    workspaceId: last.workspace_id,
+  }
 }
