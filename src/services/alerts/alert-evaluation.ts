@@ -198,6 +198,7 @@ interface ComparedRow {
   readonly steady_silenced: number | string
 }
 
+const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 const date = (ms: null | number): Date | null => (ms === null ? null : new Date(Number(ms)))
 
 /**
@@ -314,6 +315,9 @@ export async function evaluateAlerts(db: Db, rules: readonly AlertRule[], now: D
     if (failing) candidates.push(failing)
   }
 
+  // In one order whatever the plan: what a storm's digest says of its first alert must not
+  // depend on which of the others a run read back.
+  candidates.sort((a, b) => byText(a.workspace, b.workspace) || byText(a.tenantId, b.tenantId) || byText(a.rule, b.rule) || byText(a.summary, b.summary) || byText(a.fingerprint, b.fingerprint))
   const open: OpenAlert[] = result.open.map((row) => ({
     acknowledgedAt: date(row.acknowledged_ms),
     fingerprint: row.fingerprint,
@@ -327,6 +331,7 @@ export async function evaluateAlerts(db: Db, rules: readonly AlertRule[], now: D
     tenantId: row.tenant_id,
     workspaceId: row.workspace_id,
   }))
+  open.sort((a, b) => byText(a.tenantId, b.tenantId) || byText(a.rule, b.rule) || byText(a.summary, b.summary) || a.id - b.id)
   const highest = result.steady_highest === null ? null : (SEVERITIES[result.steady_highest - 1] ?? null)
   return {
     candidates,
