@@ -1,6 +1,6 @@
 import {createHash} from 'node:crypto'
 
-import {sql} from 'kysely'
+import {type RawBuilder, sql} from 'kysely'
 
 import type {Db} from '../../db/schema.js'
 import type {OpenAlert} from './alert-decisions.js'
@@ -191,11 +191,12 @@ interface OpenRow {
 }
 
 interface ComparedRow {
-  readonly found: FoundRow[]
-  readonly open: OpenRow[]
+  readonly alerts: ReadonlyArray<number | string>
+  readonly credentials: readonly string[]
   readonly steady: number | string
   readonly steady_highest: null | number
   readonly steady_silenced: number | string
+  readonly tenants: readonly string[]
 }
 
 const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
@@ -223,7 +224,7 @@ export async function evaluateAlerts(db: Db, rules: readonly AlertRule[], now: D
     sql`array_remove(array[${sql.ref(`${row}.tenant_id`)}, ${sql.ref(`${row}.name`)}, ${sql.ref(`${row}.activity`)},
         case ${sql.ref(`${row}.family`)} when 'credential' then ${expiringParams}::text else ${inactiveParams}::text end], null)`
   // The subqueries are kept apart (offset 0) so that each row's verdict is computed once, not
-  // once per use; only the rows found changed are read back whole.
+  // once per use; only the rows found changed are read back whole (readChanged).
   const {rows} = await sql<ComparedRow>`
     with
     muting as materialized (
@@ -263,44 +264,37 @@ export async function evaluateAlerts(db: Db, rules: readonly AlertRule[], now: D
       left join unnest(${[...repeatSeconds.keys()]}::text[], ${[...repeatSeconds.values()]}::float8[]) as r(rule, seconds) on r.rule = a.rule
       where a.state = 'firing'),
     compared as (
-      select f.family, f.subject, f.workspace_id, f.tenant_id, f.name, f.activity, f.slug, a.id as alert_id, a.severity, m.muted,
+      select *,
              coalesce(
-               f.subject is null or a.id is null or not a.stable or a.workspace_id <> f.workspace_id
-               or a.basis is distinct from ${basisOf('f')}
-               or (a.due and not m.muted),
+               subject is null or alert_id is null or not stable or alert_workspace_id <> workspace_id
+               or alert_basis is distinct from ${basisOf('pair')}
+               or (due and not muted),
                true) as changed
-      from found as f
-      full join firing as a on a.subject = f.subject and a.family = f.family
-      -- silences.ts's silences(), for the alerts left alone: every matcher given matches.
-      cross join lateral (
-        select exists (
-          select from muting as s
-          where (s.rule is null or s.rule = a.rule) and (s.severity is null or s.severity = a.severity)
-            and (s.tenant is null or s.tenant = f.tenant_id) and (s.workspace is null or s.workspace = f.slug)) as muted
-        offset 0) as m
+      from (
+        select f.family, f.subject, f.workspace_id, f.tenant_id, f.name, f.activity,
+               a.id as alert_id, a.severity, a.stable, a.due, a.basis as alert_basis, a.workspace_id as alert_workspace_id,
+               -- silences.ts's silences(), for the alerts left alone: every matcher given matches.
+               case when (select exists (select from muting)) then exists (
+                 select from muting as s
+                 where (s.rule is null or s.rule = a.rule) and (s.severity is null or s.severity = a.severity)
+                   and (s.tenant is null or s.tenant = f.tenant_id) and (s.workspace is null or s.workspace = f.slug))
+               else false end as muted
+        from found as f
+        full join firing as a on a.subject = f.subject and a.family = f.family
+        offset 0) as pair
       offset 0)
     select
       count(*) filter (where not changed) as steady,
       count(*) filter (where not changed and muted) as steady_silenced,
       max(array_position(${severities}::text[], severity)) filter (where not changed and not muted) as steady_highest,
-      coalesce(jsonb_agg(jsonb_build_object(
-        'family', family, 'subject', subject, 'basis', ${basisOf('compared')}, 'active_ms', activity::bigint,
-        'tenant_id', tenant_id, 'name', name, 'workspace_id', workspace_id, 'slug', slug)
-        || coalesce((
-          select jsonb_build_object('service', c.service, 'label', c.label, 'expires_ms', ${ms('c.expires_at')}, 'tenant_uuid', c.tenant_id)
-          from credentials as c where family = 'credential' and c.id = compared.subject), jsonb_build_object('tenant_uuid', subject)))
-        filter (where changed and subject is not null), '[]') as found,
-      coalesce(jsonb_agg((
-        select jsonb_build_object(
-          'id', o.id, 'fingerprint', o.fingerprint, 'rule', o.rule, 'severity', o.severity, 'summary', o.summary,
-          'started_ms', ${ms('o.started_at')}, 'notified_ms', ${ms('o.notified_at')}, 'notified_severity', o.notified_severity,
-          'acknowledged_ms', ${ms('o.acknowledged_at')}, 'tenant_id', o.tenant_id, 'workspace_id', o.workspace_id)
-        from alerts as o where o.id = compared.alert_id)) filter (where changed and alert_id is not null), '[]') as open
+      coalesce(array_agg(subject) filter (where changed and family = 'credential'), '{}') as credentials,
+      coalesce(array_agg(subject) filter (where changed and family = 'tenant_inactive'), '{}') as tenants,
+      coalesce(array_agg(alert_id) filter (where changed and alert_id is not null), '{}') as alerts
     from compared`.execute(db)
   const result = rows[0] as ComparedRow
-
+  const changed = await readChanged(db, result, basisOf)
   const candidates: AlertCandidate[] = []
-  for (const row of result.found) {
+  for (const row of changed.found) {
     const who = {basis: row.basis, name: row.name, slug: row.slug, subject: row.subject, tenantId: row.tenant_id, tenantUuid: row.tenant_uuid, workspaceId: row.workspace_id}
     const candidate =
       row.family === 'credential'
@@ -318,7 +312,7 @@ export async function evaluateAlerts(db: Db, rules: readonly AlertRule[], now: D
   // In one order whatever the plan: what a storm's digest says of its first alert must not
   // depend on which of the others a run read back.
   candidates.sort((a, b) => byText(a.workspace, b.workspace) || byText(a.tenantId, b.tenantId) || byText(a.rule, b.rule) || byText(a.summary, b.summary) || byText(a.fingerprint, b.fingerprint))
-  const open: OpenAlert[] = result.open.map((row) => ({
+  const open: OpenAlert[] = changed.open.map((row) => ({
     acknowledgedAt: date(row.acknowledged_ms),
     fingerprint: row.fingerprint,
     id: Number(row.id),
@@ -337,6 +331,41 @@ export async function evaluateAlerts(db: Db, rules: readonly AlertRule[], now: D
     candidates,
     open,
     steady: {firing: Number(result.steady), highest, silenced: Number(result.steady_silenced)},
+  }
+}
+
+/**
+ * Reads whole what the comparison found changed: in a statement of its own, made only when
+ * something did (the comparison's plan stays cheap, and no correlated lookups are costed for
+ * the rows left alone). Rows are read as they are now, whatever changed since the comparison:
+ * a credential rotated meanwhile is still read, and its successor is found by the next run.
+ */
+async function readChanged(db: Db, compared: ComparedRow, basisOf: (row: string) => RawBuilder<unknown>): Promise<{found: FoundRow[]; open: OpenRow[]}> {
+  if (compared.credentials.length === 0 && compared.tenants.length === 0 && compared.alerts.length === 0) return {found: [], open: []}
+  const ms = (column: string) => sql`trunc(extract(epoch from ${sql.ref(column)}) * 1000)::bigint`
+  const {rows} = await sql<{part: 'found' | 'open'; row: FoundRow | OpenRow}>`
+    select 'found' as part, jsonb_build_object(
+             'family', f.family, 'subject', f.subject, 'basis', ${basisOf('f')}, 'service', f.service, 'label', f.label, 'expires_ms', f.expires_ms,
+             'active_ms', f.activity::bigint, 'tenant_uuid', f.tenant_uuid, 'tenant_id', f.tenant_id, 'name', f.name, 'workspace_id', f.workspace_id, 'slug', f.slug) as row
+    from (
+      select 'credential' as family, c.id as subject, c.service, c.label, ${ms('c.expires_at')} as expires_ms, null::text as activity,
+             t.id as tenant_uuid, t.tenant_id, t.name, t.workspace_id, w.slug
+      from credentials as c join tenants as t on t.id = c.tenant_id join workspaces as w on w.id = t.workspace_id
+      where c.id = any(${[...compared.credentials]}::uuid[])
+      union all
+      select 'tenant_inactive', t.id, null, null, null, ${ms('t.last_activity_at')}::text, t.id, t.tenant_id, t.name, t.workspace_id, w.slug
+      from tenants as t join workspaces as w on w.id = t.workspace_id
+      where t.id = any(${[...compared.tenants]}::uuid[])) as f
+    union all
+    select 'open', jsonb_build_object(
+             'id', o.id, 'fingerprint', o.fingerprint, 'rule', o.rule, 'severity', o.severity, 'summary', o.summary,
+             'started_ms', ${ms('o.started_at')}, 'notified_ms', ${ms('o.notified_at')}, 'notified_severity', o.notified_severity,
+             'acknowledged_ms', ${ms('o.acknowledged_at')}, 'tenant_id', o.tenant_id, 'workspace_id', o.workspace_id)
+    from alerts as o
+    where o.id = any(${compared.alerts.map(Number)}::bigint[]) and o.state = 'firing'`.execute(db)
+  return {
+    found: rows.filter((row) => row.part === 'found').map((row) => row.row as FoundRow),
+    open: rows.filter((row) => row.part === 'open').map((row) => row.row as OpenRow),
   }
 }
 

@@ -63,10 +63,11 @@ export interface ReconcileOptions {
 export async function reconcileAlerts(db: Db, options: ReconcileOptions): Promise<ReconcileResult> {
   const {channels, now} = options
   const runId = options.runId ?? randomUUID()
-  // Counted beside the transaction (on a connection of its own on a server): it needs no lock.
+  const trx = await db.startTransaction().execute()
+  // Counted beside the transaction, on a connection of its own on a server (on the embedded
+  // database, after it): a count over two indexes that needs no lock.
   const counting = countSubjects(db)
   counting.catch(() => {})
-  const trx = await db.startTransaction().execute()
   try {
     await sql`select pg_advisory_xact_lock(${RECONCILE_LOCK.toString()}::bigint)`.execute(trx)
     const rules = await loadRules(trx)
