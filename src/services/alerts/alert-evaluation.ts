@@ -231,10 +231,9 @@ export async function evaluateAlerts(db: Db, rules: readonly AlertRule[], now: D
       select matchers->>'rule' as rule, matchers->>'severity' as severity, matchers->>'tenant' as tenant, matchers->>'workspace' as workspace
       from silences where starts_at <= ${now} and ends_at > ${now}),
     found as (
-      select 'credential' as family, c.id as subject, t.workspace_id, t.tenant_id, t.name, null::text as activity, w.slug
+      select 'credential' as family, c.id as subject, t.workspace_id, t.tenant_id, t.name, null::text as activity
       from credentials as c
       join tenants as t on t.id = c.tenant_id
-      join workspaces as w on w.id = t.workspace_id
       where ${Boolean(expiring || expired)}::boolean
         and c.rotated_at is null and c.revoked_at is null and t.status <> 'suspended'
         and c.expires_at <= ${expiringCutoff(expiring ? expiring.params : {}, now)}
@@ -244,9 +243,8 @@ export async function evaluateAlerts(db: Db, rules: readonly AlertRule[], now: D
       union all
       -- Only tenants that showed a sign of life and then stopped (tenant-activity.ts): a tenant
       -- with none yet has nothing to be measured by, however old its row.
-      select 'tenant_inactive', t.id, t.workspace_id, t.tenant_id, t.name, ${ms('t.last_activity_at')}::text, w.slug
+      select 'tenant_inactive', t.id, t.workspace_id, t.tenant_id, t.name, ${ms('t.last_activity_at')}::text
       from tenants as t
-      join workspaces as w on w.id = t.workspace_id
       where ${Boolean(inactive)}::boolean
         and t.status = 'active' and t.last_activity_at is not null
         and t.last_activity_at <= ${new Date(nowMs - (inactive?.params.days ?? 30) * DAY_MS)}),
@@ -277,7 +275,7 @@ export async function evaluateAlerts(db: Db, rules: readonly AlertRule[], now: D
                case when (select exists (select from muting)) then exists (
                  select from muting as s
                  where (s.rule is null or s.rule = a.rule) and (s.severity is null or s.severity = a.severity)
-                   and (s.tenant is null or s.tenant = f.tenant_id) and (s.workspace is null or s.workspace = f.slug))
+                   and (s.tenant is null or s.tenant = f.tenant_id) and (s.workspace is null or s.workspace = (select slug from workspaces where id = f.workspace_id)))
                else false end as muted
         from found as f
         full join firing as a on a.subject = f.subject and a.family = f.family
