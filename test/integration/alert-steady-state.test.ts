@@ -5,7 +5,7 @@ import {expect, it} from 'vitest'
 
 import {Keyring} from '../../src/crypto/keyring.js'
 import type {Db} from '../../src/db/schema.js'
-import {evaluateAlerts} from '../../src/services/alerts/alert-evaluation.js'
+import {evaluateAlerts, quietSince} from '../../src/services/alerts/alert-evaluation.js'
 import {reconcileAlerts, type ReconcileResult} from '../../src/services/alerts/alert-reconcile.js'
 import {loadRules, updateRule} from '../../src/services/alerts/alert-rules.js'
 import {acknowledgeAlert} from '../../src/services/alerts/alerts.js'
@@ -107,8 +107,10 @@ describeEachBackend('alert steady state', (database, backend) => {
         await updateRule(db, audit, 'credential_expiring', {repeatIntervalMs: 5 * HOUR})
       })
 
+      let quiet = 0
       const run = async (step: number): Promise<void> => {
         const stormThreshold = 4
+        if (await quietSince(shortcut, now)) quiet++
         // The reference re-decides every open alert, as runs did before the steady state.
         await sql`update alerts set subject = null, basis = null, stable_during = null`.execute(reference)
         const expected = await reconcileAlerts(reference, {channels, now, stormThreshold})
@@ -121,7 +123,10 @@ describeEachBackend('alert steady state', (database, backend) => {
       for (let step = 1; step <= 40; step++) {
         const tenantId = pick(TENANTS)
         const action = next()
-        if (action < 0.35) {
+        if (action < 0.15) {
+          // A run again a moment later, with nothing new: mostly nothing to compare at all.
+          now = new Date(now.getTime() + pick([0, 1000, 4000]))
+        } else if (action < 0.35) {
           // The clock: mostly forward, now and then back a little (a corrected system clock).
           now = new Date(now.getTime() + (next() < 0.08 ? -5 * MINUTE : pick(STEPS)))
         } else if (action < 0.42) {
@@ -178,6 +183,10 @@ describeEachBackend('alert steady state', (database, backend) => {
 
         await run(step)
       }
+
+      // The walk went through runs that compared nothing, and runs that compared everything.
+      expect(quiet).toBeGreaterThan(0)
+      expect(quiet).toBeLessThan(40)
     })
   }
 
@@ -194,14 +203,19 @@ describeEachBackend('alert steady state', (database, backend) => {
 
     const first = await reconcileAlerts(db, {channels, now: t0})
     expect(first.new).toBe(3)
+    // Nothing changed and the clock reached nothing: the next run need not compare at all.
+    expect(await quietSince(db, new Date(t0.getTime() + HOUR))).toEqual({evaluated: 6, steady: {firing: 3, highest: 'info', silenced: 0}})
+    expect(await quietSince(db, new Date(t0.getTime() - 1))).toBeUndefined()
+    expect(await quietSince(db, new Date(t0.getTime() + 18 * HOUR + 1))).toBeUndefined()
     const rules = await loadRules(db)
     // An hour later nothing can have changed: nothing is read back, yet all three are counted.
     const quiet = await evaluateAlerts(db, rules, new Date(t0.getTime() + HOUR))
     expect({candidates: quiet.candidates.length, open: quiet.open.length, steady: quiet.steady}).toEqual({candidates: 0, open: 0, steady: {firing: 3, highest: 'info', silenced: 0}})
     expect((await reconcileAlerts(db, {channels, now: new Date(t0.getTime() + HOUR)})).firing).toBe(3)
 
-    // A renamed tenant: its alert only is read back.
+    // A renamed tenant: a run compares again, and reads back its alert only.
     await updateTenant(db, workspace, audit, 'a2', {name: 'Renamed'})
+    expect(await quietSince(db, new Date(t0.getTime() + 2 * HOUR))).toBeUndefined()
     const renamed = await evaluateAlerts(db, rules, new Date(t0.getTime() + 2 * HOUR))
     expect(renamed.candidates.map((candidate) => candidate.tenantId)).toEqual(['a2'])
     expect(renamed.open).toHaveLength(1)
@@ -213,5 +227,46 @@ describeEachBackend('alert steady state', (database, backend) => {
     expect((await evaluateAlerts(db, rules, later)).open).toHaveLength(0)
     const summaries = (await db.selectFrom('alerts').select('summary').where('state', '=', 'firing').execute()).map((row) => row.summary).sort()
     expect(summaries).toEqual(['Shopify credential of Renamed (a2) expires in 10 days', 'Shopify credential of Shop a1 (a1) expires in 9 days', 'Shopify credential of Shop a3 (a3) expires in 11 days'])
+  })
+
+  it('compares again exactly when the clock alone changes something: a silence ends, a tenant falls silent, a reminder falls due, a credential comes within reach', async () => {
+    const db = database().db
+    await afresh(db)
+    const workspace = await findWorkspace(db, 'default')
+    const t0 = new Date(Date.UTC(2031, 8, 1, 8, 0, 0))
+    const at = (ms: number): Date => new Date(t0.getTime() + ms)
+    for (const tenantId of ['q1', 'q2', 'q3']) await createTenant(db, workspace, audit, {name: `Shop ${tenantId}`, shopify_shop: `${tenantId}.myshopify.com`, tenant_id: tenantId, type: 'shopify'})
+    await setCredential(db, keyring, workspace, audit, {service: 'shopify', tenantId: 'q1'}, {expiresAt: at(10 * DAY + 6 * HOUR), value: 'x'}, t0)
+    // Within the 30 days' reach 8 hours on.
+    await setCredential(db, keyring, workspace, audit, {service: 'shopify', tenantId: 'q2'}, {expiresAt: at(30 * DAY + 8 * HOUR), value: 'x'}, t0)
+    // Silent for 30 days 4 hours on.
+    await sql`update tenants set last_activity_at = ${at(-30 * DAY + 4 * HOUR)} where tenant_id in ('q1', 'q2', 'q3')`.execute(db)
+    await sql`update tenants set last_activity_at = ${t0} where tenant_id in ('q1', 'q2')`.execute(db)
+    await updateRule(db, audit, 'credential_expiring', {repeatIntervalMs: 5 * HOUR})
+    const quietUntil = async (instant: Date): Promise<void> => {
+      expect(await quietSince(db, new Date(instant.getTime() - 1))).toBeDefined()
+      expect(await quietSince(db, instant)).toBeUndefined()
+    }
+
+    expect((await reconcileAlerts(db, {channels, now: t0})).new).toBe(1)
+    await createSilence(db, audit, {comment: 'maintenance', durationMs: 2 * HOUR, matchers: {tenant: 'q1'}, now: t0})
+    expect(await quietSince(db, t0)).toBeUndefined()
+    await reconcileAlerts(db, {channels, now: t0})
+    // The silence ends (q1's reminder, muted, is due only then).
+    await quietUntil(at(2 * HOUR))
+    await reconcileAlerts(db, {channels, now: at(2 * HOUR)})
+    // q3 falls silent for 30 days.
+    await quietUntil(at(4 * HOUR))
+    expect((await reconcileAlerts(db, {channels, now: at(4 * HOUR)})).new).toBe(1)
+    // q1's reminder, 5 hours after it was notified.
+    await quietUntil(at(5 * HOUR))
+    expect((await reconcileAlerts(db, {channels, now: at(5 * HOUR)})).reminded).toBe(1)
+    // Acknowledged, q1 is reminded no more: q2 comes within reach next (a millisecond early is safe).
+    const q1 = await db.selectFrom('alerts').select('id').where('tenant_id', '=', 'q1').where('state', '=', 'firing').executeTakeFirstOrThrow()
+    await acknowledgeAlert(db, audit, Number(q1.id), at(5 * HOUR))
+    expect(await quietSince(db, at(5 * HOUR))).toBeUndefined()
+    await reconcileAlerts(db, {channels, now: at(5 * HOUR)})
+    await quietUntil(at(8 * HOUR - 1))
+    expect((await reconcileAlerts(db, {channels, now: at(8 * HOUR)})).new).toBe(1)
   })
 })

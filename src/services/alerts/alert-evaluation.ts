@@ -67,10 +67,47 @@ export interface SteadyState {
 export interface Evaluation {
   /** What the rules find that is new or may have changed, for decideAlerts. */
   readonly candidates: AlertCandidate[]
+  /** Active credentials and tenants the rules looked at. */
+  readonly evaluated: number
   /** The open alerts that may have changed or may resolve, for decideAlerts. */
   readonly open: OpenAlert[]
+  /** The snapshot the comparison saw (pg_snapshot), for recordEvaluation; null when nothing could have changed and nothing was compared. */
+  readonly snapshot: null | string
   /** The open alerts found again and unchanged: nothing to decide, only to count. */
-  readonly steady: {readonly firing: number; readonly highest: Severity | null; readonly silenced: number}
+  readonly steady: SteadyCounts
+}
+
+export interface SteadyCounts {
+  readonly firing: number
+  readonly highest: Severity | null
+  readonly silenced: number
+}
+
+/** What the last comparison counted, when nothing can have changed since (quietSince). */
+export interface QuietState {
+  readonly evaluated: number
+  readonly steady: SteadyCounts
+}
+
+/** The rules compared in the database; others' alerts (health_failing's) are decided on every run. */
+const COMPARED_RULES = ['credential_expiring', 'credential_expired', 'tenant_inactive']
+/** Milliseconds as a JavaScript Date holds them (truncated). */
+const ms = (column: string) => sql`trunc(extract(epoch from ${sql.ref(column)}) * 1000)::bigint`
+/** silences.ts's silences() in SQL, over `muting` (the silences in force): every matcher given matches. */
+const mutedBy = (rule: RawBuilder<unknown>, severity: RawBuilder<unknown>, tenant: RawBuilder<unknown>, workspaceId: RawBuilder<unknown>) => sql`
+  case when (select exists (select from muting)) then exists (
+    select from muting as s
+    where (s.rule is null or s.rule = ${rule}) and (s.severity is null or s.severity = ${severity})
+      and (s.tenant is null or s.tenant = ${tenant}) and (s.workspace is null or s.workspace = (select slug from workspaces where id = ${workspaceId})))
+  else false end`
+const mutingAt = (now: Date) => sql`
+  muting as materialized (
+    select matchers->>'rule' as rule, matchers->>'severity' as severity, matchers->>'tenant' as tenant, matchers->>'workspace' as workspace
+    from silences where starts_at <= ${now} and ends_at > ${now})`
+/** When a notified alert's reminder is due, by its rule's repeat interval (a rule without one repeats daily). */
+const reminderDue = (rules: readonly AlertRule[], alert: string) => {
+  const seconds = rules.map((rule) => sql`when ${rule.name as string} then ${rule.repeatIntervalMs / 1000}::float8`)
+  return sql`${sql.ref(`${alert}.notified_at`)} + make_interval(secs => case ${sql.ref(`${alert}.rule`)} ${seconds.length > 0 ? sql.join(seconds, sql` `) : sql``} else ${DEFAULT_REPEAT_INTERVAL_MS / 1000}::float8 end)`
 }
 
 const DAY_MS = 86_400_000
@@ -193,6 +230,8 @@ interface OpenRow {
 interface ComparedRow {
   readonly alerts: ReadonlyArray<number | string>
   readonly credentials: readonly string[]
+  readonly evaluated: number | string
+  readonly snapshot: string
   readonly steady: number | string
   readonly steady_highest: null | number
   readonly steady_silenced: number | string
@@ -206,17 +245,25 @@ const date = (ms: null | number): Date | null => (ms === null ? null : new Date(
  * Compares what the rules find with the open alerts (see the top of this file), and
  * evaluates what may have changed. Runs inside the reconcile's transaction.
  */
-export async function evaluateAlerts(db: Db, rules: readonly AlertRule[], now: Date): Promise<Evaluation> {
+export async function evaluateAlerts(db: Db, rules: readonly AlertRule[], now: Date, quiet?: QuietState): Promise<Evaluation> {
   const byName = new Map(rules.filter((rule) => rule.enabled).map((rule) => [rule.name, rule]))
+  if (quiet) {
+    // Nothing the rules read changed and the clock reached nothing: only the alerts of the
+    // rules not compared are decided, as on every run.
+    const {rows} = await sql<OpenRow>`
+      select id, fingerprint, rule, severity, summary, ${ms('started_at')} as started_ms, ${ms('notified_at')} as notified_ms,
+             notified_severity, ${ms('acknowledged_at')} as acknowledged_ms, tenant_id, workspace_id
+      from alerts where state = 'firing' and subject is null and rule <> all(${COMPARED_RULES}::text[])`.execute(db)
+    const health = byName.get('health_failing')
+    const failing = health ? await healthFinding(db, health) : undefined
+    return {candidates: failing ? [failing] : [], evaluated: quiet.evaluated, open: rows.map(toOpenAlert), snapshot: null, steady: quiet.steady}
+  }
+
   const expiring = byName.get('credential_expiring')
   const expired = byName.get('credential_expired')
   const inactive = byName.get('tenant_inactive')
   const nowMs = now.getTime()
   const severities = [...SEVERITIES]
-  // Milliseconds as a JavaScript Date holds them (truncated), so that the database and
-  // credentialFinding draw every line (expired or not, within a threshold) at the same instant.
-  const ms = (column: string) => sql`trunc(extract(epoch from ${sql.ref(column)}) * 1000)::bigint`
-  const repeatSeconds = new Map(rules.map((rule) => [rule.name as string, rule.repeatIntervalMs / 1000]))
   const expiringParams = JSON.stringify(expiring?.params ?? null)
   const inactiveParams = JSON.stringify(inactive?.params ?? null)
   // What an alert's text and severity are computed from besides the clock, as stored in alerts.basis.
@@ -227,9 +274,7 @@ export async function evaluateAlerts(db: Db, rules: readonly AlertRule[], now: D
   // once per use; only the rows found changed are read back whole (readChanged).
   const {rows} = await sql<ComparedRow>`
     with
-    muting as materialized (
-      select matchers->>'rule' as rule, matchers->>'severity' as severity, matchers->>'tenant' as tenant, matchers->>'workspace' as workspace
-      from silences where starts_at <= ${now} and ends_at > ${now}),
+    ${mutingAt(now)},
     found as (
       select 'credential' as family, c.id as subject, t.workspace_id, t.tenant_id, t.name, null::text as activity
       from credentials as c
@@ -256,10 +301,8 @@ export async function evaluateAlerts(db: Db, rules: readonly AlertRule[], now: D
              -- now), worse than what was notified, or a reminder due.
              (a.notified_at is null or a.notified_severity is null
               or array_position(${severities}::text[], a.severity) > array_position(${severities}::text[], a.notified_severity)
-              or (a.acknowledged_at is null
-                  and a.notified_at <= ${now}::timestamptz - make_interval(secs => coalesce(r.seconds, ${DEFAULT_REPEAT_INTERVAL_MS / 1000})))) as due
+              or (a.acknowledged_at is null and ${reminderDue(rules, 'a')} <= ${now}::timestamptz)) as due
       from alerts as a
-      left join unnest(${[...repeatSeconds.keys()]}::text[], ${[...repeatSeconds.values()]}::float8[]) as r(rule, seconds) on r.rule = a.rule
       where a.state = 'firing'),
     compared as (
       select *,
@@ -271,12 +314,7 @@ export async function evaluateAlerts(db: Db, rules: readonly AlertRule[], now: D
       from (
         select f.family, f.subject, f.workspace_id, f.tenant_id, f.name, f.activity,
                a.id as alert_id, a.severity, a.stable, a.due, a.basis as alert_basis, a.workspace_id as alert_workspace_id,
-               -- silences.ts's silences(), for the alerts left alone: every matcher given matches.
-               case when (select exists (select from muting)) then exists (
-                 select from muting as s
-                 where (s.rule is null or s.rule = a.rule) and (s.severity is null or s.severity = a.severity)
-                   and (s.tenant is null or s.tenant = f.tenant_id) and (s.workspace is null or s.workspace = (select slug from workspaces where id = f.workspace_id)))
-               else false end as muted
+               ${mutedBy(sql`a.rule`, sql`a.severity`, sql`f.tenant_id`, sql`f.workspace_id`)} as muted
         from found as f
         full join firing as a on a.subject = f.subject and a.family = f.family
         offset 0) as pair
@@ -287,7 +325,10 @@ export async function evaluateAlerts(db: Db, rules: readonly AlertRule[], now: D
       max(array_position(${severities}::text[], severity)) filter (where not changed and not muted) as steady_highest,
       coalesce(array_agg(subject) filter (where changed and family = 'credential'), '{}') as credentials,
       coalesce(array_agg(subject) filter (where changed and family = 'tenant_inactive'), '{}') as tenants,
-      coalesce(array_agg(alert_id) filter (where changed and alert_id is not null), '{}') as alerts
+      coalesce(array_agg(alert_id) filter (where changed and alert_id is not null), '{}') as alerts,
+      pg_current_snapshot()::text as snapshot,
+      (select count(*) from credentials where rotated_at is null and revoked_at is null)
+        + (select count(*) from tenants where status <> 'suspended') as evaluated
     from compared`.execute(db)
   const result = rows[0] as ComparedRow
   const changed = await readChanged(db, result, basisOf)
@@ -310,7 +351,20 @@ export async function evaluateAlerts(db: Db, rules: readonly AlertRule[], now: D
   // In one order whatever the plan: what a storm's digest says of its first alert must not
   // depend on which of the others a run read back.
   candidates.sort((a, b) => byText(a.workspace, b.workspace) || byText(a.tenantId, b.tenantId) || byText(a.rule, b.rule) || byText(a.summary, b.summary) || byText(a.fingerprint, b.fingerprint))
-  const open: OpenAlert[] = changed.open.map((row) => ({
+  const open = changed.open.map(toOpenAlert)
+  open.sort((a, b) => byText(a.tenantId, b.tenantId) || byText(a.rule, b.rule) || byText(a.summary, b.summary) || a.id - b.id)
+  const highest = result.steady_highest === null ? null : (SEVERITIES[result.steady_highest - 1] ?? null)
+  return {
+    candidates,
+    evaluated: Number(result.evaluated),
+    open,
+    snapshot: result.snapshot,
+    steady: {firing: Number(result.steady), highest, silenced: Number(result.steady_silenced)},
+  }
+}
+
+function toOpenAlert(row: OpenRow): OpenAlert {
+  return {
     acknowledgedAt: date(row.acknowledged_ms),
     fingerprint: row.fingerprint,
     id: Number(row.id),
@@ -322,14 +376,85 @@ export async function evaluateAlerts(db: Db, rules: readonly AlertRule[], now: D
     summary: row.summary,
     tenantId: row.tenant_id,
     workspaceId: row.workspace_id,
-  }))
-  open.sort((a, b) => byText(a.tenantId, b.tenantId) || byText(a.rule, b.rule) || byText(a.summary, b.summary) || a.id - b.id)
-  const highest = result.steady_highest === null ? null : (SEVERITIES[result.steady_highest - 1] ?? null)
-  return {
-    candidates,
-    open,
-    steady: {firing: Number(result.steady), highest, silenced: Number(result.steady_silenced)},
   }
+}
+
+/**
+ * What the last comparison counted, if nothing can have changed since: no transaction it did
+ * not see changed what the rules read or the alerts (alert_input_changes, filled by triggers:
+ * migrations/0011_alert_steady_state.sql), and the clock is between that comparison and the
+ * first instant at which a rule could say something else of what it read.
+ */
+export async function quietSince(db: Db, now: Date): Promise<QuietState | undefined> {
+  const {rows} = await sql<{counts: QuietState; quiet: boolean}>`
+    select counts, not exists (select from alert_input_changes as c where not pg_visible_in_snapshot(c.xid, e.snapshot))
+             and evaluated_at <= ${now} and (next_change_at is null or ${now} < next_change_at) as quiet
+    from alert_evaluation as e`.execute(db)
+  const row = rows[0]
+  return row?.quiet ? row.counts : undefined
+}
+
+/**
+ * After a comparison and what the reconcile wrote of it: what a run may reuse while nothing
+ * changes (quietSince). The first instant at which a rule could say something else is the
+ * earliest of: an open alert's text or severity changing (its stable_during), a reminder
+ * falling due (of an alert notified, not acknowledged and not muted: a muted one's is due
+ * when its silence ends), a silence starting or ending, a credential coming within the
+ * rules' reach, a tenant's silence growing past tenant_inactive's threshold. An open alert
+ * of a compared rule without a steady state leaves no quiet run at all. The changes the
+ * comparison saw, and this transaction's own, are forgotten.
+ */
+export async function recordEvaluation(db: Db, rules: readonly AlertRule[], now: Date, evaluation: Pick<Evaluation, 'evaluated' | 'snapshot'>): Promise<void> {
+  if (evaluation.snapshot === null) {
+    await sql`delete from alert_input_changes where xid = pg_current_xact_id_if_assigned()`.execute(db)
+    return
+  }
+
+  const byName = new Map(rules.filter((rule) => rule.enabled).map((rule) => [rule.name, rule]))
+  const expiring = byName.get('credential_expiring')
+  const expired = byName.get('credential_expired')
+  const inactive = byName.get('tenant_inactive')
+  const cutoff = expiringCutoff(expiring ? expiring.params : {}, now)
+  // How long before its expiry a credential beyond the cutoff can first be found (early is safe).
+  const reachMs = expiring ? Math.max(cutoff.getTime() - now.getTime(), expiringHorizonMs(expiring.params)) + 1 : 0
+  const inactiveDays = inactive?.params.days ?? 30
+  const severities = [...SEVERITIES]
+  await sql`
+    with
+    ${mutingAt(now)},
+    firing as (
+      select a.*, ${mutedBy(sql`a.rule`, sql`a.severity`, sql`a.tenant_id`, sql`a.workspace_id`)} as muted
+      from alerts as a
+      where a.state = 'firing' and a.rule = any(${COMPARED_RULES}::text[])),
+    next as (
+      select
+        count(*) filter (where subject is not null) as firing,
+        count(*) filter (where subject is not null and muted) as silenced,
+        max(array_position(${severities}::text[], severity)) filter (where subject is not null and not muted) as highest,
+        bool_or(subject is null or stable_during is null) as unsteady,
+        least(
+          min(upper(stable_during)),
+          min(${reminderDue(rules, 'firing')}) filter (where notified_at is not null and acknowledged_at is null and not muted),
+          (select min(starts_at) from silences where starts_at > ${now}),
+          (select min(ends_at) from silences where ends_at > ${now}),
+          case when ${Boolean(expiring || expired)}::boolean then
+            (select min(expires_at) from credentials where rotated_at is null and revoked_at is null and expires_at > ${cutoff}) - make_interval(secs => ${reachMs / 1000})
+          end,
+          case when ${Boolean(inactive)}::boolean then
+            (select min(last_activity_at) from tenants
+             where status = 'active' and last_activity_at is not null and last_activity_at > ${new Date(now.getTime() - inactiveDays * DAY_MS)}) + make_interval(days => ${inactiveDays})
+          end) as change_at
+      from firing)
+    insert into alert_evaluation as e (id, snapshot, evaluated_at, next_change_at, counts)
+    select true, ${evaluation.snapshot}::pg_snapshot, ${now},
+           case when unsteady then ${now}::timestamptz else change_at end,
+           jsonb_build_object('evaluated', ${evaluation.evaluated}::bigint, 'steady', jsonb_build_object(
+             'firing', firing, 'silenced', silenced, 'highest', (${severities}::text[])[highest]))
+    from next
+    on conflict (id) do update set snapshot = excluded.snapshot, evaluated_at = excluded.evaluated_at, next_change_at = excluded.next_change_at, counts = excluded.counts`.execute(db)
+  await sql`
+    delete from alert_input_changes
+    where pg_visible_in_snapshot(xid, ${evaluation.snapshot}::pg_snapshot) or xid = pg_current_xact_id_if_assigned()`.execute(db)
 }
 
 /**
@@ -365,17 +490,6 @@ async function readChanged(db: Db, compared: ComparedRow, basisOf: (row: string)
     found: rows.filter((row) => row.part === 'found').map((row) => row.row as FoundRow),
     open: rows.filter((row) => row.part === 'open').map((row) => row.row as OpenRow),
   }
-}
-
-/**
- * What the rules looked at: active credentials and tenants that are not suspended. A count
- * over two indexes that needs no lock: reconcileAlerts runs it beside its transaction.
- */
-export async function countSubjects(db: Db): Promise<number> {
-  const {rows} = await sql<{n: number | string}>`
-    select (select count(*) from credentials where rotated_at is null and revoked_at is null)
-         + (select count(*) from tenants where status <> 'suspended') as n`.execute(db)
-  return Number(rows[0]?.n ?? 0)
 }
 
 /** health_failing: the last N health checks all unhealthy. One alert for the whole installation, always re-decided. */

@@ -5,7 +5,7 @@ import {sql} from 'kysely'
 import type {Db} from '../../db/schema.js'
 import {type AlertMessage} from '../../notifiers/notifier.js'
 import {type AlertInsert, type AlertUpdate, type ChannelTarget, decideAlerts, type OpenAlert} from './alert-decisions.js'
-import {type AlertCandidate, countSubjects, evaluateAlerts, type SteadyState} from './alert-evaluation.js'
+import {type AlertCandidate, evaluateAlerts, quietSince, recordEvaluation, type SteadyState} from './alert-evaluation.js'
 import {loadRules} from './alert-rules.js'
 import {activeSilences} from './silences.js'
 import {DEFAULT_STORM_THRESHOLD, groupStorms, type PlannedNotice} from './alert-storms.js'
@@ -64,14 +64,10 @@ export async function reconcileAlerts(db: Db, options: ReconcileOptions): Promis
   const {channels, now} = options
   const runId = options.runId ?? randomUUID()
   const trx = await db.startTransaction().execute()
-  // Counted beside the transaction, on a connection of its own on a server (on the embedded
-  // database, after it): a count over two indexes that needs no lock.
-  const counting = countSubjects(db)
-  counting.catch(() => {})
   try {
     await sql`select pg_advisory_xact_lock(${RECONCILE_LOCK.toString()}::bigint)`.execute(trx)
     const rules = await loadRules(trx)
-    const evaluation = await evaluateAlerts(trx, rules, now)
+    const evaluation = await evaluateAlerts(trx, rules, now, await quietSince(trx, now))
     const {candidates, open, steady} = evaluation
     const muting = candidates.length > 0 ? await activeSilences(trx, now) : []
 
@@ -118,6 +114,7 @@ export async function reconcileAlerts(db: Db, options: ReconcileOptions): Promis
     const digests = queued.filter((notice) => notice.covers !== undefined).length
     const notifications = queued.flatMap(({channels: names, covers, message}) => names.map((channel) => ({channel, message, ...(covers ? {covers} : {})})))
     await queueNotifications(trx, runId, notifications, now)
+    await recordEvaluation(trx, rules, now, evaluation)
     if (options.dryRun) await trx.rollback().execute()
     else await trx.commit().execute()
     const highestFiring = [decided.counts.highestFiring, steady.highest].reduce<Severity | null>(
@@ -127,7 +124,7 @@ export async function reconcileAlerts(db: Db, options: ReconcileOptions): Promis
     return {
       ...decided.counts,
       digests,
-      evaluated: await counting,
+      evaluated: evaluation.evaluated,
       firing: steady.firing + candidates.length,
       highestFiring,
       notifications,
