@@ -10,11 +10,17 @@ import {defineConfig} from 'vitest/config'
 const DATABASE_PROJECT = {globalSetup: ['test/global-setup.ts']}
 
 /**
- * Files about the embedded database alone (its lock, its files' permissions). A run on the
+ * Files about the embedded database alone (its lock, its files' permissions, its shared server). A run on the
  * server only (TEST_BACKENDS=server, as `.ci/run`'s second run) leaves them out; every
  * other file has tests on whichever backends run (test/helpers/backends.ts).
  */
-const EMBEDDED_ONLY = ['test/e2e/embedded-database.test.ts', 'test/e2e/private-home.test.ts', 'test/integration/private-home.test.ts']
+const EMBEDDED_ONLY = [
+  'test/e2e/embedded-database.test.ts',
+  'test/e2e/private-home.test.ts',
+  'test/e2e/shared-embedded-database.test.ts',
+  'test/integration/private-home.test.ts',
+  'test/integration/shared-session.test.ts',
+]
 const serverOnly = process.env.TEST_BACKENDS !== undefined && !process.env.TEST_BACKENDS.split(',').some((name) => ['embedded', 'pglite'].includes(name.trim()))
 
 export default defineConfig({

@@ -11,7 +11,7 @@ import {join} from 'node:path'
 
 import pg from 'pg'
 
-import {BIN, freshDatabase, median, report} from './lib/measure.mjs'
+import {BIN, cleanEnv, freshDatabase, median, report} from './lib/measure.mjs'
 
 const ROWS = Number(process.env.BENCH_CREDENTIALS_ROWS ?? 10_000)
 const RUNS = Number(process.env.BENCH_CREDENTIALS_RUNS ?? 3)
@@ -28,7 +28,7 @@ async function writeLines(path, header, count, line) {
 /** Wall time of one run, with `input` on its standard input; fails loudly if the command fails. */
 function timed(args, env, input) {
   const started = process.hrtime.bigint()
-  const result = spawnSync(process.execPath, [BIN, ...args], {env: {...process.env, ...env}, input, maxBuffer: 64 * 1024 * 1024})
+  const result = spawnSync(process.execPath, [BIN, ...args], {env: cleanEnv(env), input, maxBuffer: 64 * 1024 * 1024})
   const ms = Number(process.hrtime.bigint() - started) / 1e6
   if (result.status !== 0) throw new Error(`synthex ${args.join(' ')} exited ${result.status}: ${result.stderr.toString().slice(-800)}`)
   return ms

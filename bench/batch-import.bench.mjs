@@ -10,7 +10,7 @@ import {join} from 'node:path'
 
 import pg from 'pg'
 
-import {BIN, freshDatabase, median, report} from './lib/measure.mjs'
+import {BIN, cleanEnv, freshDatabase, median, report} from './lib/measure.mjs'
 
 const SIZES = (process.env.BENCH_IMPORT_SIZES ?? '100000,1000000').split(',').map(Number)
 const RUNS = Number(process.env.BENCH_IMPORT_RUNS ?? 3)
@@ -38,7 +38,7 @@ async function writeCsv(path, rows) {
 function run(command, args, env = {}) {
   const wrapped = GNU_TIME ? [GNU_TIME, ['-f', '%M', command, ...args]] : [command, args]
   const started = process.hrtime.bigint()
-  const result = spawnSync(wrapped[0], wrapped[1], {env: {...process.env, ...env}, maxBuffer: 64 * 1024 * 1024})
+  const result = spawnSync(wrapped[0], wrapped[1], {env: cleanEnv(env), maxBuffer: 64 * 1024 * 1024})
   const ms = Number(process.hrtime.bigint() - started) / 1e6
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${result.stderr.toString().slice(-800)}`)
   const kb = GNU_TIME ? Number(result.stderr.toString().trim().split('\n').at(-1)) : Number.NaN

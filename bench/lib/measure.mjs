@@ -14,10 +14,27 @@ export function median(values) {
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
 }
 
+/**
+ * The environment every benchmarked process runs with: PATH and HOME from this process,
+ * plus the case's own settings (DATABASE_URL, keys, SYNTHEX_HOME...), and nothing else
+ * inherited. On these machines NODE_EXTRA_CA_CERTS is set and makes every Node start about
+ * 65 ms slower; inherited, it would inflate the `node -e 0` baseline and flatter every
+ * ratio. Same as `env -i PATH=$PATH HOME=$HOME <extra> command`.
+ */
+export function cleanEnv(extra = {}) {
+  const env = {}
+  for (const name of ['PATH', 'HOME']) if (process.env[name] !== undefined) env[name] = process.env[name]
+  return {...env, ...extra}
+}
+
+/** What a report's notes say about the environment and, where there is one, the `node -e 0` baseline. */
+const ENVIRONMENT_NOTE = 'Every command ran with a clean environment: PATH and HOME, plus its own settings (DATABASE_URL, keys...), nothing else inherited.'
+const NODE_BASELINE_NOTE = `Baseline \`node -e 0\`: ${process.execPath} (${process.version}) run as \`env -i PATH=$PATH HOME=$HOME node -e 0\`.`
+
 /** Wall time of one run of a command, in milliseconds; fails loudly if the command fails. */
 export function timeOnce({args, command, env}) {
   const started = process.hrtime.bigint()
-  const result = spawnSync(command, args, {env: {...process.env, ...env}, maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe']})
+  const result = spawnSync(command, args, {env: cleanEnv(env), maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe']})
   const elapsed = Number(process.hrtime.bigint() - started) / 1e6
   if (result.status !== 0) {
     throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${result.stderr.toString().slice(0, 500)}`)
@@ -27,12 +44,12 @@ export function timeOnce({args, command, env}) {
 }
 
 /**
- * Like timeOnce, but without blocking this process: for benchmarks that serve something
+ * Like timeOnce (the same clean environment), but without blocking this process: for benchmarks that serve something
  * (a fake provider) from this process while the command runs.
  */
 export async function timeOnceAsync({args, command, env}) {
   const started = process.hrtime.bigint()
-  const child = spawn(command, args, {env: {...process.env, ...env}, stdio: ['ignore', 'ignore', 'pipe']})
+  const child = spawn(command, args, {env: cleanEnv(env), stdio: ['ignore', 'ignore', 'pipe']})
   let stderr = ''
   child.stderr.on('data', (chunk) => (stderr += chunk))
   const code = await new Promise((resolve) => child.on('close', resolve))
@@ -73,7 +90,7 @@ export function report(name, samples, {baseline, goals = {}, notes = []} = {}) {
   })
   console.log(`\n## ${name}`)
   console.table(rows)
-  for (const note of notes) console.log(note)
+  for (const note of [...notes, ENVIRONMENT_NOTE, ...('node -e 0' in samples ? [NODE_BASELINE_NOTE] : [])]) console.log(note)
   const file = join(ROOT, 'bench', 'results', `${name}.json`)
   mkdirSync(dirname(file), {recursive: true})
   writeFileSync(file, `${JSON.stringify({at: new Date().toISOString(), baseline, node: process.version, rows, samples}, null, 2)}\n`)

@@ -185,6 +185,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return undefined
   }
 
+  /**
+   * For commands that run until told to stop (a server): SIGINT or SIGTERM asks them to
+   * finish cleanly, and they return true to say they will. By default a signal interrupts.
+   */
+  protected stopRequested(_signal: string): boolean {
+    return false
+  }
+
   /** Whether a person can be asked a question (README, "Environment": no prompts under `CI`, nor with `--json`, nor off a terminal). */
   protected canPrompt(): boolean {
     return canPrompt({isCI: this.settings.isCI, json: this.jsonEnabled()})
@@ -320,6 +328,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   private async onSignal(signal: string): Promise<void> {
+    if (!this.#interrupted && this.stopRequested(signal)) return
     if (this.#interrupted) process.exit(EXIT_CODES.interrupted)
     this.#interrupted = true
     // Should the event loop empty before this handler's own exit, the process still says 130.
@@ -363,7 +372,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.output.error(items.length > 0 ? 'Invalid input:' : report.message, {hint: report.hint, items, stack})
   }
 
-  private showProgress(progress: OpenProgress): void {
+  protected showProgress(progress: OpenProgress): void {
     switch (progress.type) {
       case 'creating': {
         this.spin(`Creating the embedded database in ${progress.dataDir} (first run only)...`)
@@ -383,7 +392,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }
   }
 
-  private stopSpinner(): void {
+  protected stopSpinner(): void {
     this.#spinner?.stop()
     this.#spinner = undefined
   }

@@ -13,6 +13,8 @@ export interface LockHolder {
   readonly command: string
   readonly hostname: string
   readonly pid: number
+  /** The holder serves the database to other processes (`db start`, `serve`): connect to it. */
+  readonly serving?: boolean
   readonly startedAt: string
   readonly token: string
 }
@@ -31,6 +33,13 @@ export interface LockOptions {
   readonly pollMs?: number
   /** Stops the wait (the command was interrupted): the lock is not taken, and the wait rejects at once. */
   readonly signal?: AbortSignal
+  /** Recorded in the lock: this process will serve the database to others. */
+  readonly serving?: boolean
+  /**
+   * Asked on each round of the wait: true stops waiting without the lock (acquireEmbeddedLock
+   * resolves undefined), for a holder that serves the database and can be connected to.
+   */
+  readonly stopWaiting?: (holder: LockHolder | undefined) => boolean
   readonly timeoutMs: number
 }
 
@@ -46,12 +55,15 @@ const BREAKER_STALE_MS = 10_000
  * broken under a second, short-lived lock so that two waiters cannot both break it and
  * both go on.
  */
-export async function acquireEmbeddedLock(dataDir: string, options: LockOptions): Promise<EmbeddedLock> {
+export async function acquireEmbeddedLock(dataDir: string, options: LockOptions & {stopWaiting?: undefined}): Promise<EmbeddedLock>
+export async function acquireEmbeddedLock(dataDir: string, options: LockOptions): Promise<EmbeddedLock | undefined>
+export async function acquireEmbeddedLock(dataDir: string, options: LockOptions): Promise<EmbeddedLock | undefined> {
   const path = `${dataDir}.lock`
   const holder: LockHolder = {
     command: options.command,
     hostname: hostname(),
     pid: process.pid,
+    ...(options.serving ? {serving: true} : {}),
     startedAt: new Date().toISOString(),
     token: randomUUID(),
   }
@@ -74,6 +86,7 @@ export async function acquireEmbeddedLock(dataDir: string, options: LockOptions)
       }
     }
 
+    if (options.stopWaiting?.(lastSeen)) return undefined
     const waited = Date.now() - started
     if (waited >= options.timeoutMs) throw lockedError(dataDir, path, lastSeen, waited)
     if (!waiting) {
@@ -130,7 +143,8 @@ function readHolder(path: string): 'missing' | 'unreadable' | LockHolder {
   return 'unreadable'
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process of this host is running (one of another user's counts). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true
@@ -202,6 +216,6 @@ function lockedError(dataDir: string, path: string, holder: LockHolder | undefin
   return new DatabaseLockedError(
     `The embedded database at ${dataDir} is in use by ${who}; gave up after waiting ${seconds}.`,
     {dataDir, holder: holder ? {command: holder.command, hostname: holder.hostname, pid: holder.pid, startedAt: holder.startedAt} : null, lockFile: path, waitedMs},
-    `Retry when it has finished, wait longer with SYNTHEX_LOCK_TIMEOUT (e.g. 60s), or use a Postgres server (DATABASE_URL) for jobs that run at the same time. If no such process exists, delete ${path}.`,
+    `Retry when it has finished, or wait longer with SYNTHEX_LOCK_TIMEOUT (e.g. 60s). For jobs that run at the same time, run \`synthex db start\` first (commands then share the embedded database through it) or use a Postgres server (DATABASE_URL). If no such process exists, delete ${path}.`,
   )
 }

@@ -1,5 +1,6 @@
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
 import {setFlagsFromString} from 'node:v8'
 
 import {Kysely, PostgresDialect} from 'kysely'
@@ -11,6 +12,7 @@ import {type BulkSession, embeddedBulkSession, serverBulkSession} from './bulk-s
 import {DatabaseUnavailableError, MigrationsPendingError} from './database-errors.js'
 import {embeddedOpenFailure} from './embedded-failures.js'
 import {acquireEmbeddedLock, type EmbeddedLock, type LockHolder} from './embedded-lock.js'
+import {embeddedServerAnswers, embeddedSocketDir, embeddedSocketPath, SOCKET_PORT} from './embedded-socket.js'
 import {migrateToLatest, pendingMigrations} from './migrations.js'
 import {PGliteDialect} from './pglite-dialect.js'
 import {makePrivateDirectory, makeTreePrivate, privateNodeFs} from './private-home.js'
@@ -31,6 +33,8 @@ export interface OpenDatabase {
   readonly location: string
   /** Migrations applied while opening (the embedded database migrates itself). */
   readonly migrated: readonly string[]
+  /** The embedded database reached through the shared server (`db start`) rather than opened here. */
+  readonly shared?: true
 }
 
 export type OpenProgress =
@@ -77,16 +81,74 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions)
  */
 const EMBEDDED_SHARED_BUFFERS = '16MB'
 
+/** How often a command that found a serving holder checks that its socket answers. */
+const SERVER_POLL_MS = 50
+
+/**
+ * The embedded database: through the shared server on the home's socket when one runs
+ * (`db start`, `serve`), else opened here, under the lock, as the only user.
+ */
 async function openEmbedded(target: Extract<DatabaseTarget, {kind: 'embedded'}>, options: OpenOptions): Promise<OpenDatabase> {
-  const lock: EmbeddedLock = await acquireEmbeddedLock(target.dataDir, {
+  const deadline = Date.now() + target.lockTimeoutMs
+  let announced = false
+  for (;;) {
+    if (await embeddedServerAnswers(target.home)) return openShared(target, options)
+    const lock = await acquireEmbeddedLock(target.dataDir, {
+      command: options.command,
+      onWait(holder) {
+        if (!announced) options.onProgress?.({holder, type: 'waiting'})
+        announced = true
+      },
+      signal: options.signal,
+      // A holder that serves the database is connected to rather than waited for.
+      stopWaiting: (holder) => holder?.serving === true && existsSync(embeddedSocketPath(target.home)),
+      timeoutMs: Math.max(0, deadline - Date.now()),
+    }).catch((error: unknown) => {
+      // A full disk or a read-only mount shows first here, where the lock file is written.
+      throw storageErrorOf(error) ?? error
+    })
+    if (lock) {
+      const held = await holdEmbedded(target, options, lock)
+      const session = embeddedBulkSession(held.client, held.db)
+      return {backend: 'embedded', bulk: (work) => work(session), close: held.close, db: held.db, location: target.dataDir, migrated: held.migrated}
+    }
+
+    // Its socket exists but may not answer yet (the server is still starting).
+    await sleep(SERVER_POLL_MS, undefined, {signal: options.signal})
+  }
+}
+
+/** The embedded database held by this process: PGlite open, migrated, under the lock. */
+export interface HeldEmbedded {
+  readonly client: import('@electric-sql/pglite').PGlite
+  /** Closes PGlite and releases the lock. Idempotent. */
+  close(): Promise<void>
+  readonly db: Db
+  readonly migrated: readonly string[]
+}
+
+/**
+ * Takes the embedded database to serve it to other processes (`db start`): waits for a
+ * command that holds it to finish, like any command; `undefined` if a server already runs.
+ */
+export async function holdEmbeddedForServing(
+  target: Extract<DatabaseTarget, {kind: 'embedded'}>,
+  options: OpenOptions,
+): Promise<HeldEmbedded | undefined> {
+  const lock = await acquireEmbeddedLock(target.dataDir, {
     command: options.command,
     onWait: (holder) => options.onProgress?.({holder, type: 'waiting'}),
+    serving: true,
     signal: options.signal,
+    stopWaiting: (holder) => holder?.serving === true,
     timeoutMs: target.lockTimeoutMs,
   }).catch((error: unknown) => {
-    // A full disk or a read-only mount shows first here, where the lock file is written.
     throw storageErrorOf(error) ?? error
   })
+  return lock ? holdEmbedded(target, options, lock) : undefined
+}
+
+async function holdEmbedded(target: Extract<DatabaseTarget, {kind: 'embedded'}>, options: OpenOptions, lock: EmbeddedLock): Promise<HeldEmbedded> {
   let client: import('@electric-sql/pglite').PGlite | undefined
   try {
     const creating = !existsSync(join(target.dataDir, 'PG_VERSION'))
@@ -120,10 +182,8 @@ async function openEmbedded(target: Extract<DatabaseTarget, {kind: 'embedded'}>,
 
     const opened = client
     let closed: Promise<void> | undefined
-    const session = embeddedBulkSession(opened, db)
     return {
-      backend: 'embedded',
-      bulk: (work) => work(session),
+      client: opened,
       close() {
         closed ??= (async () => {
           try {
@@ -136,7 +196,6 @@ async function openEmbedded(target: Extract<DatabaseTarget, {kind: 'embedded'}>,
         return closed
       },
       db,
-      location: target.dataDir,
       migrated,
     }
   } catch (error) {
@@ -144,6 +203,37 @@ async function openEmbedded(target: Extract<DatabaseTarget, {kind: 'embedded'}>,
     lock.release()
     throw error
   }
+}
+
+/**
+ * A client of the shared embedded server: `pg` over the home's socket, as to any Postgres
+ * server, except that the session is everyone's. No SETs (they would apply to every client),
+ * and the embedded database's own rule for migrations: it migrates itself.
+ */
+async function openShared(target: Extract<DatabaseTarget, {kind: 'embedded'}>, options: OpenOptions): Promise<OpenDatabase> {
+  const location = `${target.dataDir} (shared through ${embeddedSocketPath(target.home)})`
+  const opened = await connectServer(
+    {kind: 'server', limits: DEFAULT_DATABASE_LIMITS, setting: 'SYNTHEX_HOME', url: 'postgres://postgres@localhost/postgres'},
+    {...options, migrations: 'ignore'},
+    location,
+    false,
+    {database: 'postgres', host: embeddedSocketDir(target.home), port: SOCKET_PORT, user: 'postgres'},
+  )
+  let migrated: string[] = []
+  try {
+    if (options.migrations !== 'ignore') {
+      const pending = await pendingMigrations(opened.db)
+      if (pending.length > 0) {
+        options.onProgress?.({pending, type: 'migrating'})
+        migrated = await migrateToLatest(opened.db)
+      }
+    }
+  } catch (error) {
+    await opened.close()
+    throw error
+  }
+
+  return {...opened, backend: 'embedded', migrated, shared: true}
 }
 
 async function openServer(target: Extract<DatabaseTarget, {kind: 'server'}>, options: OpenOptions): Promise<OpenDatabase> {
@@ -167,6 +257,7 @@ async function connectServer(
   options: OpenOptions,
   location: string,
   sslOverride: false | undefined,
+  shared?: import('pg').PoolConfig,
 ): Promise<OpenDatabase> {
   // Loaded here, not at the top: commands on the embedded database never pay for pg.
   const [{parse}, {serverPool}] = await Promise.all([import('pg-connection-string'), import('./server-pool.js')])
@@ -174,7 +265,7 @@ async function connectServer(
   // docs mean it); pg's own reading of `require` is verify-full.
   let config: import('pg').PoolConfig
   try {
-    config = parse(target.url, {useLibpqCompat: true}) as import('pg').PoolConfig
+    config = shared ?? (parse(target.url, {useLibpqCompat: true}) as import('pg').PoolConfig)
   } catch (error) {
     // sslrootcert, sslcert and sslkey name files that are read here.
     const code = (error as NodeJS.ErrnoException).code
@@ -183,7 +274,9 @@ async function connectServer(
 
   const limits = target.limits ?? DEFAULT_DATABASE_LIMITS
   const bulk = options.statements === 'bulk'
-  const statementTimeoutMs = bulk ? limits.bulkStatementTimeoutMs : limits.statementTimeoutMs
+  // On the shared embedded server a statement may wait its turn behind another client's
+  // transaction (an import's chunk): every statement gets the bulk allowance there.
+  const statementTimeoutMs = bulk || shared ? limits.bulkStatementTimeoutMs : limits.statementTimeoutMs
   const context: FailureContext = {
     connectTimeoutMs: options.connectTimeoutMs ?? limits.connectTimeoutMs,
     connectTimeoutSetting: options.connectTimeoutMs === undefined ? 'SYNTHEX_DB_CONNECT_TIMEOUT' : 'the command\'s --timeout',
@@ -197,6 +290,7 @@ async function connectServer(
     config: {...config, ...(sslOverride === false ? {ssl: false} : {}), application_name: 'synthex'},
     context,
     poolSize: options.poolSize ?? 4,
+    sessionLimits: !shared,
   })
   const db = new Kysely<never>({dialect: new PostgresDialect({pool: {connect: () => pool.connect(), end: () => pool.end()}})}) as unknown as Db
   const close = async (): Promise<void> => {

@@ -26,6 +26,11 @@ export interface ServerPoolOptions {
   readonly config: pg.PoolConfig
   readonly context: FailureContext
   readonly poolSize: number
+  /**
+   * Whether each connection SETs its timeouts (default true). Not on the shared embedded
+   * server: there every client shares one session, and one client's SET would be everyone's.
+   */
+  readonly sessionLimits?: boolean
 }
 
 /** A pooled connection; `failure` turns what a statement or COPY on it threw into what to report. */
@@ -104,6 +109,7 @@ export function serverPool(options: ServerPoolOptions): ServerPool {
     keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS,
     max: options.poolSize,
     onConnect: async (client: pg.ClientBase) => {
+      if (options.sessionLimits === false) return
       await client.query(`set statement_timeout = ${statementTimeoutMs}; set idle_in_transaction_session_timeout = ${statementTimeoutMs}`)
     },
     query_timeout: replyTimeoutMs,
