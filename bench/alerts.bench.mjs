@@ -3,11 +3,7 @@
 // and delivers one PagerDuty event each to a local fake answering after 20 ms, through a
 // channel configured for 500 events/s and 16 in flight; its throughput should be that rate
 // limit, not synthex. The runs after it, with nothing new, should take under 500 ms (issue 14).
-// Those runs and their `node -e 0` baseline start with a clean environment (PATH and HOME,
-// and the command's own variables): an inherited NODE_EXTRA_CA_CERTS alone makes every Node
-// start tens of milliseconds slower.
 import {Buffer} from 'node:buffer'
-import {spawn} from 'node:child_process'
 import {createServer} from 'node:http'
 
 import pg from 'pg'
@@ -20,17 +16,6 @@ const CONCURRENCY = 16
 const LATENCY_MS = 20
 const ROUTING_KEY = 'R0UT1NGK3Y0123456789ABCDEF012345'
 const GOAL_MS = 500
-
-/** Wall time of one run of a command with a clean environment: PATH and HOME, and `env`. */
-async function timeClean(args, env = {}) {
-  const started = process.hrtime.bigint()
-  const child = spawn(process.execPath, args, {env: {HOME: process.env.HOME, PATH: process.env.PATH, ...env}, stdio: ['ignore', 'ignore', 'pipe']})
-  let stderr = ''
-  child.stderr.on('data', (chunk) => (stderr += chunk))
-  const code = await new Promise((resolve) => child.on('close', resolve))
-  if (code !== 0) throw new Error(`node ${args.join(' ')} exited ${code}: ${stderr.slice(0, 500)}`)
-  return Number(process.hrtime.bigint() - started) / 1e6
-}
 
 function fakePagerDuty() {
   let events = 0
@@ -97,10 +82,11 @@ export default async function alerts() {
   // autovacuum, so the bench does what it would.
   await client.query('vacuum analyze')
 
-  const samples = {'node -e 0 (clean environment)': [], 'synthex alerts check-now (nothing new)': []}
+  // Both with a clean environment (measure.mjs: cleanEnv).
+  const samples = {'node -e 0': [], 'synthex alerts check-now (nothing new)': []}
   for (let round = 0; round < Number(process.env.BENCH_RUNS ?? 10); round++) {
-    samples['node -e 0 (clean environment)'].push(await timeClean(['-e', '0']))
-    samples['synthex alerts check-now (nothing new)'].push(await timeClean([BIN, 'alerts', 'check-now'], env))
+    samples['node -e 0'].push(await timeOnceAsync({args: ['-e', '0'], command: process.execPath}))
+    samples['synthex alerts check-now (nothing new)'].push(await timeOnceAsync({args: [BIN, 'alerts', 'check-now'], command: process.execPath, env}))
   }
 
   await fake.close()
@@ -108,7 +94,7 @@ export default async function alerts() {
   const perSecond = (window.sent * 1000) / window.ms
   const second = median(samples['synthex alerts check-now (nothing new)'])
   const rows = report('alerts', samples, {
-    baseline: 'node -e 0 (clean environment)',
+    baseline: 'node -e 0',
     notes: [
       `${TENANTS.toLocaleString('en')} tenants, ${(2 * TENANTS).toLocaleString('en')} credentials, ${expected.toLocaleString('en')} alerts firing.`,
       `First run: ${(first / 1000).toFixed(1)} s in all; ${window.sent.toLocaleString('en')} PagerDuty events delivered at ${Math.round(perSecond)}/s against a configured limit of ${RATE_PER_MINUTE / 60}/s (${CONCURRENCY} in flight, ${LATENCY_MS} ms latency: at most ${Math.round((CONCURRENCY * 1000) / LATENCY_MS)}/s): ${(100 * perSecond / (RATE_PER_MINUTE / 60)).toFixed(0)}% of the rate limit.`,
