@@ -26,7 +26,7 @@ alter table alerts
 create index alerts_undecided on alerts (id) where state = 'firing' and subject is null;
 
 -- A run with nothing new need not even compare. Every transaction that changes what the
--- rules read (tenants, credentials, workspaces, rules, silences, health runs) or the alerts
+-- compared rules read (tenants, credentials, workspaces, rules, silences) or the alerts
 -- themselves leaves its id here, once, from a statement trigger (one row per transaction,
 -- whatever it writes: nothing per row for an import). A reconcile records the snapshot its
 -- comparison saw (alert_evaluation); the next one compares again only if a transaction not
@@ -49,7 +49,6 @@ create trigger alert_inputs after insert or update or delete or truncate on cred
 create trigger alert_inputs after insert or update or delete or truncate on workspaces for each statement execute function alert_input_changed();
 create trigger alert_inputs after insert or update or delete or truncate on alert_rules for each statement execute function alert_input_changed();
 create trigger alert_inputs after insert or update or delete or truncate on silences for each statement execute function alert_input_changed();
-create trigger alert_inputs after insert or update or delete or truncate on health_runs for each statement execute function alert_input_changed();
 create trigger alert_inputs after insert or update or delete or truncate on alerts for each statement execute function alert_input_changed();
 
 -- What the last comparison found (one row): the snapshot it saw, when, until when nothing
@@ -66,7 +65,6 @@ create table alert_evaluation (
 
 drop table alert_evaluation;
 drop trigger alert_inputs on alerts;
-drop trigger alert_inputs on health_runs;
 drop trigger alert_inputs on silences;
 drop trigger alert_inputs on alert_rules;
 drop trigger alert_inputs on workspaces;
