@@ -16,8 +16,9 @@ import {type Severity, severityRank} from '../../domain/severity.js'
  * with what should be firing, and write every notification this calls for to the outbox, all
  * in one transaction under a Postgres advisory lock. Two overlapping cron runs therefore decide each
  * notification once: the second sees what the first committed. What to do is decided by
- * decideAlerts (alert-decisions.ts, the state machine, pure); this reads its inputs and
- * writes its outcome.
+ * decideAlerts (alert-decisions.ts, the state machine, pure); this reads its inputs (through
+ * evaluateAlerts, alert-evaluation.ts: only what may have changed, and nothing when nothing
+ * can have) and writes its outcome, with each decided alert's steady state.
  */
 
 export interface ReconcileResult {
