@@ -75,6 +75,8 @@ export interface AlertRulesTable {
 export interface AlertsTable {
   acknowledged_at: NullableTimestamp
   acknowledged_by: null | string
+  /** What its text and severity were computed from, besides the clock (migrations/0011_alert_steady_state.sql). */
+  basis: null | string[]
   details: ColumnType<Record<string, unknown>, string | undefined, string>
   fingerprint: string
   id: Generated<number>
@@ -83,8 +85,12 @@ export interface AlertsTable {
   resolved_at: NullableTimestamp
   rule: string
   severity: Severity
+  /** When its rule, severity and summary read as stored: a tstzrange, as Postgres writes it. */
+  stable_during: null | string
   started_at: ColumnType<Date, Date | string, Date | string>
   state: ColumnType<'firing' | 'resolved', 'firing' | 'resolved' | undefined, 'firing' | 'resolved'>
+  /** The credential or tenant it is about. */
+  subject: null | string
   summary: string
   tenant_id: string
   updated_at: ColumnType<Date, Date | string, Date | string>
