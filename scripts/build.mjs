@@ -73,6 +73,22 @@ const stringWidthAscii = {
   },
 }
 
+// is-wsl (oclif asks it whether this is WSL, and so does `synthex --version`) imports
+// `process` from 'node:process': building that module's ES facade reads every property of
+// \`process\`, loading process.report and working out allowedNodeEnvironmentFlags, 2-7 ms at
+// every start. The global \`process\` is the same object.
+const isWslGlobalProcess = {
+  name: 'is-wsl-global-process',
+  setup(build) {
+    build.onLoad({filter: /[/\\]node_modules[/\\]is-wsl[/\\]index\.js$/}, async (args) => {
+      const source = await readFile(args.path, 'utf8')
+      const patched = source.replace("import process from 'node:process';\n", '')
+      if (patched === source) throw new Error(`is-wsl-global-process: ${args.path} changed; review the patch in scripts/build.mjs`)
+      return {contents: patched, loader: 'js'}
+    })
+  },
+}
+
 // oclif's CommonJS modules each require all they might need at the top: the index requires
 // every part of oclif, the parts require their dependencies (the spinner's cli-spinners,
 // minimatch and tinyglobby for plugins without a manifest, child_process for Windows shells,
@@ -219,7 +235,7 @@ const result = await esbuild.build({
   outbase: src,
   outdir: join(root, 'dist'),
   platform: 'node',
-  plugins: [pluginInternals, pgOnNode, oclifLazyRequires, stringWidthAscii],
+  plugins: [pluginInternals, pgOnNode, oclifLazyRequires, stringWidthAscii, isWslGlobalProcess],
   sourcemap: 'linked',
   sourcesContent: false,
   splitting: true,
