@@ -12,10 +12,10 @@ import type {ServerClient} from './server-pool.js'
  */
 export interface BulkSession {
   /**
-   * Copies rows in COPY's text format (see `copyTextRow`) into a table and returns how
-   * many were copied. Fails as a whole, like an INSERT, on a constraint violation.
+   * Copies rows in COPY's text format (see `copyTextRow`, `CopyText`) into a table and
+   * returns how many were copied. Fails as a whole, like an INSERT, on a constraint violation.
    */
-  copyIn(table: string, columns: readonly string[], rows: string): Promise<number>
+  copyIn(table: string, columns: readonly string[], rows: string | Uint8Array): Promise<number>
   readonly db: Db
 }
 
@@ -28,14 +28,60 @@ export function copyTextRow(values: ReadonlyArray<number | string | null>): stri
   for (let index = 0; index < values.length; index++) {
     const value = values[index]
     if (index > 0) line += '\t'
-    if (value === null || value === undefined) line += '\\N'
-    else {
-      const text = String(value)
-      line += SPECIAL.test(text) ? text.replaceAll(/[\t\n\r\\]/g, (character) => ESCAPES[character] as string) : text
-    }
+    line += value === null || value === undefined ? '\\N' : copyTextValue(String(value))
   }
 
   return `${line}\n`
+}
+
+function copyTextValue(text: string): string {
+  return SPECIAL.test(text) ? text.replaceAll(/[\t\n\r\\]/g, (character) => ESCAPES[character] as string) : text
+}
+
+/**
+ * Rows in COPY's text format written into bytes as they come: a chunk of thousands of rows
+ * is one growing buffer, outside the JavaScript heap, rather than a string or objects per
+ * row that the garbage collector copies until the chunk is written.
+ */
+export class CopyText {
+  #bytes = Buffer.allocUnsafe(1 << 16)
+  #length = 0
+
+  /** The rows so far (a view, valid until the next `add`). */
+  get bytes(): Uint8Array {
+    return this.#bytes.subarray(0, this.#length)
+  }
+
+  /** Forgets the rows, keeping the buffer for the next ones. */
+  clear(): this {
+    this.#length = 0
+    return this
+  }
+
+  /**
+   * Adds a row. The array is the writer's afterwards (its values are escaped in place):
+   * joining it makes one string of the row, where concatenating made one per value.
+   */
+  add(values: Array<number | string | null>): void {
+    let length = values.length
+    for (let index = 0; index < values.length; index++) {
+      const value = values[index]
+      const text = value === null || value === undefined ? '\\N' : copyTextValue(String(value))
+      values[index] = text
+      length += text.length
+    }
+
+    // A UTF-16 code unit is at most 3 bytes of UTF-8.
+    const needed = this.#length + length * 3
+    if (needed > this.#bytes.length) {
+      const grown = Buffer.allocUnsafe(Math.max(needed, this.#bytes.length * 2))
+      this.#bytes.copy(grown, 0, 0, this.#length)
+      this.#bytes = grown
+    }
+
+    this.#length += this.#bytes.write(values.join('\t'), this.#length)
+    this.#bytes[this.#length++] = 10 // \n
+  }
 }
 
 /** `"tenants" ("a", "b")`: identifiers quoted, so a column named like a keyword still works. */
@@ -76,8 +122,9 @@ export function serverBulkSession(client: ServerClient): BulkSession {
       // A CommonJS module: its exports arrive as the default export once bundled.
       const {from: copyFrom} = (copyStreams as unknown as {default?: typeof copyStreams}).default ?? copyStreams
       const stream = client.query(copyFrom(`copy ${copyTarget(table, columns)} from stdin`))
+      const data = typeof rows === 'string' || Buffer.isBuffer(rows) ? rows : Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength)
       try {
-        await pipeline(Readable.from([rows]), stream)
+        await pipeline(Readable.from([data]), stream)
       } catch (error) {
         // A COPY is a stream, not a promise: its lost connection is translated here.
         throw client.failure(error)

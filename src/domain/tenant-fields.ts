@@ -213,6 +213,78 @@ export type TenantFieldsResult = {readonly issues: readonly FieldIssue[]; readon
  * mistakes gets three reasons, not one per attempt).
  */
 export function parseTenantFields(input: TenantFieldsInput): TenantFieldsResult {
+  const valid = validTenantFields(input)
+  return valid ? {ok: true, value: valid} : checkTenantFields(input)
+}
+
+const TENANT_ID = /^[\w-]+$/
+const SHOPIFY_SHOP = /^[a-z0-9][a-z0-9-]*\.myshopify\.com$/
+const MERCHANT_ID = /^\d{1,20}$/
+const TYPES: ReadonlySet<string> = new Set(TENANT_TYPES)
+const STATUSES: ReadonlySet<string> = new Set(TENANT_STATUSES)
+
+/** An optional value as the rules read it: trimmed, blank as null; undefined when it is not text. */
+function optional(value: string | null | undefined): string | null | undefined {
+  if (value === undefined || value === null) return null
+  if (typeof value !== 'string') return undefined
+  const trimmed = value.trim()
+  return trimmed === '' ? null : trimmed
+}
+
+/**
+ * The fields of a valid tenant, normalised exactly as the rules above do, or undefined for
+ * anything else: the rules (zod) then say what is wrong. The same checks written out, so
+ * that a bulk import of valid rows does not pay for zod's generality (it was a fifth of
+ * `batch tenants create`'s CPU time); test/unit/tenant-fields.test.ts holds the two equal.
+ */
+export function validTenantFields(input: TenantFieldsInput): TenantFields | undefined {
+  const {gmc_merchant_id: merchantInput, name: nameInput, tenant_id: idInput, type: typeInput} = input
+  if (typeof idInput !== 'string' || typeof nameInput !== 'string' || typeof typeInput !== 'string') return undefined
+  const tenantId = idInput.trim()
+  if (tenantId.length > 64 || !TENANT_ID.test(tenantId)) return undefined
+  const name = nameInput.trim()
+  if (name === '' || (name.length > 200 && characters(name) > 200)) return undefined
+  const type = typeInput.trim().toLowerCase()
+  if (!TYPES.has(type)) return undefined
+
+  let shop = optional(input.shopify_shop)
+  if (shop === undefined || (shop === null) === (type !== 'google_merchant')) return undefined
+  if (shop !== null) {
+    shop = shop.toLowerCase()
+    if (!SHOPIFY_SHOP.test(shop)) return undefined
+  }
+
+  const merchant = optional(merchantInput)
+  if (merchant === undefined || (merchant === null) === (type !== 'shopify')) return undefined
+  if (merchant !== null && !MERCHANT_ID.test(merchant)) return undefined
+
+  let market = optional(input.market)
+  if (market === undefined) return undefined
+  if (market !== null) {
+    market = market.toUpperCase()
+    if (!ISO_COUNTRY_CODES.has(market)) return undefined
+  }
+
+  const region = optional(input.region)
+  if (region === undefined || (region !== null && region.length > 64 && characters(region) > 64)) return undefined
+  const statusInput = optional(input.status)
+  if (statusInput === undefined) return undefined
+  const status = statusInput === null ? 'active' : statusInput.toLowerCase()
+  if (!STATUSES.has(status)) return undefined
+  return {
+    tenant_id: tenantId,
+    name,
+    type: type as TenantType,
+    shopify_shop: shop,
+    gmc_merchant_id: merchant,
+    market,
+    region,
+    status: status as TenantStatus,
+  }
+}
+
+/** The rules themselves (zod): every problem of the input, or its normalised fields. */
+export function checkTenantFields(input: TenantFieldsInput): TenantFieldsResult {
   const issues: FieldIssue[] = []
   const value: Record<string, unknown> = {}
   for (const field of TENANT_FIELDS) {

@@ -2,7 +2,7 @@ import {Readable} from 'node:stream'
 
 import {describe, expect, it} from 'vitest'
 
-import {copyTextRow} from '../../src/db/bulk-session.js'
+import {CopyText, copyTextRow} from '../../src/db/bulk-session.js'
 import {CsvFormatError, type CsvRow, normaliseColumnName, openTenantCsv} from '../../src/services/import/tenant-csv.js'
 
 /** A stream that delivers `bytes` in pieces of `size`, to put chunk boundaries anywhere. */
@@ -109,10 +109,19 @@ describe('reading a tenant CSV', () => {
     }
   })
 
-  it('stops with a clear message at a field over 64 KiB (an unclosed quote)', async () => {
+  it('reads a UTF-16LE file by its byte order mark, however it is cut', async () => {
+    const bytes = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('tenant_id,name,type\r\nzurich,"Zürich, 🏔",shopify\r\n', 'utf16le')])
+    for (const size of [1, 3, 5, 1 << 16]) {
+      const read = await readAll(bytes, size)
+      expect(read.header).toEqual(['tenant_id', 'name', 'type'])
+      expect(read.rows.map((row) => [row.line, row.values.name, row.problem])).toEqual([[2, 'Zürich, 🏔', undefined]])
+    }
+  })
+
+  it('stops with a clear message at a record over 65,536 characters (an unclosed quote)', async () => {
     const error = await readAll(`tenant_id,name,type\na,A,shopify\nb,"${'x'.repeat(70_000)}",shopify\n`, 4096).catch((error_: unknown) => error_)
     expect(error).toBeInstanceOf(CsvFormatError)
-    expect((error as Error).message).toMatch(/^Line 3: a record is longer than 64 KiB/)
+    expect((error as Error).message).toMatch(/^Line 3: a record is longer than 65,536 characters/)
   })
 })
 
@@ -138,7 +147,7 @@ describe('reading a tenant CSV at its edges', () => {
     expect(read.map((row) => row.values.tenant_id)).toEqual(['a'])
   })
 
-  it('names the line where an unclosed quote opened, not where the file ends, in csv-parse\'s stead', async () => {
+  it('names the line where an unclosed quote opened, not where the file ends', async () => {
     const text = 'tenant_id,name,type\na,"two\nlines",shopify\n\nb,"B,shopify\nc,C,shopify\nd,D,shopify\n'
     for (const size of [1, 7, 1 << 16]) {
       const error = await readAll(text, size).catch((error_: unknown) => error_)
@@ -158,5 +167,15 @@ describe('reading a tenant CSV at its edges', () => {
 describe('COPY text rows', () => {
   it('escapes tabs, newlines, carriage returns and backslashes, and writes null as \\N', () => {
     expect(copyTextRow(['plain', null, 'tab\there', 'new\nline\r', 'back\\slash', 42])).toBe('plain\t\\N\ttab\\there\tnew\\nline\\r\tback\\\\slash\t42\n')
+  })
+
+  it('are written as bytes, the same rows as copyTextRow writes, however many and however long', () => {
+    const rows: Array<Array<string | null>> = []
+    for (let index = 0; index < 3000; index++) rows.push([`row ${index}`, index % 7 === 0 ? null : 'Zürich\t🏔\\', 'x'.repeat(index % 50)])
+    const copy = new CopyText()
+    for (const row of rows) copy.add([...row])
+    expect(Buffer.from(copy.bytes).toString('utf8')).toBe(rows.map((row) => copyTextRow(row)).join(''))
+    copy.clear().add(['again', null])
+    expect(Buffer.from(copy.bytes).toString('utf8')).toBe('again\t\\N\n')
   })
 })

@@ -1,6 +1,7 @@
+import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 
-import {parseTenantFields, type TenantFieldsInput} from '../../src/domain/tenant-fields.js'
+import {checkTenantFields, parseTenantFields, type TenantFieldsInput, validTenantFields} from '../../src/domain/tenant-fields.js'
 
 const shop: TenantFieldsInput = {name: 'Acme US', shopify_shop: 'acme-us.myshopify.com', tenant_id: 'acme-us', type: 'shopify'}
 
@@ -74,5 +75,49 @@ describe('tenant field rules', () => {
     for (const bad of ['acme.com', 'https://acme.myshopify.com', '-acme.myshopify.com', 'acme.myshopify.com/admin']) {
       expect(issuesOf({...shop, shopify_shop: bad})).toEqual({shopify_shop: "must be the shop's <name>.myshopify.com domain"})
     }
+  })
+})
+
+describe('the fast check of valid tenants', () => {
+  /** A field's valid values, its values at or past the rules' edges (case, blanks, whitespace, lengths in characters and in UTF-16 units, look-alikes), or anything. */
+  const near = (valid: Array<string | null | undefined>, edges: Array<string | null | undefined>) =>
+    fc.oneof({arbitrary: fc.constantFrom(...valid), weight: 6}, {arbitrary: fc.constantFrom(...edges), weight: 2}, {arbitrary: fc.string({maxLength: 30}), weight: 1})
+  const input = fc.record(
+    {
+      gmc_merchant_id: near([undefined, null, '', '123', ' 123 '], ['1'.repeat(20), '1'.repeat(21), '12a', '\u0661\u0662', ' ']),
+      market: near([undefined, null, '', 'us', ' DE ', 'gb'], ['UK', 'XX', 'u']),
+      name: near(['Acme', ' Acme, Inc. '], [undefined, null, '', '   ', 'é'.repeat(200), 'é'.repeat(201), '🏔'.repeat(100), '🏔'.repeat(101), `${'a'.repeat(200)} `]),
+      region: near([undefined, null, '', ' emea '], ['r'.repeat(64), 'r'.repeat(65), '🏔'.repeat(32), '🏔'.repeat(33), '🏔'.repeat(65)]),
+      shopify_shop: near([undefined, null, '', 'acme.myshopify.com', ' Acme-US.MyShopify.com '], [' ', '-x.myshopify.com', 'a.myshopify.co', 'é.myshopify.com', '\u212a.myshopify.com']),
+      status: near([undefined, null, '', 'active', ' Inactive ', 'SUSPENDED'], ['paused', ' ']),
+      tenant_id: near(['acme-us', ' acme_US-2 '], [undefined, null, '', ' ', 'bad id', 'a'.repeat(64), 'a'.repeat(65), ' é ']),
+      type: near(['shopify', ' SHOPIFY ', 'google_merchant', 'mixed', 'Mixed'], [undefined, null, '', 'shop']),
+    },
+    {requiredKeys: []},
+  )
+
+  it('accepts only what the rules accept, normalised the same way', () => {
+    let accepted = 0
+    fc.assert(
+      fc.property(input, (fields) => {
+        const fast = validTenantFields(fields)
+        const rules = checkTenantFields(fields)
+        if (fast !== undefined) expect(rules).toEqual({ok: true, value: fast})
+        else expect(parseTenantFields(fields)).toEqual(rules)
+        if (rules.ok) accepted++
+      }),
+      {numRuns: 50_000},
+    )
+    // The generator reaches valid tenants often enough to test the fast path.
+    expect(accepted).toBeGreaterThan(500)
+  })
+
+  it('accepts the valid tenants of a typical file', () => {
+    const rows: TenantFieldsInput[] = [
+      {...shop, market: ' us ', name: '  Acme US ', region: '', shopify_shop: 'Acme-US.MyShopify.com', status: ''},
+      {gmc_merchant_id: '12345', market: 'DE', name: 'Acme DE', region: 'emea', tenant_id: 'acme-de', type: 'google_merchant'},
+      {gmc_merchant_id: '1', name: 'é'.repeat(200), shopify_shop: 'a.myshopify.com', status: 'Suspended', tenant_id: 'a'.repeat(64), type: 'MIXED'},
+    ]
+    for (const row of rows) expect(validTenantFields(row)).toEqual((checkTenantFields(row) as {value: unknown}).value)
   })
 })

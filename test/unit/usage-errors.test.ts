@@ -3,6 +3,7 @@ import {describe, expect, it} from 'vitest'
 
 import {describeUsageError, type UsageContext} from '../../src/cli/usage-error.js'
 import {describeCsvFailure} from '../../src/services/import/csv-failure.js'
+import {CsvRecordError} from '../../src/services/import/csv-records.js'
 
 /** A command shaped like `credentials set`: one argument, a service, secret sources, an expiry. */
 const flags = {
@@ -88,24 +89,18 @@ describe('usage errors in synthex\'s words', () => {
   })
 })
 
-describe('csv-parse failures in words', () => {
-  const position = {nextLine: 4, records: 3}
-  const failure = (code: string, extra: Record<string, unknown> = {}) => describeCsvFailure(Object.assign(new Error(`${code} raw text`), {code, lines: 9, records: 7, ...extra}), position, 64)
-
-  it('names the line an unclosed quote opened on when every record before it was read, else where the file ended', () => {
-    expect(failure('CSV_QUOTE_NOT_CLOSED', {records: 3})).toMatchObject({line: 4, message: 'Line 4: a quote opened on this line is never closed (the file ends inside it). Nothing from line 4 on was read.'})
-    expect(failure('CSV_QUOTE_NOT_CLOSED')).toMatchObject({line: 9, message: expect.stringMatching(/^Line 9: the file ends inside a quoted field/)})
+describe('CSV reading failures in words', () => {
+  it('names the line the unclosed quote\'s record starts on', () => {
+    expect(describeCsvFailure(new CsvRecordError('CSV_QUOTE_NOT_CLOSED', 4), 65_536)).toMatchObject({
+      hint: expect.stringContaining('a quote inside it is doubled'),
+      line: 4,
+      message: 'Line 4: a quote opened on this line is never closed (the file ends inside it). Nothing from line 4 on was read.',
+    })
   })
 
-  it('says every other csv-parse code in words with its line, never in the parser\'s', () => {
-    for (const code of ['CSV_INVALID_CLOSING_QUOTE', 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE', 'CSV_MAX_RECORD_SIZE', 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH', 'CSV_RECORD_INCONSISTENT_COLUMNS', 'CSV_UNKNOWN_ERROR']) {
-      const shown = failure(code)
-      expect(shown?.message, code).toMatch(/^Line 9: /)
-      expect(shown?.message, code).not.toContain('raw text')
-      expect(shown?.hint, code).toBeTruthy()
-    }
-
-    expect(failure('CSV_MAX_RECORD_SIZE')?.message).toContain('longer than 64 KiB')
-    expect(describeCsvFailure(Object.assign(new Error('disk'), {code: 'EIO'}), position, 64)).toBeUndefined()
+  it('says a record is over the limit, with the limit', () => {
+    const shown = describeCsvFailure(new CsvRecordError('CSV_MAX_RECORD_SIZE', 9), 65_536)
+    expect(shown.message).toMatch(/^Line 9: a record is longer than 65,536 characters/)
+    expect(shown.hint).toContain('65,536 characters')
   })
 })

@@ -1,9 +1,9 @@
 import {pipeline, type Readable} from 'node:stream'
-
-import {type Options, parse} from 'csv-parse'
+import {StringDecoder} from 'node:string_decoder'
 
 import {SynthexError} from '../../errors/synthex-error.js'
 import {describeCsvFailure} from './csv-failure.js'
+import {type CsvRecord, type CsvRecordError, CsvRecordReader} from './csv-records.js'
 import {restoreFormula} from '../../text/spreadsheet-formula.js'
 import {TENANT_FIELDS} from '../../domain/tenant-fields.js'
 import {Utf8Guard} from '../../text/utf8-guard.js'
@@ -43,8 +43,8 @@ export const TENANT_CSV: CsvSpec<CsvColumn> = {
   required: ['tenant_id', 'name', 'type'],
 }
 
-/** A record can hold a few fields of up to 64 KiB; anything longer is a runaway quote. */
-export const MAX_RECORD_BYTES = 64 * 1024
+/** A record can hold 64 Ki characters (a few fields of up to that); anything longer is a runaway quote. */
+export const MAX_RECORD_CHARACTERS = 64 * 1024
 
 /** A problem with the file itself (not a row): nothing after it can be read. */
 export class CsvFormatError extends SynthexError {
@@ -59,6 +59,8 @@ export interface CsvRow<C extends string = CsvColumn> {
   readonly problem?: {readonly column: string | null; readonly reason: string}
   /** The fields exactly as in the file, for the reject file (which writes them as synthex writes any CSV). */
   readonly raw: readonly string[]
+  /** The record as written in a CSV file (see CsvFile.rowOf); absent for other formats, and for files of secrets (`quiet`). */
+  readonly text?: string
   readonly values: Partial<Record<C, string>>
 }
 
@@ -73,7 +75,16 @@ export interface Csv<C extends string> {
   readonly rows: AsyncIterable<Array<CsvRow<C>>>
 }
 
-export type TenantCsv = Csv<CsvColumn>
+/** A CSV file's rows. */
+export interface CsvFile<C extends string> extends Csv<C> {
+  /**
+   * The row a record's text (`CsvRow.text`) reads as, so that a caller holding many rows
+   * can keep one string of each rather than its fields (see tenant-import.ts's Chunk).
+   */
+  rowOf(text: string, line: number): CsvRow<C>
+}
+
+export type TenantCsv = CsvFile<CsvColumn>
 
 /** `tenantId`, `Tenant ID`, `tenant-id` -> `tenant_id`. */
 export function normaliseColumnName(name: string): string {
@@ -94,33 +105,37 @@ export async function openTenantCsv(input: Readable, options: CsvOptions = {}): 
 }
 
 /** Opens a CSV of the kind `spec` describes: reads and checks its header, then streams its rows. */
-export async function openCsv<C extends string>(input: Readable, spec: CsvSpec<C>, options: CsvOptions = {}): Promise<Csv<C>> {
+export async function openCsv<C extends string>(input: Readable, spec: CsvSpec<C>, options: CsvOptions = {}): Promise<CsvFile<C>> {
   const guard = new Utf8Guard()
-  const parsing: Options = {bom: true, max_record_size: MAX_RECORD_BYTES, relax_column_count: true, relax_quotes: true}
-  // A deep object buffer lets parsing run ahead while the previous chunk is being written.
-  const parser = parse({...parsing, readableHighWaterMark: 4096} as Options)
-  pipeline(input, guard, parser, () => {
-    // Errors surface through the parser's reads below.
+  pipeline(input, guard, () => {
+    // Errors surface through the reads below.
   })
 
-  const batches = readBatches<string[]>(parser)
-  const tracker = {nextLine: 1, records: 0}
-  const first = await nextRecord(batches, tracker)
+  const reader = new CsvRecordReader(MAX_RECORD_CHARACTERS)
+  const batches = recordBatches(guard, reader)
+  const first = await nextRecord(batches)
   if (!first) throw new CsvFormatError('The file is empty: a header row naming the columns is required (line 1).', `Columns: ${spec.columns.join(', ')}.`)
-  const header = first.record
+  const header = first.record.fields
   const {ignored, positions} = checkHeader(header, spec, options)
   const columns = new Set(positions.filter((column): column is C => column !== null))
 
   async function* rows(): AsyncGenerator<Array<CsvRow<C>>> {
-    if (first?.rest.length) yield toRows(first.rest, tracker, header.length, positions, guard)
-    for (;;) {
-      const batch = await readBatch(batches, tracker)
-      if (!batch) return
-      yield toRows(batch, tracker, header.length, positions, guard)
-    }
+    // A file of secrets keeps no second copy of its records.
+    const keepText = !options.quiet
+    if (first?.rest.length) yield toRows(first.rest, header.length, positions, guard, keepText)
+    for await (const batch of batches) yield toRows(batch, header.length, positions, guard, keepText)
   }
 
-  return {columns, header, ignored, rows: rows()}
+  function rowOf(text: string, line: number): CsvRow<C> {
+    const alone = new CsvRecordReader(MAX_RECORD_CHARACTERS, reader.delimiter)
+    const [record] = [...alone.push(text), ...alone.end()]
+    if (!record || alone.error) throw new Error(`line ${line} does not read again as it did`)
+    const [row] = toRows([{...record, line}], header.length, positions, guard, true)
+    if (!row) throw new Error(`line ${line} does not read again as it did`)
+    return row
+  }
+
+  return {columns, header, ignored, rowOf, rows: rows()}
 }
 
 function checkHeader<C extends string>(header: readonly string[], spec: CsvSpec<C>, options: CsvOptions): {ignored: string[]; positions: Array<C | null>} {
@@ -160,57 +175,68 @@ function checkHeader<C extends string>(header: readonly string[], spec: CsvSpec<
   return {ignored, positions}
 }
 
-interface Tracker {
-  nextLine: number
-  /** Records taken so far, the header included (see describeCsvFailure). */
-  records: number
-}
-
-/** Line numbers: each record spans one line plus the newlines inside its quoted fields. */
-function lineOf(record: readonly string[], tracker: Tracker): number {
-  const line = tracker.nextLine
-  tracker.records += 1
-  let spanned = 1
-  for (const field of record) {
-    if (field.includes('\n')) spanned += field.split('\n').length - 1
-  }
-
-  tracker.nextLine += spanned
-  return line
-}
-
 function isBlank(record: readonly string[]): boolean {
   return record.every((field) => field.trim() === '')
 }
 
-async function nextRecord(batches: AsyncGenerator<string[][]>, tracker: Tracker): Promise<undefined | {record: string[]; rest: string[][]}> {
+/** The first record that is not blank, and those after it in its batch. (Not `for await`: leaving it would close `batches`.) */
+async function nextRecord(batches: AsyncGenerator<CsvRecord[]>): Promise<undefined | {record: CsvRecord; rest: CsvRecord[]}> {
   for (;;) {
-    const batch = await readBatch(batches, tracker)
-    if (!batch) return undefined
-    const index = batch.findIndex((record) => {
-      lineOf(record, tracker)
-      return !isBlank(record)
-    })
-    if (index !== -1) return {record: batch[index] as string[], rest: batch.slice(index + 1)}
+    const {done, value: batch} = await batches.next()
+    if (done) return undefined
+    const index = batch.findIndex((record) => !isBlank(record.fields))
+    if (index !== -1) return {record: batch[index] as CsvRecord, rest: batch.slice(index + 1)}
   }
 }
 
-async function readBatch(batches: AsyncGenerator<string[][]>, tracker: Tracker): Promise<string[][] | undefined> {
-  try {
-    const {done, value} = await batches.next()
-    return done ? undefined : value
-  } catch (error) {
-    throw parseFailure(error, tracker)
+/**
+ * The records of a stream of bytes, a batch per chunk read. UTF-8, or UTF-16LE when the
+ * file starts with its byte order mark (as csv-parse read it); a UTF-8 BOM is skipped.
+ */
+async function* recordBatches(bytes: AsyncIterable<Buffer>, reader: CsvRecordReader): AsyncGenerator<CsvRecord[]> {
+  let decoder: StringDecoder | undefined
+  let head: Buffer | undefined = Buffer.alloc(0)
+  for await (const chunk of bytes) {
+    let data = chunk
+    if (head) {
+      // The byte order mark is told from the first three bytes, however the file was cut.
+      head = Buffer.concat([head, chunk])
+      if (head.length < 3) continue
+      ;({data, decoder} = byteOrder(head))
+      head = undefined
+    }
+
+    // A few hundred records at a time: a batch's rows are alive until the caller is done
+    // with them, and a garbage collection meanwhile copies the living ones.
+    const text = (decoder as StringDecoder).write(data)
+    for (let at = 0; at < text.length; at += BATCH_CHARACTERS) {
+      const records = reader.push(at === 0 && text.length <= BATCH_CHARACTERS ? text : text.slice(at, at + BATCH_CHARACTERS))
+      if (records.length > 0) yield records
+      if (reader.error) throw readFailure(reader.error)
+    }
   }
+
+  const rest = head ? byteOrder(head) : {data: Buffer.alloc(0), decoder: decoder as StringDecoder}
+  const records = [...reader.push(rest.decoder.write(rest.data) + rest.decoder.end()), ...reader.end()]
+  if (records.length > 0) yield records
+  if (reader.error) throw readFailure(reader.error)
 }
 
-function toRows<C extends string>(records: readonly string[][], tracker: Tracker, width: number, positions: ReadonlyArray<C | null>, guard: Utf8Guard): Array<CsvRow<C>> {
+const BATCH_CHARACTERS = 16 * 1024
+
+function byteOrder(head: Buffer): {data: Buffer; decoder: StringDecoder} {
+  if (head[0] === 0xff && head[1] === 0xfe) return {data: head.subarray(2), decoder: new StringDecoder('utf16le')}
+  if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) return {data: head.subarray(3), decoder: new StringDecoder('utf8')}
+  return {data: head, decoder: new StringDecoder('utf8')}
+}
+
+function toRows<C extends string>(records: readonly CsvRecord[], width: number, positions: ReadonlyArray<C | null>, guard: Utf8Guard, keepText: boolean): Array<CsvRow<C>> {
   const rows: Array<CsvRow<C>> = []
-  for (const record of records) {
-    const line = lineOf(record, tracker)
+  for (const {fields: record, line, text: recordText} of records) {
+    const text = keepText ? recordText : undefined
     if (isBlank(record)) continue
     if (record.length !== width) {
-      rows.push({line, problem: {column: null, reason: `has ${record.length} field${record.length === 1 ? '' : 's'} but the header has ${width}`}, raw: record, values: {}})
+      rows.push({line, problem: {column: null, reason: `has ${record.length} field${record.length === 1 ? '' : 's'} but the header has ${width}`}, raw: record, text, values: {}})
       continue
     }
 
@@ -227,47 +253,13 @@ function toRows<C extends string>(records: readonly string[][], tracker: Tracker
       values[column] = restoreFormula(value)
     }
 
-    rows.push(problem ? {line, problem, raw: record, values} : {line, raw: record, values})
+    rows.push(problem ? {line, problem, raw: record, text, values} : {line, raw: record, text, values})
   }
 
   return rows
 }
 
-function parseFailure(error: unknown, tracker: Tracker): Error {
-  const failure = describeCsvFailure(error, tracker, MAX_RECORD_BYTES / 1024)
-  return failure ? new CsvFormatError(failure.message, failure.hint, {line: failure.line}) : (error as Error)
-}
-
-/** Reads everything a stream has buffered at once, waiting only when it is empty. */
-async function* readBatches<T>(stream: Readable): AsyncGenerator<T[]> {
-  for (;;) {
-    const batch: T[] = []
-    let item: T | null
-    while ((item = stream.read() as T | null) !== null) batch.push(item)
-    if (batch.length > 0) {
-      yield batch
-      continue
-    }
-
-    if (stream.errored) throw stream.errored
-    if (stream.readableEnded) return
-    await new Promise<void>((resolve, reject) => {
-      const done = (): void => {
-        stream.off('readable', done)
-        stream.off('end', done)
-        stream.off('error', failed)
-        resolve()
-      }
-
-      const failed = (error: Error): void => {
-        stream.off('readable', done)
-        stream.off('end', done)
-        reject(error)
-      }
-
-      stream.once('readable', done)
-      stream.once('end', done)
-      stream.once('error', failed)
-    })
-  }
+function readFailure(error: CsvRecordError): CsvFormatError {
+  const failure = describeCsvFailure(error, MAX_RECORD_CHARACTERS)
+  return new CsvFormatError(failure.message, failure.hint, {line: failure.line})
 }

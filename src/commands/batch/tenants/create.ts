@@ -27,7 +27,7 @@ By default valid rows are imported and every invalid row is reported with its li
 
   static override flags = {
     atomic: Flags.boolean({description: 'Import nothing at all if any row is rejected (one transaction).'}),
-    'chunk-size': integerFlag({default: 5000, description: 'Rows per chunk (and per transaction).', hidden: true, max: 50_000, min: 1}),
+    'chunk-size': integerFlag({default: 5000, description: 'Rows per chunk (and per transaction); the first chunks, from 1,000 rows, are smaller.', hidden: true, max: 50_000, min: 1}),
     'dry-run': Flags.boolean({description: 'Validate every row and check it against the database, then roll back: nothing is written.'}),
     'from-csv': Flags.string({description: 'The CSV file to import, or - for standard input.', helpValue: '<file or ->', required: true}),
     'ignore-unknown-columns': ignoreUnknownColumnsFlag(),
