@@ -108,3 +108,8 @@ export function heartbeatUrlSetting(source: Environment = currentEnvironment()):
 export function colorAllowedByEnvironment(source: Environment = currentEnvironment()): boolean {
   return source.NO_COLOR === undefined && source.CI === undefined
 }
+
+/** `PORT`, as platforms (Heroku, Render, Cloud Run) set it for the process to listen on; `serve --port` wins. */
+export function portSetting(source: Environment = currentEnvironment()): string | undefined {
+  return variable('PORT', source)
+}

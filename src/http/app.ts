@@ -13,7 +13,8 @@ import {errorBody, HttpError, toHttpError} from './http-errors.js'
 /** What routes reach: the database, the keys, and what `serve` was started with. */
 export interface ServeDependencies {
   readonly db: () => Db
-  readonly keyring: () => Keyring
+  /** The encryption keys; `sealing`: about to encrypt (creates the embedded key file if need be). */
+  readonly keyring: (options: {sealing: boolean}) => Keyring
   /** Anyone may read /api/metrics (`--public-metrics`). */
   readonly publicMetrics: boolean
   /** One line per answered request (the access log). */

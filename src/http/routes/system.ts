@@ -42,7 +42,7 @@ export function systemRoutes(app: ServeApp, deps: ServeDependencies): void {
       channelEnvironment: channelEnvironment(),
       cronMaxAgeMs: CRON_MAX_AGE_MS,
       deep: false,
-      keyring: deps.keyring,
+      keyring: () => deps.keyring({sealing: false}),
       latencyThresholdMs: LATENCY_THRESHOLD_MS,
       open: async () => deps.db(),
       providerApis: providerApis(),

@@ -1,0 +1,97 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../cli/base-command.js'
+import {example} from '../cli/example.js'
+import {FlagValueError} from '../cli/flag-value-error.js'
+import {parseWhole} from '../cli/integer-flags.js'
+import {portSetting} from '../config/environment.js'
+import {holdEmbeddedForServing, type HeldEmbedded} from '../db/open-database.js'
+
+/** Requests in flight at SIGTERM get this long to finish. */
+const DRAIN_MS = 10_000
+const DEFAULT_PORT = 3008
+
+export default class Serve extends BaseCommand<typeof Serve> {
+  // Requests are answered in parallel.
+  static override databasePoolSize = 10
+  static override description = `Serves synthex's HTTP API over the same database as the commands: tenants, credentials (metadata, set and rotate; never a value), alerts, events, health and Prometheus metrics, inbound webhooks from Zapier, Make and Shopify, and the OpenAPI document at /api/openapi.json. Authenticate with \`Authorization: Bearer <key>\` (\`synthex api-keys create\`).
+
+On the embedded database, serve holds it as the shared server (see \`synthex db start\`): cron's \`alerts check-now\` and operators' commands keep working beside it. It prints where it listens on stderr when ready, one JSON line per request on stdout (method, route, status, duration, the key's name; never a key or a body), and on SIGTERM or SIGINT stops taking connections, lets requests in flight finish (up to 10 s), closes the database and exits 0.`
+
+  static override examples = [
+    example('', 'Listen on 127.0.0.1:3008.'),
+    example('--host 0.0.0.0 --port 8080', 'Listen on every interface (behind a TLS proxy).'),
+    {command: 'PORT=8080 <%= config.bin %> <%= command.id %>', description: 'The port from the platform (Heroku, Render, Cloud Run).'},
+    example('--public-metrics', 'Let Prometheus scrape /api/metrics without a key.'),
+  ]
+
+  static override flags = {
+    host: Flags.string({default: '127.0.0.1', description: 'Interface to listen on (0.0.0.0 for every one).', helpValue: '<address>'}),
+    port: Flags.string({description: `Port to listen on (default: PORT, else ${DEFAULT_PORT}; 0 picks a free one).`, helpValue: '<port>'}),
+    'public-metrics': Flags.boolean({description: 'Serve /api/metrics to anyone, without a key.'}),
+  }
+
+  static override summary = 'Serve the HTTP API (REST, webhooks, health, metrics).'
+
+  #stop: (() => void) | undefined
+
+  async run(): Promise<{host: string; port: number}> {
+    const portText = this.flags.port ?? portSetting() ?? String(DEFAULT_PORT)
+    let port: number
+    try {
+      port = parseWhole(this.flags.port === undefined ? 'PORT' : '--port', portText, {max: 65_535, min: 0})
+    } catch (error) {
+      if (this.flags.port === undefined) throw new FlagValueError('PORT', portText, 'is not a port', `PORT must be a port number from 0 to 65535.`)
+      throw error
+    }
+
+    const target = this.settings.database
+    let held: HeldEmbedded | undefined
+    let stopEmbedded: (() => Promise<void>) | undefined
+    if (target.kind === 'embedded') {
+      // Held as the shared server, so that other commands work beside serve; should a
+      // server (db start) run already, serve is one of its clients like any command.
+      held = await holdEmbeddedForServing(target, {command: 'serve', onProgress: (progress) => this.showProgress(progress)})
+      this.stopSpinner()
+      if (held) {
+        const {startEmbeddedServer} = await import('../db/embedded-server.js')
+        const embedded = await startEmbeddedServer(held.client, target.home, {idleInTransactionMs: 60_000, idleTimeoutMs: 0})
+        stopEmbedded = () => embedded.stop(DRAIN_MS)
+      }
+    }
+
+    try {
+      const db = await this.db()
+      const [{serveHttp}] = await Promise.all([import('../http/serve-http.js')])
+      const server = await serveHttp({
+        db: () => db,
+        host: this.flags.host,
+        keyring: (options) => this.keyring(options),
+        log: (line) => process.stdout.write(`${JSON.stringify(line)}\n`),
+        port,
+        publicMetrics: this.flags['public-metrics'],
+      })
+      this.output.info(`synthex serve listening on ${server.url} (database: ${(await this.database()).location})`)
+      const stopped = new Promise<void>((resolve) => {
+        this.#stop = () => resolve()
+      })
+      await stopped
+      this.output.info('Stopping: no new connections; finishing requests in flight...')
+      await server.close(DRAIN_MS)
+      return {host: this.flags.host, port: server.port}
+    } finally {
+      await this.closeDatabase()
+      await stopEmbedded?.()
+      await held?.close()
+    }
+  }
+
+  /** The first SIGTERM or SIGINT drains and exits 0; a second one interrupts. */
+  protected override stopRequested(): boolean {
+    const stop = this.#stop
+    if (!stop) return false
+    this.#stop = undefined
+    stop()
+    return true
+  }
+}
