@@ -4,6 +4,8 @@ import type {Server} from 'node:http'
 import {serve} from '@hono/node-server'
 
 import {buildApp, type ServeDependencies} from './app.js'
+import {activityRoutes} from './routes/activity.js'
+import {credentialRoutes} from './routes/credentials.js'
 import {systemRoutes} from './routes/system.js'
 import {tenantRoutes} from './routes/tenants.js'
 
@@ -24,7 +26,7 @@ const REQUEST_TIMEOUT_MS = 30_000
 const KEEP_ALIVE_MS = 5000
 
 export async function serveHttp(options: ServeDependencies & {host: string; port: number}): Promise<HttpServer> {
-  const app = buildApp(options, [tenantRoutes, systemRoutes])
+  const app = buildApp(options, [tenantRoutes, credentialRoutes, activityRoutes, systemRoutes])
   const server = await new Promise<Server>((resolve, reject) => {
     const started = serve({fetch: app.fetch, hostname: options.host, port: options.port}, () => resolve(started as Server)) as Server
     started.once('error', reject)

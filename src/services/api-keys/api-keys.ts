@@ -53,6 +53,8 @@ export interface ApiPrincipal {
   readonly name: string
   readonly prefix: string
   readonly scopes: ReadonlySet<ApiScope>
+  /** The workspace the key is limited to (its slug), or null for every workspace. */
+  readonly workspace: string | null
   readonly workspaceId: string | null
 }
 
@@ -199,7 +201,12 @@ export type Authentication = {readonly ok: false; readonly reason: 'expired' | '
  */
 export async function authenticateApiKey(db: Db, key: string, now = new Date()): Promise<Authentication> {
   if (!isWellFormedApiKey(key)) return {ok: false, reason: 'malformed'}
-  const row = await db.selectFrom('api_keys').select(['id', 'name', 'prefix', 'scopes', 'workspace_id', 'revoked_at', 'expires_at', 'last_used_at']).where('key_hash', '=', hashKey(key)).executeTakeFirst()
+  const row = await db
+    .selectFrom('api_keys')
+    .leftJoin('workspaces', 'workspaces.id', 'api_keys.workspace_id')
+    .select(['api_keys.id', 'api_keys.name', 'api_keys.prefix', 'api_keys.scopes', 'api_keys.workspace_id', 'api_keys.revoked_at', 'api_keys.expires_at', 'api_keys.last_used_at', 'workspaces.slug'])
+    .where('api_keys.key_hash', '=', hashKey(key))
+    .executeTakeFirst()
   if (!row) return {ok: false, reason: 'unknown'}
   if (row.revoked_at) return {ok: false, reason: 'revoked'}
   if (row.expires_at && row.expires_at.getTime() <= now.getTime()) return {ok: false, reason: 'expired'}
@@ -207,5 +214,5 @@ export async function authenticateApiKey(db: Db, key: string, now = new Date()):
     await db.updateTable('api_keys').set({last_used_at: now}).where('id', '=', row.id).execute()
   }
 
-  return {ok: true, principal: {id: row.id, name: row.name, prefix: row.prefix, scopes: new Set(row.scopes as ApiScope[]), workspaceId: row.workspace_id}}
+  return {ok: true, principal: {id: row.id, name: row.name, prefix: row.prefix, scopes: new Set(row.scopes as ApiScope[]), workspace: row.slug ?? null, workspaceId: row.workspace_id}}
 }
