@@ -40,9 +40,12 @@ create table shopify_webhooks (
   received_at timestamptz not null default now()
 );
 create index shopify_webhooks_received on shopify_webhooks (received_at);
+-- A webhook names its shop; its tenants are found by it, within Shopify's 5 seconds.
+create index tenants_shopify_shop on tenants (shopify_shop) where shopify_shop is not null;
 
 -- migrate:down
 
+drop index tenants_shopify_shop;
 drop table shopify_webhooks;
 drop table idempotency_keys;
 drop table api_keys;

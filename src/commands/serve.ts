@@ -4,7 +4,7 @@ import {BaseCommand} from '../cli/base-command.js'
 import {example} from '../cli/example.js'
 import {FlagValueError} from '../cli/flag-value-error.js'
 import {parseWhole} from '../cli/integer-flags.js'
-import {portSetting} from '../config/environment.js'
+import {apiRateLimitSetting, portSetting} from '../config/environment.js'
 import {holdEmbeddedForServing, type HeldEmbedded} from '../db/open-database.js'
 
 /** Requests in flight at SIGTERM get this long to finish. */
@@ -45,6 +45,14 @@ On the embedded database, serve holds it as the shared server (see \`synthex db 
       throw error
     }
 
+    const rateLimitText = apiRateLimitSetting() ?? '1200'
+    let rateLimitPerMinute: number
+    try {
+      rateLimitPerMinute = parseWhole('SYNTHEX_API_RATE_LIMIT', rateLimitText, {max: 10_000_000, min: 1})
+    } catch {
+      throw new FlagValueError('SYNTHEX_API_RATE_LIMIT', rateLimitText, 'is not a whole number of requests a minute', 'SYNTHEX_API_RATE_LIMIT must be a whole number of requests a minute, from 1 to 10000000.')
+    }
+
     const target = this.settings.database
     let held: HeldEmbedded | undefined
     let stopEmbedded: (() => Promise<void>) | undefined
@@ -70,6 +78,7 @@ On the embedded database, serve holds it as the shared server (see \`synthex db 
         log: (line) => process.stdout.write(`${JSON.stringify(line)}\n`),
         port,
         publicMetrics: this.flags['public-metrics'],
+        rateLimitPerMinute,
       })
       this.output.info(`synthex serve listening on ${server.url} (database: ${(await this.database()).location})`)
       const stopped = new Promise<void>((resolve) => {

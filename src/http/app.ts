@@ -9,6 +9,8 @@ import {findWorkspace, type Workspace} from '../services/workspaces/workspaces.j
 import type {ApiPrincipal} from '../services/api-keys/api-keys.js'
 import {type AuthVariables, authenticate} from './auth.js'
 import {errorBody, HttpError, toHttpError} from './http-errors.js'
+import {idempotency} from './idempotency.js'
+import {rateLimit} from './rate-limit.js'
 
 /** What routes reach: the database, the keys, and what `serve` was started with. */
 export interface ServeDependencies {
@@ -19,6 +21,8 @@ export interface ServeDependencies {
   readonly publicMetrics: boolean
   /** One line per answered request (the access log). */
   readonly log: (line: Record<string, unknown>) => void
+  /** Requests a minute each key may make. */
+  readonly rateLimitPerMinute: number
 }
 
 export type ServeEnv = {Variables: AuthVariables & {started: number}}
@@ -88,7 +92,8 @@ export function buildApp(deps: ServeDependencies, register: ReadonlyArray<(app: 
   }}))
 
   app.use('/api/*', async (c, next) => {
-    if (['POST', 'PUT', 'PATCH'].includes(c.req.method)) {
+    // Shopify's webhooks are checked against their signature first (routes/webhooks.ts).
+    if (['POST', 'PUT', 'PATCH'].includes(c.req.method) && c.req.path !== '/api/webhooks/shopify') {
       requireJson(c)
       // Parsed once here, so that invalid JSON answers 400 whatever the route.
       const text = await c.req.text()
@@ -108,6 +113,8 @@ export function buildApp(deps: ServeDependencies, register: ReadonlyArray<(app: 
     return authenticate(deps.db, {required: !open})(c as never, next)
   })
 
+  app.use('/api/*', rateLimit(deps.rateLimitPerMinute))
+  app.use('/api/*', idempotency(deps))
   for (const route of register) route(app, deps)
 
   app.doc31('/api/openapi.json', {
