@@ -4,7 +4,9 @@ import {BaseCommand} from '../cli/base-command.js'
 import {example} from '../cli/example.js'
 import {FlagValueError} from '../cli/flag-value-error.js'
 import {parseWhole} from '../cli/integer-flags.js'
-import {apiRateLimitSetting, portSetting} from '../config/environment.js'
+import {durationFlag} from '../cli/credential-flags.js'
+import {toErrorReport} from '../cli/error-report.js'
+import {apiRateLimitSetting, channelEnvironment, consoleUrl, portSetting} from '../config/environment.js'
 import {holdEmbeddedForServing, type HeldEmbedded} from '../db/open-database.js'
 
 /** Requests in flight at SIGTERM get this long to finish. */
@@ -26,6 +28,7 @@ On the embedded database, serve holds it as the shared server (see \`synthex db 
   ]
 
   static override flags = {
+    'check-every': Flags.string({description: 'Run the alert pipeline (`alerts check-now`) on this schedule, e.g. 5m; several serve processes on one database never deliver a notification twice.', helpValue: '<duration>'}),
     host: Flags.string({default: '127.0.0.1', description: 'Interface to listen on (0.0.0.0 for every one).', helpValue: '<address>'}),
     port: Flags.string({description: `Port to listen on (default: PORT, else ${DEFAULT_PORT}; 0 picks a free one).`, helpValue: '<port>'}),
     'public-metrics': Flags.boolean({description: 'Serve /api/metrics to anyone, without a key.'}),
@@ -53,6 +56,7 @@ On the embedded database, serve holds it as the shared server (see \`synthex db 
       throw new FlagValueError('SYNTHEX_API_RATE_LIMIT', rateLimitText, 'is not a whole number of requests a minute', 'SYNTHEX_API_RATE_LIMIT must be a whole number of requests a minute, from 1 to 10000000.')
     }
 
+    const checkEveryMs = this.flags['check-every'] === undefined ? undefined : durationFlag('check-every', this.flags['check-every'], {max: 86_400_000, min: 10_000})
     const target = this.settings.database
     let held: HeldEmbedded | undefined
     let stopEmbedded: (() => Promise<void>) | undefined
@@ -81,12 +85,26 @@ On the embedded database, serve holds it as the shared server (see \`synthex db 
         rateLimitPerMinute,
       })
       this.output.info(`synthex serve listening on ${server.url} (database: ${(await this.database()).location})`)
+      const log = (line: Record<string, unknown>): void => void process.stdout.write(`${JSON.stringify({time: new Date().toISOString(), ...line})}\n`)
+      const schedule =
+        checkEveryMs === undefined
+          ? undefined
+          : (await import('../services/alerts/alert-schedule.js')).scheduleAlertChecks(() => db, {
+              channelEnvironment: channelEnvironment(),
+              consoleUrl: consoleUrl(),
+              everyMs: checkEveryMs,
+              keyring: this.keyring({sealing: false}),
+              onRun: (result) =>
+                'error' in result
+                  ? log({error: toErrorReport(result.error).message, event: 'alerts.check'})
+                  : log({event: 'alerts.check', failed: result.failed, firing: result.firing, new: result.new, resolved: result.resolved, sent: result.sent}),
+            })
       const stopped = new Promise<void>((resolve) => {
         this.#stop = () => resolve()
       })
       await stopped
       this.output.info('Stopping: no new connections; finishing requests in flight...')
-      await server.close(DRAIN_MS)
+      await Promise.all([server.close(DRAIN_MS), schedule?.stop()])
       return {host: this.flags.host, port: server.port}
     } finally {
       await this.closeDatabase()
