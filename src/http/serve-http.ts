@@ -40,9 +40,13 @@ export async function serveHttp(options: ServeDependencies & {host: string; port
   return {
     async close(drainMs) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      // A keep-alive connection whose request finishes during the drain is idle from then on:
+      // closed as soon as it is, not after the keep-alive timeout.
       server.closeIdleConnections()
+      const sweeper = setInterval(() => server.closeIdleConnections(), 50)
       const timer = setTimeout(() => server.closeAllConnections(), drainMs)
       await closed
+      clearInterval(sweeper)
       clearTimeout(timer)
     },
     port,
