@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
+import {batchedLines} from '../cli/batched-lines.js'
 import {example} from '../cli/example.js'
 import {FlagValueError} from '../cli/flag-value-error.js'
 import {parseWhole} from '../cli/integer-flags.js'
@@ -58,6 +59,7 @@ On the embedded database, serve holds it as the shared server (see \`synthex db 
 
     const checkEveryMs = this.flags['check-every'] === undefined ? undefined : durationFlag('check-every', this.flags['check-every'], {max: 86_400_000, min: 10_000})
     const target = this.settings.database
+    const stdout = batchedLines((text) => process.stdout.write(text))
     let held: HeldEmbedded | undefined
     let stopEmbedded: (() => Promise<void>) | undefined
     if (target.kind === 'embedded') {
@@ -79,13 +81,13 @@ On the embedded database, serve holds it as the shared server (see \`synthex db 
         db: () => db,
         host: this.flags.host,
         keyring: (options) => this.keyring(options),
-        log: (line) => process.stdout.write(`${JSON.stringify(line)}\n`),
+        log: (line) => stdout.write(JSON.stringify(line)),
         port,
         publicMetrics: this.flags['public-metrics'],
         rateLimitPerMinute,
       })
       this.output.info(`synthex serve listening on ${server.url} (database: ${(await this.database()).location})`)
-      const log = (line: Record<string, unknown>): void => void process.stdout.write(`${JSON.stringify({time: new Date().toISOString(), ...line})}\n`)
+      const log = (line: Record<string, unknown>): void => stdout.write(JSON.stringify({time: new Date().toISOString(), ...line}))
       const schedule =
         checkEveryMs === undefined
           ? undefined
@@ -107,6 +109,7 @@ On the embedded database, serve holds it as the shared server (see \`synthex db 
       await Promise.all([server.close(DRAIN_MS), schedule?.stop()])
       return {host: this.flags.host, port: server.port}
     } finally {
+      stdout.flush()
       await this.closeDatabase()
       await stopEmbedded?.()
       await held?.close()

@@ -5,7 +5,7 @@ import {bodyLimit} from 'hono/body-limit'
 import type {Db} from '../db/schema.js'
 import type {Keyring} from '../crypto/keyring.js'
 import type {Audit} from '../services/events/events.js'
-import {findWorkspace, type Workspace} from '../services/workspaces/workspaces.js'
+import {findWorkspace, type Workspace, workspaceNotFound} from '../services/workspaces/workspaces.js'
 import type {ApiPrincipal} from '../services/api-keys/api-keys.js'
 import {type AuthVariables, authenticate} from './auth.js'
 import {errorBody, HttpError, toHttpError} from './http-errors.js'
@@ -43,7 +43,16 @@ export function apiAudit(principal: ApiPrincipal): Audit {
  */
 export async function requestWorkspace(c: ServeContext, deps: ServeDependencies, principal: ApiPrincipal): Promise<Workspace> {
   const slug = c.req.query('workspace') ?? 'default'
-  const workspace = await findWorkspace(deps.db(), slug)
+  // Read with the key (auth.ts) when the request has one: no second round trip.
+  const known = c.get('requestedWorkspace')
+  let workspace: Workspace
+  if (known?.slug === slug) {
+    if (!known.workspace) throw workspaceNotFound(slug)
+    workspace = known.workspace
+  } else {
+    workspace = await findWorkspace(deps.db(), slug)
+  }
+
   if (principal.workspaceId !== null && principal.workspaceId !== workspace.id) {
     throw new HttpError(404, 'NOT_FOUND', `Workspace "${slug}" does not exist.`, {details: {workspace: slug}})
   }
@@ -87,9 +96,12 @@ export function buildApp(deps: ServeDependencies, register: ReadonlyArray<(app: 
     }
   })
 
-  app.use('/api/*', bodyLimit({maxSize: MAX_BODY_BYTES, onError: () => {
+  const limitBody = bodyLimit({maxSize: MAX_BODY_BYTES, onError: () => {
     throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `The body is larger than ${MAX_BODY_BYTES / 1024} KiB.`)
-  }}))
+  }})
+  // A GET or HEAD has no body to limit; asking for one would make @hono/node-server build a
+  // full fetch Request (and an AbortController) for every request (a tenth of a GET's CPU).
+  app.use('/api/*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)))
 
   app.use('/api/*', async (c, next) => {
     // Shopify's webhooks are checked against their signature first (routes/webhooks.ts).
@@ -108,10 +120,8 @@ export function buildApp(deps: ServeDependencies, register: ReadonlyArray<(app: 
   })
 
   // Routes that answer without a key do so with less; the others require one (requireScope).
-  app.use('/api/*', async (c, next) => {
-    const open = c.req.path === '/api/health' || c.req.path === '/api/openapi.json' || c.req.path === '/api/webhooks/shopify' || (deps.publicMetrics && c.req.path === '/api/metrics')
-    return authenticate(deps.db, {required: !open})(c as never, next)
-  })
+  const open = new Set(['/api/health', '/api/openapi.json', '/api/webhooks/shopify', ...(deps.publicMetrics ? ['/api/metrics'] : [])])
+  app.use('/api/*', authenticate(deps.db, {required: (c) => !open.has(c.req.path)}) as never)
 
   app.use('/api/*', rateLimit(deps.rateLimitPerMinute))
   app.use('/api/*', idempotency(deps))

@@ -1,11 +1,14 @@
-import type {MiddlewareHandler} from 'hono'
+import type {Context, MiddlewareHandler} from 'hono'
 
 import type {Db} from '../db/schema.js'
-import {type ApiPrincipal, type ApiScope, authenticateApiKey} from '../services/api-keys/api-keys.js'
+import {type ApiPrincipal, type ApiScope, type Authentication, authenticateApiKeys, type KeyCheck} from '../services/api-keys/api-keys.js'
+import type {Workspace} from '../services/workspaces/workspaces.js'
 import {HttpError} from './http-errors.js'
 
 export interface AuthVariables {
   principal: ApiPrincipal | undefined
+  /** The workspace the request addresses (`?workspace=`), read with the key; null when none has that slug. */
+  requestedWorkspace: undefined | {slug: string; workspace: null | Workspace}
 }
 
 const CHALLENGE = 'Bearer realm="synthex"'
@@ -24,27 +27,59 @@ function bearer(header: string | undefined): string | undefined {
   return match?.[1] ?? ''
 }
 
+/** The most keys one statement checks. */
+const MOST_AT_ONCE = 100
+
+/**
+ * Key checks gathered over one turn of the event loop and answered by one statement
+ * (authenticateApiKeys): under load, the requests that arrive together cost one round trip to
+ * the database between them for their keys. Each check still runs after its request arrived.
+ */
+function keyChecker(db: () => Db): (check: KeyCheck) => Promise<Authentication> {
+  let waiting: Array<{check: KeyCheck; reject: (error: unknown) => void; resolve: (result: Authentication) => void}> = []
+  const run = async (): Promise<void> => {
+    const batch = waiting.slice(0, MOST_AT_ONCE)
+    waiting = waiting.slice(MOST_AT_ONCE)
+    if (waiting.length > 0) setImmediate(() => void run())
+    try {
+      const results = await authenticateApiKeys(db(), batch.map((entry) => entry.check))
+      for (const [index, entry] of batch.entries()) entry.resolve(results[index] as Authentication)
+    } catch (error) {
+      for (const entry of batch) entry.reject(error)
+    }
+  }
+
+  return (check) =>
+    new Promise((resolve, reject) => {
+      waiting.push({check, reject, resolve})
+      if (waiting.length === 1) setImmediate(() => void run())
+    })
+}
+
 /**
  * Authenticates the request's key, if it has one, on every request (no cache: a revoked key
- * stops working on the next request). `required`: a request without a valid key answers 401
- * with `WWW-Authenticate`, as RFC 6750 says; otherwise an absent key is let through as
- * anonymous (for routes that answer everyone, with less).
+ * stops working on the next request). Where `required(c)`, a request without a valid key
+ * answers 401 with `WWW-Authenticate`, as RFC 6750 says; elsewhere an absent key is let
+ * through as anonymous (for routes that answer everyone, with less).
  */
-export function authenticate(db: () => Db, options: {required: boolean}): MiddlewareHandler<{Variables: AuthVariables}> {
+export function authenticate(db: () => Db, options: {required: (c: Context) => boolean}): MiddlewareHandler<{Variables: AuthVariables}> {
+  const check = keyChecker(db)
   return async (c, next) => {
     const key = bearer(c.req.header('authorization'))
     if (key === undefined) {
-      if (options.required) throw new HttpError(401, 'UNAUTHENTICATED', 'An API key is required: Authorization: Bearer <key> (see `synthex api-keys create`).', {headers: {'www-authenticate': CHALLENGE}})
+      if (options.required(c)) throw new HttpError(401, 'UNAUTHENTICATED', 'An API key is required: Authorization: Bearer <key> (see `synthex api-keys create`).', {headers: {'www-authenticate': CHALLENGE}})
       c.set('principal', undefined)
       return next()
     }
 
-    const result = await authenticateApiKey(db(), key)
+    const slug = c.req.query('workspace') ?? 'default'
+    const result = await check({key, workspace: slug})
     if (!result.ok) {
       throw new HttpError(401, 'UNAUTHENTICATED', REASONS[result.reason], {headers: {'www-authenticate': `${CHALLENGE}, error="invalid_token"`}})
     }
 
     c.set('principal', result.principal)
+    c.set('requestedWorkspace', {slug, workspace: result.workspace})
     return next()
   }
 }

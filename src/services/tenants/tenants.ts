@@ -1,3 +1,4 @@
+import {compiledOnce} from '../../db/compiled-once.js'
 import type {Db, TenantRow, TenantStatus, TenantType} from '../../db/schema.js'
 import {ConflictError, InvalidInputError, NotFoundError} from '../../errors/input-errors.js'
 import {asTenantEvent, type Audit, type AuditEvent, ofTenant, recordEvents, toAuditEvent} from '../events/events.js'
@@ -62,7 +63,8 @@ export const STATUS_EVENTS: Record<TenantStatus, string> = {
 
 export function toTenant(row: TenantRow, workspace: string): Tenant {
   return {
-    ...tenantProperties(fieldsOf(row)),
+    // The row's tenant fields under their camelCase names (tenantProperties reads only those).
+    ...tenantProperties(row),
     createdAt: row.created_at,
     id: row.id,
     lastActivityAt: row.last_activity_at,
@@ -168,13 +170,11 @@ export async function* allTenants(db: Db, workspaces: readonly Workspace[], quer
   }
 }
 
+/** One tenant by its id in a workspace: parameters workspace id, tenant id. */
+const selectTenant = compiledOnce((db) => db.selectFrom('tenants').selectAll().where('workspace_id', '=', '').where('tenant_id', '=', ''))
+
 export async function getTenant(db: Db, workspace: Workspace, tenantId: string): Promise<Tenant> {
-  const row = await db
-    .selectFrom('tenants')
-    .selectAll()
-    .where('workspace_id', '=', workspace.id)
-    .where('tenant_id', '=', tenantId)
-    .executeTakeFirst()
+  const [row] = await selectTenant(db, [workspace.id, tenantId])
   if (!row) throw notFound(workspace, tenantId)
   return toTenant(row, workspace.slug)
 }
