@@ -2,6 +2,7 @@ import {createHash, randomBytes} from 'node:crypto'
 
 import {sql} from 'kysely'
 
+import {compiledOnce} from '../../db/compiled-once.js'
 import type {ApiKeyRow, Db} from '../../db/schema.js'
 import {ConflictError, InvalidInputError, NotFoundError} from '../../errors/input-errors.js'
 import {type Audit, recordEvents} from '../events/events.js'
@@ -220,6 +221,21 @@ export async function authenticateApiKey(db: Db, key: string, options: {now?: Da
 }
 
 /**
+ * The keys with these hashes, each beside every workspace asked for (a few: most requests
+ * ask for the default one). Parameters, in the order they appear: the slugs asked for, the
+ * keys' SHA-256 hashes in hex. Compiled once: it runs for nearly every request `serve` answers.
+ */
+const selectKeys = compiledOnce((db) =>
+  db
+    .selectFrom('api_keys')
+    .leftJoin('workspaces', 'workspaces.id', 'api_keys.workspace_id')
+    .leftJoin('workspaces as requested', (join) => join.on('requested.slug', '=', sql<string>`any(${[]}::text[])`))
+    .select(['api_keys.id', 'api_keys.key_hash', 'api_keys.name', 'api_keys.prefix', 'api_keys.scopes', 'api_keys.workspace_id', 'api_keys.revoked_at', 'api_keys.expires_at', 'api_keys.last_used_at', 'workspaces.slug'])
+    .select(['requested.id as requested_id', 'requested.name as requested_name', 'requested.slug as requested_slug', 'requested.created_at as requested_created_at'])
+    .where('api_keys.key_hash', '=', sql<Buffer>`any(array(select decode(hash, 'hex') from unnest(${[]}::text[]) as hash))`),
+)
+
+/**
  * Several requests' keys checked at once, in one statement (what `authenticateApiKey` does
  * for one): `serve` gathers the requests that arrive together, so that under load a request
  * costs one round trip to the database (its own work) rather than two. Each answer is as
@@ -229,18 +245,7 @@ export async function authenticateApiKeys(db: Db, checks: readonly KeyCheck[], n
   const hashes = new Map<string, Buffer>()
   for (const check of checks) if (isWellFormedApiKey(check.key) && !hashes.has(check.key)) hashes.set(check.key, hashKey(check.key))
   const slugs = [...new Set(checks.filter((check) => hashes.has(check.key)).map((check) => check.workspace).filter((slug) => slug !== undefined))]
-  const rows =
-    hashes.size === 0
-      ? []
-      : await db
-          .selectFrom('api_keys')
-          .leftJoin('workspaces', 'workspaces.id', 'api_keys.workspace_id')
-          // Each key beside each workspace asked for (a few: most requests ask for the default one).
-          .leftJoin('workspaces as requested', (join) => (slugs.length === 0 ? join.on(sql<boolean>`false`) : join.on('requested.slug', 'in', slugs)))
-          .select(['api_keys.id', 'api_keys.key_hash', 'api_keys.name', 'api_keys.prefix', 'api_keys.scopes', 'api_keys.workspace_id', 'api_keys.revoked_at', 'api_keys.expires_at', 'api_keys.last_used_at', 'workspaces.slug'])
-          .select(['requested.id as requested_id', 'requested.name as requested_name', 'requested.slug as requested_slug', 'requested.created_at as requested_created_at'])
-          .where('api_keys.key_hash', 'in', [...hashes.values()])
-          .execute()
+  const rows = hashes.size === 0 ? [] : await selectKeys(db, [slugs, [...hashes.values()].map((hash) => hash.toString('hex'))])
   const rowsOf = new Map<string, typeof rows>()
   for (const row of rows) {
     // A Buffer from pg, a Uint8Array from PGlite.
