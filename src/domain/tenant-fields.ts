@@ -198,12 +198,17 @@ export type TenantProperties = {readonly [K in TenantField as CamelCase<K>]: Ten
 
 /** Snake-case fields (a row, a CSV line) under their camelCase names. */
 export function tenantProperties(fields: TenantFields): TenantProperties {
-  return Object.fromEntries(TENANT_FIELDS.map((field) => [TENANT_FIELD_SPECS[field].property, fields[field]])) as TenantProperties
+  // A loop, not Object.fromEntries(map): every tenant a list or the API returns passes here.
+  const properties: Record<string, string | null> = {}
+  for (const field of TENANT_FIELDS) properties[TENANT_FIELD_SPECS[field].property] = fields[field]
+  return properties as unknown as TenantProperties
 }
 
 /** Just the tenant fields of a row that has more columns. */
 export function pickTenantFields(row: TenantFields): TenantFields {
-  return Object.fromEntries(TENANT_FIELDS.map((field) => [field, row[field]])) as TenantFields
+  const fields: Record<string, string | null> = {}
+  for (const field of TENANT_FIELDS) fields[field] = row[field]
+  return fields as unknown as TenantFields
 }
 
 export type TenantFieldsResult = {readonly issues: readonly FieldIssue[]; readonly ok: false} | {readonly ok: true; readonly value: TenantFields}
