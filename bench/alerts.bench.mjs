@@ -2,7 +2,7 @@
 // Postgres server, 10% of them expiring. The first `alerts check-now` raises 20,000 alerts
 // and delivers one PagerDuty event each to a local fake answering after 20 ms, through a
 // channel configured for 500 events/s and 16 in flight; its throughput should be that rate
-// limit, not synthex. The second run, with nothing new, should take under a second.
+// limit, not synthex. The runs after it, with nothing new, should take under 500 ms (issue 14).
 import {Buffer} from 'node:buffer'
 import {createServer} from 'node:http'
 
@@ -15,6 +15,7 @@ const RATE_PER_MINUTE = 30_000
 const CONCURRENCY = 16
 const LATENCY_MS = 20
 const ROUTING_KEY = 'R0UT1NGK3Y0123456789ABCDEF012345'
+const GOAL_MS = 500
 
 function fakePagerDuty() {
   let events = 0
@@ -49,11 +50,12 @@ export default async function alerts() {
      select $1, 'tenant-' || i, 'Tenant ' || i, 'mixed', 'shop-' || i || '.myshopify.com', (1000000 + i)::text from generate_series(1, $2) as i`,
     [workspace, TENANTS],
   )
-  // Two credentials a tenant; one in ten expires within the next 30 days, the rest in a year.
+  // Two credentials a tenant; one in ten expires within the next 30 days (spread over them, an
+  // hour past a day's turn), the rest in a year.
   await client.query(
     `insert into credentials (tenant_id, service, label, version, ciphertext, key_id, fingerprint, expires_at)
      select t.id, s.service, 'default', 1, 'v1:k:AAAA', 'k', '000000000000',
-            case when (row_number() over ()) % 10 = 0 then now() + ((row_number() over ()) % 30) * interval '1 day' + interval '1 hour'
+            case when (row_number() over ()) % 10 = 0 then now() + (((row_number() over ()) / 10) % 30) * interval '1 day' + interval '1 hour'
                  else now() + interval '365 days' end
      from tenants t cross join (values ('shopify'), ('gmc')) as s(service)`,
   )
@@ -68,16 +70,22 @@ export default async function alerts() {
   })
 
   // Asynchronously: the fake answers from this process while synthex runs.
-  const first = await timeOnceAsync({args: [BIN, 'alerts', 'check-now', '--max-wait', '600s'], command: process.execPath, env})
+  // One notification per alert (no storm digest): the point is the delivery rate.
+  const first = await timeOnceAsync({args: [BIN, 'alerts', 'check-now', '--max-wait', '600s', '--digest-over', '1000000'], command: process.execPath, env})
   const {rows: [window]} = await client.query(
     `select count(*)::int as sent, extract(epoch from max(sent_at) - min(sent_at)) * 1000 as ms from alert_notifications where state = 'sent'`,
   )
   const expected = (await client.query(`select count(*)::int as n from alerts where state = 'firing'`)).rows[0].n
   if (window.sent !== expected || fake.events !== expected) throw new Error(`sent ${window.sent}, fake received ${fake.events}, alerts firing ${expected}`)
+  // A cron's next run meets tables autovacuum has visited since (20,000 outbox rows turned
+  // sent are past its threshold within its first minute). The test server runs without
+  // autovacuum, so the bench does what it would.
+  await client.query('vacuum analyze')
 
+  // Both with a clean environment (measure.mjs: cleanEnv).
   const samples = {'node -e 0': [], 'synthex alerts check-now (nothing new)': []}
   for (let round = 0; round < Number(process.env.BENCH_RUNS ?? 10); round++) {
-    samples['node -e 0'].push(timeOnce({args: ['-e', '0'], command: process.execPath}))
+    samples['node -e 0'].push(await timeOnceAsync({args: ['-e', '0'], command: process.execPath}))
     samples['synthex alerts check-now (nothing new)'].push(await timeOnceAsync({args: [BIN, 'alerts', 'check-now'], command: process.execPath, env}))
   }
 
@@ -90,9 +98,9 @@ export default async function alerts() {
     notes: [
       `${TENANTS.toLocaleString('en')} tenants, ${(2 * TENANTS).toLocaleString('en')} credentials, ${expected.toLocaleString('en')} alerts firing.`,
       `First run: ${(first / 1000).toFixed(1)} s in all; ${window.sent.toLocaleString('en')} PagerDuty events delivered at ${Math.round(perSecond)}/s against a configured limit of ${RATE_PER_MINUTE / 60}/s (${CONCURRENCY} in flight, ${LATENCY_MS} ms latency: at most ${Math.round((CONCURRENCY * 1000) / LATENCY_MS)}/s): ${(100 * perSecond / (RATE_PER_MINUTE / 60)).toFixed(0)}% of the rate limit.`,
-      `Second run (nothing new): median ${second.toFixed(0)} ms (goal: under 1,000 ms) - ${second < 1000 ? 'met' : 'MISSED'}.`,
+      `Runs with nothing new: median ${second.toFixed(0)} ms (goal: under ${GOAL_MS} ms) - ${second < GOAL_MS ? 'met' : 'MISSED'}.`,
     ],
   })
-  if (second >= 1000) rows.push({verdict: 'MISSED'})
+  if (second >= GOAL_MS) rows.push({case: 'synthex alerts check-now (nothing new)', goal: `< ${GOAL_MS} ms`, 'median ms': second.toFixed(1), verdict: 'MISSED'})
   return rows
 }

@@ -301,7 +301,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }
   }
 
-  private async closeDatabase(): Promise<void> {
+  protected async closeDatabase(): Promise<void> {
     const opening = this.#database
     this.#database = undefined
     if (!opening) return

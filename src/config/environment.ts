@@ -108,3 +108,21 @@ export function heartbeatUrlSetting(source: Environment = currentEnvironment()):
 export function colorAllowedByEnvironment(source: Environment = currentEnvironment()): boolean {
   return source.NO_COLOR === undefined && source.CI === undefined
 }
+
+/** `PORT`, as platforms (Heroku, Render, Cloud Run) set it for the process to listen on; `serve --port` wins. */
+export function portSetting(source: Environment = currentEnvironment()): string | undefined {
+  return variable('PORT', source)
+}
+
+/** `SHOPIFY_WEBHOOK_SECRET`: the app's webhook signing secrets, comma-separated (the old and the new one during a rotation). */
+export function shopifyWebhookSecrets(source: Environment = currentEnvironment()): string[] {
+  return (rawVariable('SHOPIFY_WEBHOOK_SECRET', source) ?? '')
+    .split(',')
+    .map((secret) => secret.trim())
+    .filter((secret) => secret !== '')
+}
+
+/** `SYNTHEX_API_RATE_LIMIT`: requests a minute each API key may make to `serve` (default 1200). */
+export function apiRateLimitSetting(source: Environment = currentEnvironment()): string | undefined {
+  return variable('SYNTHEX_API_RATE_LIMIT', source)
+}

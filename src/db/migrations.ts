@@ -99,10 +99,24 @@ export async function appliedMigrations(db: AnyKysely): Promise<Map<string, Date
   }
 }
 
+/**
+ * The names of the migrations this version of synthex has, in order, from the file names
+ * alone: every command checks for pending migrations, and needs no SQL for that.
+ */
+export function migrationNames(directory = migrationsDirectory()): string[] {
+  return readdirSync(directory)
+    .filter((file) => file.endsWith('.sql'))
+    .sort()
+    .map((file) => {
+      if (!FILE_NAME.test(file)) throw new Error(`migration file name ${file} is not NNNN_snake_case.sql`)
+      return file.slice(0, -'.sql'.length)
+    })
+}
+
 /** The migrations this version of synthex has and the database lacks, in order. */
-export async function pendingMigrations(db: AnyKysely, files = readMigrationFiles()): Promise<string[]> {
+export async function pendingMigrations(db: AnyKysely, names = migrationNames()): Promise<string[]> {
   const applied = await appliedMigrations(db)
-  return files.map((file) => file.name).filter((name) => !applied.has(name))
+  return names.filter((name) => !applied.has(name))
 }
 
 /** Every migration known to either side, with when it was applied. */

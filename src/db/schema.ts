@@ -75,6 +75,8 @@ export interface AlertRulesTable {
 export interface AlertsTable {
   acknowledged_at: NullableTimestamp
   acknowledged_by: null | string
+  /** What its text and severity were computed from, besides the clock (migrations/0011_alert_steady_state.sql). */
+  basis: null | string[]
   details: ColumnType<Record<string, unknown>, string | undefined, string>
   fingerprint: string
   id: Generated<number>
@@ -83,8 +85,12 @@ export interface AlertsTable {
   resolved_at: NullableTimestamp
   rule: string
   severity: Severity
+  /** When its rule, severity and summary read as stored: a tstzrange, as Postgres writes it. */
+  stable_during: null | string
   started_at: ColumnType<Date, Date | string, Date | string>
   state: ColumnType<'firing' | 'resolved', 'firing' | 'resolved' | undefined, 'firing' | 'resolved'>
+  /** The credential or tenant it is about. */
+  subject: null | string
   summary: string
   tenant_id: string
   updated_at: ColumnType<Date, Date | string, Date | string>
@@ -163,8 +169,41 @@ export interface AlertRunsTable {
   summary: ColumnType<Record<string, unknown>, string, string>
 }
 
+export interface ApiKeysTable {
+  created_at: CreatedAt
+  created_by: string
+  expires_at: Date | null
+  id: Generated<string>
+  key_hash: Buffer
+  last_used_at: NullableTimestamp
+  name: string
+  prefix: string
+  revoked_at: NullableTimestamp
+  scopes: string[]
+  workspace_id: string | null
+}
+
+export interface IdempotencyKeysTable {
+  api_key_id: string
+  created_at: CreatedAt
+  key: string
+  request_hash: Buffer
+  response: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>
+  status: number | null
+}
+
+export interface ShopifyWebhooksTable {
+  received_at: CreatedAt
+  shop: string
+  topic: string
+  webhook_id: string
+}
+
 export interface Schema {
   alert_notifications: AlertNotificationsTable
+  api_keys: ApiKeysTable
+  idempotency_keys: IdempotencyKeysTable
+  shopify_webhooks: ShopifyWebhooksTable
   alert_rules: AlertRulesTable
   alert_runs: AlertRunsTable
   alerts: AlertsTable
@@ -193,3 +232,4 @@ export type AlertRuleRow = Selectable<AlertRulesTable>
 export type SilenceRow = Selectable<SilencesTable>
 export type ChannelRow = Selectable<ChannelsTable>
 export type NotificationRow = Selectable<AlertNotificationsTable>
+export type ApiKeyRow = Selectable<ApiKeysTable>

@@ -43,6 +43,17 @@ const optionalText = (normalise: (value: string) => string = (value) => value) =
     }),
   )
 
+/**
+ * Each field's schema is built when first used: zod schemas take milliseconds to build
+ * (every check makes a new schema), and most commands (list, get, the exports) validate no
+ * tenant field.
+ */
+const schemas = new Map<string, unknown>()
+function lazySchema<T>(field: string, build: () => T): T {
+  if (!schemas.has(field)) schemas.set(field, build())
+  return schemas.get(field) as T
+}
+
 /** What a field is, besides its rules. */
 interface FieldSpec {
   /** The `--flag` help text of `tenant tenants create|update`. */
@@ -64,82 +75,108 @@ export const TENANT_FIELD_SPECS = {
     helpValue: '<id>',
     label: 'Tenant ID',
     property: 'tenantId',
-    schema: requiredText('text').check(
-      z.refine((value) => value.length <= 64, {error: 'must be at most 64 characters'}),
-      z.refine((value) => /^[\w-]*$/.test(value), {error: 'may contain only letters, digits, "_" and "-"'}),
-    ),
+    get schema() {
+      return lazySchema('tenant_id', () =>
+        requiredText('text').check(
+          z.refine((value) => value.length <= 64, {error: 'must be at most 64 characters'}),
+          z.refine((value) => /^[\w-]*$/.test(value), {error: 'may contain only letters, digits, "_" and "-"'}),
+        ),
+      )
+    },
   },
   name: {
     description: 'Display name, 1-200 characters.',
     helpValue: '<name>',
     label: 'Name',
     property: 'name',
-    schema: requiredText('text').check(z.refine((value) => characters(value) <= 200, {error: 'must be at most 200 characters'})),
+    get schema() {
+      return lazySchema('name', () => requiredText('text').check(z.refine((value) => characters(value) <= 200, {error: 'must be at most 200 characters'})))
+    },
   },
   type: {
     description: 'What the tenant is.',
     label: 'Type',
     options: TENANT_TYPES,
     property: 'type',
-    schema: z.pipe(
-      requiredText('text').check(z.toLowerCase()),
-      z.enum(TENANT_TYPES, {error: `must be one of ${TENANT_TYPES.join(', ')}`}),
-    ),
+    get schema() {
+      return lazySchema('type', () =>
+        z.pipe(
+          requiredText('text').check(z.toLowerCase()),
+          z.enum(TENANT_TYPES, {error: `must be one of ${TENANT_TYPES.join(', ')}`}),
+        ),
+      )
+    },
   },
   shopify_shop: {
     description: 'The shop domain, <name>.myshopify.com; required for shopify and mixed.',
     helpValue: '<domain>',
     label: 'Shopify shop',
     property: 'shopifyShop',
-    schema: optionalText((value) => value.toLowerCase()).check(
-      z.refine((value) => value === null || /^[a-z0-9][a-z0-9-]*\.myshopify\.com$/.test(value), {
-        error: "must be the shop's <name>.myshopify.com domain",
-      }),
-    ),
+    get schema() {
+      return lazySchema('shopify_shop', () =>
+        optionalText((value) => value.toLowerCase()).check(
+          z.refine((value) => value === null || /^[a-z0-9][a-z0-9-]*\.myshopify\.com$/.test(value), {
+            error: "must be the shop's <name>.myshopify.com domain",
+          }),
+        ),
+      )
+    },
   },
   gmc_merchant_id: {
     description: 'Google Merchant Center account id (digits); required for google_merchant and mixed.',
     helpValue: '<id>',
     label: 'Merchant ID',
     property: 'gmcMerchantId',
-    schema: optionalText().check(
-      z.refine((value) => value === null || /^\d{1,20}$/.test(value), {error: 'must be the numeric Merchant Center id (digits only)'}),
-    ),
+    get schema() {
+      return lazySchema('gmc_merchant_id', () =>
+        optionalText().check(z.refine((value) => value === null || /^\d{1,20}$/.test(value), {error: 'must be the numeric Merchant Center id (digits only)'})),
+      )
+    },
   },
   market: {
     description: 'ISO 3166-1 alpha-2 country code of the market, e.g. US, DE.',
     helpValue: '<code>',
     label: 'Market',
     property: 'market',
-    schema: optionalText((value) => value.toUpperCase()).check(
-      z.refine((value) => value === null || ISO_COUNTRY_CODES.has(value), {
-        error: (issue) => {
-          const code = String(issue.input)
-          const suggestion = code === 'UK' ? ' (the United Kingdom is GB)' : ''
-          return `must be an ISO 3166-1 alpha-2 country code such as US or DE, got "${code}"${suggestion}`
-        },
-      }),
-    ),
+    get schema() {
+      return lazySchema('market', () =>
+        optionalText((value) => value.toUpperCase()).check(
+          z.refine((value) => value === null || ISO_COUNTRY_CODES.has(value), {
+            error: (issue) => {
+              const code = String(issue.input)
+              const suggestion = code === 'UK' ? ' (the United Kingdom is GB)' : ''
+              return `must be an ISO 3166-1 alpha-2 country code such as US or DE, got "${code}"${suggestion}`
+            },
+          }),
+        ),
+      )
+    },
   },
   region: {
     description: 'Free-text region, up to 64 characters (e.g. emea).',
     helpValue: '<region>',
     label: 'Region',
     property: 'region',
-    schema: optionalText().check(z.refine((value) => value === null || characters(value) <= 64, {error: 'must be at most 64 characters'})),
+    get schema() {
+      return lazySchema('region', () => optionalText().check(z.refine((value) => value === null || characters(value) <= 64, {error: 'must be at most 64 characters'})))
+    },
   },
   status: {
     description: 'active (default), inactive or suspended.',
     label: 'Status',
     options: TENANT_STATUSES,
     property: 'status',
-    schema: z.pipe(
-      optionalText((value) => value.toLowerCase()),
-      z.pipe(
-        z.transform((value: string | null) => value ?? 'active'),
-        z.enum(TENANT_STATUSES, {error: `must be one of ${TENANT_STATUSES.join(', ')}`}),
-      ),
-    ),
+    get schema() {
+      return lazySchema('status', () =>
+        z.pipe(
+          optionalText((value) => value.toLowerCase()),
+          z.pipe(
+            z.transform((value: string | null) => value ?? 'active'),
+            z.enum(TENANT_STATUSES, {error: `must be one of ${TENANT_STATUSES.join(', ')}`}),
+          ),
+        ),
+      )
+    },
   },
 } as const satisfies Record<string, FieldSpec>
 
@@ -161,12 +198,17 @@ export type TenantProperties = {readonly [K in TenantField as CamelCase<K>]: Ten
 
 /** Snake-case fields (a row, a CSV line) under their camelCase names. */
 export function tenantProperties(fields: TenantFields): TenantProperties {
-  return Object.fromEntries(TENANT_FIELDS.map((field) => [TENANT_FIELD_SPECS[field].property, fields[field]])) as TenantProperties
+  // A loop, not Object.fromEntries(map): every tenant a list or the API returns passes here.
+  const properties: Record<string, string | null> = {}
+  for (const field of TENANT_FIELDS) properties[TENANT_FIELD_SPECS[field].property] = fields[field]
+  return properties as unknown as TenantProperties
 }
 
 /** Just the tenant fields of a row that has more columns. */
 export function pickTenantFields(row: TenantFields): TenantFields {
-  return Object.fromEntries(TENANT_FIELDS.map((field) => [field, row[field]])) as TenantFields
+  const fields: Record<string, string | null> = {}
+  for (const field of TENANT_FIELDS) fields[field] = row[field]
+  return fields as unknown as TenantFields
 }
 
 export type TenantFieldsResult = {readonly issues: readonly FieldIssue[]; readonly ok: false} | {readonly ok: true; readonly value: TenantFields}

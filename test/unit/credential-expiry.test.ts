@@ -1,7 +1,22 @@
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 
-import {credentialStatus, DAY_MS, daysLeft, describeSpan, EXPIRING_WITHIN_DAYS, expiringCutoff, expiringSeverity, expiryPhrase, timeLeft} from '../../src/services/credentials/credential-expiry.js'
+import {
+  credentialStatus,
+  DAY_MS,
+  daysLeft,
+  describeSpan,
+  EXPIRING_WITHIN_DAYS,
+  expiringCutoff,
+  expiringHorizonMs,
+  expiringSeverity,
+  expiryPhrase,
+  remainingMs,
+  samePhraseDuring,
+  sameSeverityDuring,
+  sameSpanWords,
+  timeLeft,
+} from '../../src/services/credentials/credential-expiry.js'
 
 const NOW = new Date('2026-03-29T01:30:00.000Z')
 const HOUR = 3_600_000
@@ -115,5 +130,58 @@ describe('the credential_expiring rule\'s severity', () => {
         expect(alerts).toBe(expiresAt <= expiringCutoff(set, NOW))
       }),
     )
+  })
+})
+
+describe('how long what is said of a credential holds (an alert left alone while it does)', () => {
+  const spans = fc.integer({max: 400 * DAY_MS, min: -400 * DAY_MS})
+
+  it('gives the spans said alike: all of them, and none beyond', () => {
+    fc.assert(
+      fc.property(spans, fc.double({max: 1, min: 0, noNaN: true}), (ms, where) => {
+        const {from, to} = sameSpanWords(ms)
+        expect(from).toBeLessThanOrEqual(Math.max(ms, 0))
+        expect(to).toBeGreaterThan(Math.max(ms, 0))
+        const inside = Number.isFinite(from) ? Math.floor(from + where * (to - 1 - from)) : Math.floor(to - 1 - where * 1e9)
+        expect(describeSpan(inside)).toBe(describeSpan(ms))
+        expect(describeSpan(to - 1)).toBe(describeSpan(ms))
+        expect(describeSpan(to)).not.toBe(describeSpan(ms))
+        if (Number.isFinite(from)) {
+          expect(describeSpan(from)).toBe(describeSpan(ms))
+          expect(describeSpan(from - 1)).not.toBe(describeSpan(ms))
+        }
+      }),
+    )
+  })
+
+  it('keeps the phrase and the severity for every instant of the span it gives, and changes one of them right after', () => {
+    const thresholds = fc.record({critical: fc.integer({max: 3, min: 0}), info: fc.integer({max: 40, min: 10}), warning: fc.integer({max: 9, min: 3})})
+    fc.assert(
+      fc.property(spans, thresholds, fc.double({max: 1, min: 0, noNaN: true}), (left, chosen, where) => {
+        const expiresAt = at(left)
+        const said = (now: Date) => [expiryPhrase(expiresAt, now), remainingMs(expiresAt, now) <= 0 ? 'expired' : expiringSeverity(remainingMs(expiresAt, now), chosen)?.severity]
+        const phrase = samePhraseDuring(expiresAt, NOW)
+        const severity = sameSeverityDuring(expiresAt, NOW, chosen)
+        const from = Math.max(phrase.from, severity.from)
+        const until = Math.min(phrase.until, severity.until)
+        expect(from).toBeLessThanOrEqual(NOW.getTime())
+        expect(until).toBeGreaterThan(NOW.getTime())
+        const span = Number.isFinite(until) ? until - 1 - NOW.getTime() : 1e12
+        expect(said(new Date(NOW.getTime() + Math.floor(where * span)))).toEqual(said(NOW))
+        if (Number.isFinite(until)) {
+          expect(said(new Date(until - 1))).toEqual(said(NOW))
+          expect(said(new Date(until))).not.toEqual(said(NOW))
+        }
+
+        if (Number.isFinite(from)) expect(said(new Date(from))).toEqual(said(NOW))
+      }),
+    )
+  })
+
+  it('gives the widest threshold as the horizon: nothing is said beyond it', () => {
+    expect(expiringHorizonMs({critical: 1, info: 30, warning: 7})).toBe(30 * DAY_MS)
+    expect(expiringHorizonMs({})).toBe(30 * DAY_MS)
+    expect(expiringSeverity(expiringHorizonMs({info: 12}), {info: 12})?.severity).toBe('info')
+    expect(expiringSeverity(expiringHorizonMs({info: 12}) + 1, {info: 12})).toBeUndefined()
   })
 })

@@ -2,7 +2,6 @@ import type {Hook} from '@oclif/core'
 
 import type {Db} from '../../db/schema.js'
 import {dogstatsdTarget} from '../../config/environment.js'
-import {commandDatagrams, sendDatagrams} from '../../exporters/dogstatsd-client.js'
 import {type CommandRun, recordCommandRun} from '../../services/telemetry/usage.js'
 import {waitAtMost} from '../wait-at-most.js'
 
@@ -23,7 +22,12 @@ const hook: Hook<'command_finished'> = async function (options) {
   const target = dogstatsdTarget()
   const outcome = run.exitCode === 0 ? 'success' : run.errorClass === 'interrupted' ? 'interrupted' : 'error'
   await Promise.all([
-    target ? sendDatagrams(target, commandDatagrams({command: run.command, durationMs: run.durationMs, exitCode: run.exitCode, outcome})) : undefined,
+    // The DogStatsD client (and Node's dgram) is loaded only when there is an agent to send to.
+    target
+      ? import('../../exporters/dogstatsd-client.js').then(({commandDatagrams, sendDatagrams}) =>
+          sendDatagrams(target, commandDatagrams({command: run.command, durationMs: run.durationMs, exitCode: run.exitCode, outcome})),
+        )
+      : undefined,
     run.db ? waitAtMost(recordCommandRun(run.db, run), RECORD_TIMEOUT_MS).catch(() => {}) : undefined,
   ])
 }

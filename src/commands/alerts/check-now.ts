@@ -104,7 +104,8 @@ A storm (more than --digest-over notifications of one rule, severity and kind in
   }
 }
 
-const n = (value: number): string => value.toLocaleString('en-US')
+/** 12,345: the first toLocaleString of a process loads ICU's locale data, longer than the rest of the line takes. */
+const n = (value: number): string => String(value).replace(/\B(?=(\d{3})+(?!\d))/g, ',')
 
 /** The cron log line: `evaluated 2,000 · firing 30 (new 2, escalated 1, resolved 3, silenced 0) · sent 6 · failed 0 · pending retry 0` */
 export function summaryLine(result: CheckResult): string {

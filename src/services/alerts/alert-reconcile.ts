@@ -5,19 +5,20 @@ import {sql} from 'kysely'
 import type {Db} from '../../db/schema.js'
 import {type AlertMessage} from '../../notifiers/notifier.js'
 import {type AlertInsert, type AlertUpdate, type ChannelTarget, decideAlerts, type OpenAlert} from './alert-decisions.js'
-import {evaluateAlerts} from './alert-evaluation.js'
+import {type AlertCandidate, evaluateAlerts, quietSince, recordEvaluation, type SteadyState} from './alert-evaluation.js'
 import {loadRules} from './alert-rules.js'
 import {activeSilences} from './silences.js'
 import {DEFAULT_STORM_THRESHOLD, groupStorms, type PlannedNotice} from './alert-storms.js'
-import type {Severity} from '../../domain/severity.js'
+import {type Severity, severityRank} from '../../domain/severity.js'
 
 /**
  * Step 2 of the alert pipeline (docs/architecture.md): bring the `alerts` table in line
  * with what should be firing, and write every notification this calls for to the outbox, all
  * in one transaction under a Postgres advisory lock. Two overlapping cron runs therefore decide each
  * notification once: the second sees what the first committed. What to do is decided by
- * decideAlerts (alert-decisions.ts, the state machine, pure); this reads its inputs and
- * writes its outcome.
+ * decideAlerts (alert-decisions.ts, the state machine, pure); this reads its inputs (through
+ * evaluateAlerts, alert-evaluation.ts: only what may have changed, and nothing when nothing
+ * can have) and writes its outcome, with each decided alert's steady state.
  */
 
 export interface ReconcileResult {
@@ -67,12 +68,11 @@ export async function reconcileAlerts(db: Db, options: ReconcileOptions): Promis
   try {
     await sql`select pg_advisory_xact_lock(${RECONCILE_LOCK.toString()}::bigint)`.execute(trx)
     const rules = await loadRules(trx)
-    const candidates = await evaluateAlerts(trx, rules, now)
-    const evaluated = await countSubjects(trx)
-    const open = await openAlerts(trx)
-    const muting = await activeSilences(trx, now)
-    const workspaces = new Map((await trx.selectFrom('workspaces').select(['id', 'slug']).execute()).map((row) => [row.id, row.slug]))
+    const evaluation = await evaluateAlerts(trx, rules, now, await quietSince(trx, now))
+    const {candidates, open, steady} = evaluation
+    const muting = candidates.length > 0 ? await activeSilences(trx, now) : []
 
+    // Only what may have changed is decided; the alerts left alone are known to call for nothing.
     const decided = decideAlerts({
       candidates,
       channels,
@@ -87,12 +87,13 @@ export async function reconcileAlerts(db: Db, options: ReconcileOptions): Promis
     const tenantNames = await names(trx, notifiedOfResolving)
     const detailsOf = await details(trx, notifiedOfResolving)
     const inserted = await insertAlerts(trx, decided.inserts, now)
-    await updateAlerts(trx, decided.updates, now)
+    await updateAlerts(trx, changesOf(decided.updates, candidates, open), now)
     if (decided.resolve.length > 0) {
       await trx.updateTable('alerts').set({resolved_at: now, state: 'resolved', updated_at: now}).where('id', 'in', decided.resolve.map((alert) => alert.id)).execute()
     }
 
     const superseded = await supersedeUnsent(trx, notifiedOfResolving.map((alert) => alert.id))
+    const workspaces = await workspaceSlugs(trx, notifiedOfResolving)
     const resolving = new Map(notifiedOfResolving.map((alert) => [alert.id, alert]))
 
     const planned: PlannedNotice[] = decided.notices.map((notice) => {
@@ -114,47 +115,28 @@ export async function reconcileAlerts(db: Db, options: ReconcileOptions): Promis
     const digests = queued.filter((notice) => notice.covers !== undefined).length
     const notifications = queued.flatMap(({channels: names, covers, message}) => names.map((channel) => ({channel, message, ...(covers ? {covers} : {})})))
     await queueNotifications(trx, runId, notifications, now)
+    await recordEvaluation(trx, rules, now, evaluation)
     if (options.dryRun) await trx.rollback().execute()
     else await trx.commit().execute()
-    return {...decided.counts, digests, evaluated, firing: candidates.length, notifications, runId, superseded}
+    const highestFiring = [decided.counts.highestFiring, steady.highest].reduce<Severity | null>(
+      (worst, severity) => (severity !== null && (worst === null || severityRank(severity) > severityRank(worst)) ? severity : worst),
+      null,
+    )
+    return {
+      ...decided.counts,
+      digests,
+      evaluated: evaluation.evaluated,
+      firing: steady.firing + candidates.length,
+      highestFiring,
+      notifications,
+      runId,
+      silenced: steady.silenced + decided.counts.silenced,
+      superseded,
+    }
   } catch (error) {
     await trx.rollback().execute().catch(() => {})
     throw error
   }
-}
-
-/**
- * The alerts firing before this run. Not locked: only reconciles write these columns, and
- * they hold the advisory lock. An acknowledgement committed meanwhile survives the update,
- * which reads it afresh.
- */
-async function openAlerts(db: Db): Promise<OpenAlert[]> {
-  const rows = await db
-    .selectFrom('alerts')
-    .select(['id', 'fingerprint', 'rule', 'severity', 'summary', 'started_at', 'notified_at', 'notified_severity', 'acknowledged_at', 'tenant_id', 'workspace_id'])
-    .where('state', '=', 'firing')
-    .execute()
-  return rows.map((row) => ({
-    acknowledgedAt: row.acknowledged_at,
-    fingerprint: row.fingerprint,
-    id: Number(row.id),
-    notifiedAt: row.notified_at,
-    notifiedSeverity: row.notified_severity,
-    rule: row.rule,
-    severity: row.severity,
-    startedAt: row.started_at,
-    summary: row.summary,
-    tenantId: row.tenant_id,
-    workspaceId: row.workspace_id,
-  }))
-}
-
-/** What the rules looked at: active credentials and tenants that are not suspended. */
-async function countSubjects(db: Db): Promise<number> {
-  const {rows} = await sql<{n: number}>`
-    select (select count(*) from credentials where rotated_at is null and revoked_at is null)
-         + (select count(*) from tenants where status <> 'suspended') as n`.execute(db)
-  return Number(rows[0]?.n ?? 0)
 }
 
 type Located = Pick<OpenAlert, 'id' | 'tenantId' | 'workspaceId'>
@@ -167,6 +149,12 @@ async function names(db: Db, alerts: readonly Located[]): Promise<Map<string, st
   return new Map(rows.map((row) => [`${row.workspace_id}\u0000${row.tenant_id}`, row.name]))
 }
 
+/** Workspace slugs for the messages of resolving alerts. */
+async function workspaceSlugs(db: Db, alerts: readonly Located[]): Promise<Map<string, string>> {
+  if (alerts.length === 0) return new Map()
+  return new Map((await db.selectFrom('workspaces').select(['id', 'slug']).execute()).map((row) => [row.id, row.slug]))
+}
+
 /** The details of resolving alerts, for their resolve messages (not read for every open alert on every run). */
 async function details(db: Db, alerts: readonly Located[]): Promise<Map<number, Record<string, unknown>>> {
   if (alerts.length === 0) return new Map()
@@ -175,37 +163,90 @@ async function details(db: Db, alerts: readonly Located[]): Promise<Map<number, 
   return new Map(rows.map((row) => [Number(row.id), row.details]))
 }
 
+/** The instants an alert's steady state holds for, as the bounds of a tstzrange: null where unbounded, or both null (re-decide it every run) should they not hold now. */
+function stableBounds(steady: SteadyState | undefined, now: Date): [Date | null, Date | null] | undefined {
+  if (!steady) return undefined
+  const at = now.getTime()
+  if (!(steady.from <= at && at < steady.until)) return undefined
+  return [Number.isFinite(steady.from) ? new Date(steady.from) : null, Number.isFinite(steady.until) ? new Date(steady.until) : null]
+}
+
 async function insertAlerts(db: Db, inserts: readonly AlertInsert[], now: Date): Promise<number[]> {
   if (inserts.length === 0) return []
+  const bounds = inserts.map(({candidate}) => stableBounds(candidate.steady, now))
   const {rows} = await sql<{id: number}>`
-    insert into alerts (fingerprint, rule, workspace_id, tenant_id, severity, summary, details, started_at, updated_at, notified_at, notified_severity)
+    insert into alerts (fingerprint, rule, workspace_id, tenant_id, severity, summary, details, started_at, updated_at, notified_at, notified_severity, subject, basis, stable_during)
     select fingerprint, rule, workspace_id, tenant_id, severity, summary, details, ${now}, ${now},
-           case when notified then ${now}::timestamptz end, case when notified then severity end
+           case when notified then ${now}::timestamptz end, case when notified then severity end,
+           subject, case when basis is not null then array(select jsonb_array_elements_text(basis)) end,
+           case when steady then tstzrange(stable_from, stable_until, '[)') end
     from unnest(
       ${inserts.map(({candidate}) => candidate.fingerprint)}::text[], ${inserts.map(({candidate}) => candidate.rule)}::text[],
       ${inserts.map(({candidate}) => candidate.workspaceId)}::uuid[], ${inserts.map(({candidate}) => candidate.tenantId)}::text[],
       ${inserts.map(({candidate}) => candidate.severity)}::text[], ${inserts.map(({candidate}) => candidate.summary)}::text[],
-      ${inserts.map(({candidate}) => JSON.stringify(candidate.details))}::jsonb[], ${inserts.map((insert) => insert.notified)}::boolean[]
-    ) with ordinality as t(fingerprint, rule, workspace_id, tenant_id, severity, summary, details, notified, n)
+      ${inserts.map(({candidate}) => JSON.stringify(candidate.details))}::jsonb[], ${inserts.map((insert) => insert.notified)}::boolean[],
+      ${inserts.map(({candidate}, index) => (bounds[index] ? (candidate.steady?.subject ?? null) : null))}::uuid[],
+      ${inserts.map(({candidate}, index) => (bounds[index] ? (candidate.steady ? JSON.stringify(candidate.steady.basis) : null) : null))}::jsonb[],
+      ${bounds.map((bound) => bound !== undefined)}::boolean[],
+      ${bounds.map((bound) => bound?.[0] ?? null)}::timestamptz[], ${bounds.map((bound) => bound?.[1] ?? null)}::timestamptz[]
+    ) with ordinality as t(fingerprint, rule, workspace_id, tenant_id, severity, summary, details, notified, subject, basis, steady, stable_from, stable_until, n)
     order by n
     returning id`.execute(db)
   return rows.map((row) => Number(row.id))
 }
 
-async function updateAlerts(db: Db, updates: readonly AlertUpdate[], now: Date): Promise<void> {
-  if (updates.length === 0) return
+/** An open alert to write: what decideAlerts changed in it, if anything, and until when a later run may leave it alone. */
+interface AlertChange {
+  readonly id: number
+  readonly steady: SteadyState | undefined
+  readonly update: AlertUpdate | undefined
+}
+
+/**
+ * Every open alert found again among what may have changed gets its steady state anew,
+ * changed or not (else it would be re-decided on every run); those decideAlerts changed get
+ * their changes too.
+ */
+function changesOf(updates: readonly AlertUpdate[], candidates: readonly AlertCandidate[], open: readonly OpenAlert[]): AlertChange[] {
+  const openByFingerprint = new Map(open.map((alert) => [alert.fingerprint, alert.id]))
+  const changes = new Map<number, AlertChange>()
+  for (const candidate of candidates) {
+    const id = openByFingerprint.get(candidate.fingerprint)
+    if (id !== undefined && candidate.steady) changes.set(id, {id, steady: candidate.steady, update: undefined})
+  }
+
+  for (const update of updates) changes.set(update.id, {id: update.id, steady: changes.get(update.id)?.steady, update})
+  return [...changes.values()]
+}
+
+async function updateAlerts(db: Db, changes: readonly AlertChange[], now: Date): Promise<void> {
+  if (changes.length === 0) return
+  const bounds = changes.map((change) => stableBounds(change.steady, now))
+  const updates = changes.map((change) => change.update)
   await sql`
     update alerts set
-      rule = u.rule, severity = u.severity, summary = u.summary, details = u.details, updated_at = ${now},
-      notified_at = u.notified_at, notified_severity = u.notified_severity,
+      rule = case when u.changed then u.rule else alerts.rule end,
+      severity = case when u.changed then u.severity else alerts.severity end,
+      summary = case when u.changed then u.summary else alerts.summary end,
+      details = case when u.changed then u.details else alerts.details end,
+      updated_at = case when u.changed then ${now}::timestamptz else alerts.updated_at end,
+      notified_at = case when u.changed then u.notified_at else alerts.notified_at end,
+      notified_severity = case when u.changed then u.notified_severity else alerts.notified_severity end,
       acknowledged_at = case when u.clear_acknowledgement then null else alerts.acknowledged_at end,
-      acknowledged_by = case when u.clear_acknowledgement then null else alerts.acknowledged_by end
+      acknowledged_by = case when u.clear_acknowledgement then null else alerts.acknowledged_by end,
+      subject = u.subject, basis = case when u.basis is not null then array(select jsonb_array_elements_text(u.basis)) end,
+      stable_during = case when u.steady then tstzrange(u.stable_from, u.stable_until, '[)') end
     from unnest(
-      ${updates.map((update) => update.id)}::bigint[], ${updates.map((update) => update.severity)}::text[], ${updates.map((update) => update.summary)}::text[],
-      ${updates.map((update) => JSON.stringify(update.details))}::jsonb[], ${updates.map((update) => update.notifiedAt)}::timestamptz[],
-      ${updates.map((update) => update.notifiedSeverity)}::text[], ${updates.map((update) => update.clearAcknowledgement)}::boolean[],
-      ${updates.map((update) => update.rule)}::text[]
-    ) as u(id, severity, summary, details, notified_at, notified_severity, clear_acknowledgement, rule)
+      ${changes.map((change) => change.id)}::bigint[], ${updates.map((update) => update !== undefined)}::boolean[],
+      ${updates.map((update) => update?.severity ?? null)}::text[], ${updates.map((update) => update?.summary ?? null)}::text[],
+      ${updates.map((update) => (update ? JSON.stringify(update.details) : null))}::jsonb[], ${updates.map((update) => update?.notifiedAt ?? null)}::timestamptz[],
+      ${updates.map((update) => update?.notifiedSeverity ?? null)}::text[], ${updates.map((update) => update?.clearAcknowledgement ?? false)}::boolean[],
+      ${updates.map((update) => update?.rule ?? null)}::text[],
+      ${changes.map((change, index) => (bounds[index] ? (change.steady?.subject ?? null) : null))}::uuid[],
+      ${changes.map((change, index) => (bounds[index] ? (change.steady ? JSON.stringify(change.steady.basis) : null) : null))}::jsonb[],
+      ${bounds.map((bound) => bound !== undefined)}::boolean[],
+      ${bounds.map((bound) => bound?.[0] ?? null)}::timestamptz[], ${bounds.map((bound) => bound?.[1] ?? null)}::timestamptz[]
+    ) as u(id, changed, severity, summary, details, notified_at, notified_severity, clear_acknowledgement, rule, subject, basis, steady, stable_from, stable_until)
     where alerts.id = u.id`.execute(db)
 }
 

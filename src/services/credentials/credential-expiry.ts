@@ -59,6 +59,51 @@ export function describeSpan(ms: number): string {
   return minutes >= 1 ? count(minutes, 'minute') : 'less than a minute'
 }
 
+/**
+ * The spans, in milliseconds, that describeSpan says as it says `ms`: [from, to), around
+ * `ms`. A span reads alike while each rounding it goes through stays put: the nearest day
+ * (above 47.5 hours), hour (above 119.5 minutes) or minute; `from` is -Infinity for what
+ * reads "less than a minute" (anything below 30 seconds, negative spans included). The
+ * alert rules use it to say how long a summary holds (alert-evaluation.ts).
+ */
+export function sameSpanWords(ms: number): {from: number; to: number} {
+  const span = Math.max(ms, 0)
+  const daysFrom = 47.5 * HOUR_MS
+  const hoursFrom = 119.5 * MINUTE_MS
+  if (Math.round(span / HOUR_MS) >= 48) {
+    const days = Math.round(span / DAY_MS)
+    return {from: Math.max((days - 0.5) * DAY_MS, daysFrom), to: (days + 0.5) * DAY_MS}
+  }
+
+  if (Math.round(span / MINUTE_MS) >= 120) {
+    const hours = Math.round(span / HOUR_MS)
+    return {from: Math.max((hours - 0.5) * HOUR_MS, hoursFrom), to: Math.min((hours + 0.5) * HOUR_MS, daysFrom)}
+  }
+
+  const minutes = Math.round(span / MINUTE_MS)
+  return {from: minutes === 0 ? -Infinity : (minutes - 0.5) * MINUTE_MS, to: Math.min((minutes + 0.5) * MINUTE_MS, hoursFrom)}
+}
+
+/**
+ * The instants (epoch milliseconds, [from, until)) around `now` at which expiryPhrase reads
+ * as it does at `now`: "expires in 12 days" holds for a day, "expires in 40 minutes" for a
+ * minute, "expired just now" for 30 seconds.
+ */
+export function samePhraseDuring(expiresAt: Date, now: Date): {from: number; until: number} {
+  const expires = expiresAt.getTime()
+  const left = remainingMs(expiresAt, now)
+  if (left > 0) {
+    // Time left shrinks as time passes; the phrase holds while it stays in its span and above 0.
+    const {from, to} = sameSpanWords(left)
+    return {from: expires - to + 1, until: expires - Math.max(from, 1) + 1}
+  }
+
+  const ago = -left
+  if (ago < MINUTE_MS / 2) return {from: expires, until: expires + MINUTE_MS / 2}
+  const {from, to} = sameSpanWords(ago)
+  return {from: expires + from, until: expires + to}
+}
+
 /** `90 days`, `47 hours`... or `expired`: the time left column. */
 export function timeLeft(expiresAt: Date, now: Date): string {
   const left = remainingMs(expiresAt, now)
@@ -92,6 +137,29 @@ export function expiringSeverity(leftMs: number, thresholds: ExpiringThresholds)
   if (!severity) return undefined
   const days = severity === 'critical' ? critical : severity === 'warning' ? warning : info
   return {severity, withinDays: Math.max(days, 1)}
+}
+
+/**
+ * The thresholds' instants around `now`, [from, until) in epoch milliseconds, between which
+ * expiringSeverity says the same of a credential expiring at `expiresAt`: it changes only
+ * when the time left reaches a threshold, or nothing (the credential expires).
+ */
+export function sameSeverityDuring(expiresAt: Date, now: Date, thresholds: ExpiringThresholds): {from: number; until: number} {
+  const {critical = 1, info = 30, warning = 7} = thresholds
+  const expires = expiresAt.getTime()
+  // Within d days from expires - d days on (leftMs <= d days), and the rule changes at expiry.
+  const changes = [critical, warning, info].map((days) => expires - days * DAY_MS).concat(expires)
+  const at = now.getTime()
+  return {
+    from: Math.max(-Infinity, ...changes.filter((instant) => instant <= at)),
+    until: Math.min(Infinity, ...changes.filter((instant) => instant > at)),
+  }
+}
+
+/** How long before expiry the `credential_expiring` rule says anything at all: its widest threshold. */
+export function expiringHorizonMs(thresholds: ExpiringThresholds): number {
+  const {critical = 1, info = 30, warning = 7} = thresholds
+  return Math.max(critical, warning, info) * DAY_MS
 }
 
 /**

@@ -30,17 +30,19 @@ function toWorkspace(row: WorkspaceRow): Workspace {
   return {createdAt: row.created_at, id: row.id, name: row.name, slug: row.slug}
 }
 
+/** The error for a slug no workspace has: it says how to create one. */
+export function workspaceNotFound(slug: string): NotFoundError {
+  return new NotFoundError(
+    `Workspace "${slug}" does not exist.`,
+    `Create it with \`synthex tenant workspaces create ${slug}\`, or list them with \`synthex tenant workspaces list\`.`,
+    {workspace: slug},
+  )
+}
+
 /** The workspace with this slug, or a not-found error that says how to create it. */
 export async function findWorkspace(db: Db, slug: string): Promise<Workspace> {
   const row = await db.selectFrom('workspaces').selectAll().where('slug', '=', slug).executeTakeFirst()
-  if (!row) {
-    throw new NotFoundError(
-      `Workspace "${slug}" does not exist.`,
-      `Create it with \`synthex tenant workspaces create ${slug}\`, or list them with \`synthex tenant workspaces list\`.`,
-      {workspace: slug},
-    )
-  }
-
+  if (!row) throw workspaceNotFound(slug)
   return toWorkspace(row)
 }
 

@@ -81,10 +81,13 @@ export async function deliverPending(db: Db, channels: readonly DeliveryChannel[
     requestTimeoutMs: options.requestTimeoutMs ?? SEND_MARGIN_MS,
     signal,
   }
+  // A channel with nothing due gets no workers: a run with nothing to send costs this one
+  // statement, not a claim by each of a channel's workers.
+  const due = await dueChannels(db, channels.map((channel) => channel.name), now())
   let results: Array<PromiseSettledResult<void>>
   try {
     results = await Promise.allSettled(
-      channels.flatMap((channel) => {
+      channels.filter((channel) => due.has(channel.name)).flatMap((channel) => {
         const workers = atLeastOne(channel.notifier.limits.concurrency)
         const perMinute = atLeastOne(channel.notifier.limits.perMinute)
         const limiter = new RateLimiter(perMinute)
@@ -111,6 +114,17 @@ export async function deliverPending(db: Db, channels: readonly DeliveryChannel[
     select count(*)::int as n from alert_notifications
     where state = 'pending' and (claimed_until is null or claimed_until < now())`.execute(db)
   return {failed: recorder.failed, pending: Number(rows[0]?.n ?? 0), sent: recorder.sent, unrecorded: recorder.unrecorded}
+}
+
+/** The channels with a notification that a claim could take now (claim() takes fewer: not those behind an older one). */
+async function dueChannels(db: Db, names: readonly string[], now: Date): Promise<Set<string>> {
+  if (names.length === 0) return new Set()
+  const {rows} = await sql<{name: string}>`
+    select name from unnest(${[...names]}::text[]) as c(name)
+    where exists (
+      select from alert_notifications
+      where channel = c.name and state = 'pending' and next_attempt_at <= ${now} and (claimed_until is null or claimed_until < now()))`.execute(db)
+  return new Set(rows.map((row) => row.name))
 }
 
 /** A notifier's limit as a whole number of at least 1 (a NaN would stop its channel without a word). */
