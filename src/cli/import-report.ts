@@ -7,6 +7,7 @@ import type {Rejection} from '../services/import/tenant-row.js'
 import type {Output} from './output.js'
 import {type ImportProgress, rowsPerSecond} from './progress.js'
 import {type FileIdentity, RejectFile} from './reject-file.js'
+import {thousands} from '../text/thousands.js'
 
 /**
  * What the batch commands share around their import: opening the file (or standard input),
@@ -55,7 +56,7 @@ export interface ImportVerbs {
   readonly unchanged: ReadonlyArray<readonly [verb: string, count: number]>
 }
 
-const n = (value: number): string => value.toLocaleString('en-US')
+const n = thousands
 const would: Record<string, string> = {
   activated: 'activate',
   created: 'create',

@@ -1,5 +1,6 @@
 import type {ImportCounts} from '../services/import/tenant-import.js'
 import type {Writable} from './output.js'
+import {thousands} from '../text/thousands.js'
 
 const TTY_INTERVAL_MS = 100
 const LOG_INTERVAL_MS = 5000
@@ -57,7 +58,7 @@ export function rowsPerSecond(rows: number, milliseconds: number): number {
   return milliseconds > 0 ? Math.round((rows * 1000) / milliseconds) : rows
 }
 
-const count = (value: number): string => value.toLocaleString('en-US')
+const count = thousands
 
 export function describeProgress(counts: Readonly<ImportCounts>, milliseconds: number): string {
   return `Importing: ${count(counts.read)} rows read, ${count(counts.created)} created, ${count(counts.updated)} updated, ${count(counts.skipped)} skipped, ${count(counts.rejected)} rejected (${count(rowsPerSecond(counts.read, milliseconds))} rows/s)`

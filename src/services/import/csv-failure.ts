@@ -1,4 +1,5 @@
 import type {CsvRecordError} from './csv-records.js'
+import {thousands} from '../../text/thousands.js'
 
 export interface CsvFailure {
   readonly hint: string
@@ -19,7 +20,7 @@ export function describeCsvFailure(error: CsvRecordError, maxRecord: number): Cs
     }
   }
 
-  const limit = maxRecord.toLocaleString('en-US')
+  const limit = thousands(maxRecord)
   return {
     hint: `A record (its fields together) is limited to ${limit} characters; check the quotes around that line.`,
     line,

@@ -14,6 +14,7 @@ import {collectGarbage} from '../../util/collect-garbage.js'
 import type {FieldChanges} from '../tenants/tenants.js'
 import type {Workspace} from '../workspaces/workspaces.js'
 import {batchOutcome, type BatchOptions, type BatchOutcome, finishSingleTransaction, Rejections, startSingleTransaction} from './batch-run.js'
+import {thousands} from '../../text/thousands.js'
 
 /**
  * `batch tenants create --from-csv`: streams a CSV of tenants into the database in chunks.
@@ -303,7 +304,7 @@ function isOutcome(value: unknown): value is ChunkOutcome {
  * is set when the connection was lost while committing an import that is one transaction.
  */
 function interrupted(cause: DatabaseUnavailableError, tally: CommitTally, options: ImportOptions & {onConflict: OnConflict}, wholeRun: number | undefined): DatabaseUnavailableError {
-  const n = (value: number): string => value.toLocaleString('en-US')
+  const n = thousands
   const rows = (value: number): string => `${n(value)} row${value === 1 ? '' : 's'}`
   const finish =
     options.onConflict === 'update'
