@@ -10,7 +10,7 @@ import {Buffer} from 'node:buffer'
 import {spawn, spawnSync} from 'node:child_process'
 import {createHmac, randomBytes} from 'node:crypto'
 import {once} from 'node:events'
-import {closeSync, mkdtempSync, mkdirSync, openSync, readFileSync, writeFileSync} from 'node:fs'
+import {closeSync, mkdtempSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {performance} from 'node:perf_hooks'
@@ -134,7 +134,8 @@ export default async function serveBench() {
   if (made.status !== 0) throw new Error(`api-keys create: ${made.stderr}`)
   const {key} = JSON.parse(made.stdout.toString())
 
-  const accessLog = join(mkdtempSync(join(tmpdir(), 'synthex-bench-serve-')), 'access.log')
+  const logDir = mkdtempSync(join(tmpdir(), 'synthex-bench-serve-'))
+  const accessLog = join(logDir, 'access.log')
   const logFd = openSync(accessLog, 'a')
   const serve = await startServer([BIN, 'serve', '--port', '0'], {...env, SHOPIFY_WEBHOOK_SECRET: SHOPIFY_SECRET, SYNTHEX_API_RATE_LIMIT: '10000000'}, (text) => /listening on (http:\/\/\S+)/.exec(text)?.[1], logFd)
   closeSync(logFd)
@@ -197,6 +198,7 @@ export default async function serveBench() {
   }
 
   const logged = readFileSync(accessLog, 'utf8').split('\n').filter((line) => line.startsWith('{')).length
-  console.log(`serve's access log (${accessLog}, one JSON line per request): ${logged.toLocaleString('en')} lines.`)
+  rmSync(logDir, {force: true, recursive: true})
+  console.log(`serve's access log (to a file, one JSON line per request): ${logged.toLocaleString('en')} lines.`)
   return rows
 }
