@@ -2,8 +2,8 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 /**
- * Layers import only downward (docs/architecture.md, "Layers"). From the top: commands, cli,
- * services, the adapters (notifiers, exporters, db, crypto), the generic helpers (net, text,
+ * Layers import only downward (docs/architecture.md, "Layers"). From the top: commands, cli
+ * and http (serve's HTTP face), services, the adapters (notifiers, exporters, db, crypto), the generic helpers (net, text,
  * util), config, domain, errors. Each folder lists what it must not reach.
  */
 const layer = (files, forbidden, message) => ({
@@ -14,7 +14,7 @@ const layer = (files, forbidden, message) => ({
 })
 
 const above = {
-  adapters: ['**/services/**', '**/cli/**', '**/commands/**', '@oclif/*', 'ora'],
+  adapters: ['**/services/**', '**/cli/**', '**/http/**', '**/commands/**', '@oclif/*', 'ora', 'hono', 'hono/*', '@hono/*'],
   get helpers() {
     return [...this.adapters, '**/notifiers/**', '**/exporters/**', '**/db/**', '**/crypto/**']
   },
@@ -41,7 +41,7 @@ export default tseslint.config(
       'no-console': ['error'],
     },
   },
-  layer(['src/services/**'], ['**/cli/**', '**/commands/**', '@oclif/*', 'ora', 'chalk'], 'services hold the domain: no terminal or CLI code'),
+  layer(['src/services/**'], ['**/cli/**', '**/http/**', '**/commands/**', '@oclif/*', 'ora', 'chalk', 'hono', 'hono/*', '@hono/*'], 'services hold the domain: no terminal, CLI or HTTP code'),
   layer(['src/notifiers/**', 'src/exporters/**', 'src/db/**', 'src/crypto/**'], above.adapters, 'adapters (notifiers, exporters, db, crypto) never import services, cli or commands'),
   layer(['src/net/**', 'src/text/**', 'src/util/**'], above.helpers, 'net, text and util are generic helpers: they import no adapter, service, cli or command'),
   layer(['src/config/**'], above.config, 'config reads the environment and settings; it imports only domain and errors'),
@@ -55,6 +55,7 @@ export default tseslint.config(
   },
   layer(['src/cli/**'], ['**/commands/**'], 'cli is imported by commands, never the reverse'),
   layer(['src/commands/**'], ['kysely', 'pg', '@electric-sql/pglite'], 'commands hold no SQL: call a service'),
+  layer(['src/http/**'], ['**/commands/**', '@oclif/*', 'ora', 'chalk', 'kysely', 'pg', '@electric-sql/pglite'], 'http is serve\'s face: routes are thin, the SQL is in services, nothing of the terminal'),
   {
     // A number typed on the command line is checked where it enters (src/cli/integer-flags.ts).
     files: ['src/commands/**', 'src/cli/**'],

@@ -171,7 +171,7 @@ describe('the command-line checker', () => {
 describe('examples/', () => {
   it('has the CI, cron and systemd examples', () => {
     expect(exampleFiles).toEqual(
-      expect.arrayContaining(['examples/github-actions.yml', 'examples/gitlab-ci.yml', 'examples/Jenkinsfile', 'examples/crontab', 'examples/systemd/synthex-alerts.service', 'examples/systemd/synthex-alerts.timer', 'examples/README.md']),
+      expect.arrayContaining(['examples/github-actions.yml', 'examples/gitlab-ci.yml', 'examples/Jenkinsfile', 'examples/crontab', 'examples/systemd/synthex-alerts.service', 'examples/systemd/synthex-alerts.timer', 'examples/systemd/synthex-serve.service', 'examples/systemd/synthex.env', 'examples/README.md']),
     )
   })
 
@@ -217,7 +217,9 @@ describe('examples/', () => {
 
     expect(commands('examples/crontab')).toEqual(['alerts check-now', 'metrics'])
     expect(commands('examples/systemd/synthex-alerts.service')).toEqual(['alerts check-now'])
-    for (const path of exampleFiles.filter((each) => !each.endsWith('.timer') && !each.endsWith('.md'))) {
+    expect(commands('examples/systemd/synthex-serve.service')).toEqual(['serve'])
+    // The timer starts a service, the README describes, the environment file holds settings.
+    for (const path of exampleFiles.filter((each) => !each.endsWith('.timer') && !each.endsWith('.md') && !each.endsWith('.env'))) {
       expect(commands(path).length, path).toBeGreaterThan(0)
     }
   })
@@ -233,6 +235,17 @@ describe('examples/', () => {
     const service = read(`examples/systemd/${unit}`)
     expect(service).toMatch(/^Type=oneshot$/m)
     expect(service).toMatch(/^EnvironmentFile=\/etc\/synthex\/env$/m)
+  })
+
+  it('has a serve service that reads the same settings file and stops gracefully', () => {
+    const service = read('examples/systemd/synthex-serve.service')
+    expect(service).toMatch(/^Type=exec$/m)
+    expect(service).toMatch(/^EnvironmentFile=\/etc\/synthex\/env$/m)
+    expect(service).toMatch(/^Restart=on-failure$/m)
+    // Longer than serve's own drain (10 s), so that systemd does not SIGKILL a drain in progress.
+    expect(Number(/^TimeoutStopSec=(\d+)s$/m.exec(service)?.[1])).toBeGreaterThan(10)
+    const settings = read('examples/systemd/synthex.env')
+    for (const name of ['DATABASE_URL', 'SYNTHEX_ENCRYPTION_KEY', 'SHOPIFY_WEBHOOK_SECRET', 'SYNTHEX_API_RATE_LIMIT']) expect(settings).toMatch(new RegExp(`^${name}=`, 'm'))
   })
 
   it('describes every example file in examples/README.md', () => {

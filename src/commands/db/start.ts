@@ -37,7 +37,7 @@ Commands take turns transaction by transaction (the embedded database is one Pos
     example('', 'Share the embedded database among the commands that follow.'),
     example('--idle-timeout 0', 'Keep serving until `synthex db stop`.'),
     example('--foreground', 'Run under systemd, Docker or a supervisor (stops on SIGTERM).'),
-    {command: 'psql -h ~/.synthex/run -U postgres postgres', description: 'Look inside with psql while it runs.'},
+    {command: '<%= config.bin %> db status', description: 'Check that commands share it (psql -h $SYNTHEX_HOME/run -U postgres postgres looks inside while it runs).'},
   ]
 
   static override flags = {
