@@ -91,6 +91,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   #interrupted = false
   #output: Output | undefined
   #signalHandlers = new Map<string, () => void>()
+  #stop: (() => void) | undefined
   readonly #startedAt = performance.now()
   readonly #startedAtDate = new Date()
   #spinner: Spinner | undefined
@@ -186,11 +187,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   /**
-   * For commands that run until told to stop (a server): SIGINT or SIGTERM asks them to
-   * finish cleanly, and they return true to say they will. By default a signal interrupts.
+   * For commands that run until told to stop (a server): from now on the first SIGINT or
+   * SIGTERM calls `stop` instead of interrupting, and a second one interrupts.
    */
-  protected stopRequested(_signal: string): boolean {
-    return false
+  protected stopWith(stop: () => void): void {
+    this.#stop = stop
   }
 
   /** Whether a person can be asked a question (README, "Environment": no prompts under `CI`, nor with `--json`, nor off a terminal). */
@@ -328,7 +329,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   private async onSignal(signal: string): Promise<void> {
-    if (!this.#interrupted && this.stopRequested(signal)) return
+    const stop = this.#interrupted ? undefined : this.#stop
+    if (stop) {
+      // The first signal asks a long-running command to finish cleanly; a second one interrupts.
+      this.#stop = undefined
+      stop()
+      return
+    }
+
     if (this.#interrupted) process.exit(EXIT_CODES.interrupted)
     this.#interrupted = true
     // Should the event loop empty before this handler's own exit, the process still says 130.

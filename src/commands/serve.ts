@@ -37,8 +37,6 @@ On the embedded database, serve holds it as the shared server (see \`synthex db 
 
   static override summary = 'Serve the HTTP API (REST, webhooks, health, metrics).'
 
-  #stop: (() => void) | undefined
-
   async run(): Promise<{host: string; port: number}> {
     const portText = this.flags.port ?? portSetting() ?? String(DEFAULT_PORT)
     let port: number
@@ -102,7 +100,7 @@ On the embedded database, serve holds it as the shared server (see \`synthex db 
                   : log({event: 'alerts.check', failed: result.failed, firing: result.firing, new: result.new, resolved: result.resolved, sent: result.sent}),
             })
       const stopped = new Promise<void>((resolve) => {
-        this.#stop = () => resolve()
+        this.stopWith(resolve)
       })
       await stopped
       this.output.info('Stopping: no new connections; finishing requests in flight...')
@@ -114,14 +112,5 @@ On the embedded database, serve holds it as the shared server (see \`synthex db 
       await stopEmbedded?.()
       await held?.close()
     }
-  }
-
-  /** The first SIGTERM or SIGINT drains and exits 0; a second one interrupts. */
-  protected override stopRequested(): boolean {
-    const stop = this.#stop
-    if (!stop) return false
-    this.#stop = undefined
-    stop()
-    return true
   }
 }

@@ -67,3 +67,9 @@ export const ERROR_RESPONSES = Object.fromEntries(
     [429, 'Too many requests for this key; retry after Retry-After seconds.'],
   ].map(([status, description]) => [status, {content: {'application/json': {schema: ErrorSchema}}, description: description as string}]),
 )
+
+/** A JSON response of an OpenAPI route. */
+export const jsonResponse = <T>(schema: T, description: string) => ({content: {'application/json': {schema}}, description})
+
+/** The security requirement of routes that need an API key. */
+export const BEARER_SECURITY = [{bearer: []}]

@@ -47,8 +47,6 @@ Commands take turns transaction by transaction (the embedded database is one Pos
 
   static override summary = 'Share the embedded database among concurrent commands (a local server).'
 
-  #stop: (() => void) | undefined
-
   async run(): Promise<StartResult> {
     const target = this.settings.database
     if (target.kind !== 'embedded') throw notEmbedded('`db start` serves the embedded database')
@@ -79,7 +77,7 @@ Commands take turns transaction by transaction (the embedded database is one Pos
     try {
       const {startEmbeddedServer} = await import('../../db/embedded-server.js')
       const server = await startEmbeddedServer(held.client, target.home, {idleInTransactionMs: IDLE_IN_TRANSACTION_MS, idleTimeoutMs})
-      this.#stop = () => void server.stop(STOP_GRACE_MS)
+      this.stopWith(() => void server.stop(STOP_GRACE_MS))
       this.output.success(`Serving the embedded database at ${target.dataDir} on ${socket} (pid ${process.pid}).`)
       stopped = await server.stopped
     } finally {
@@ -88,14 +86,5 @@ Commands take turns transaction by transaction (the embedded database is one Pos
 
     this.output.info(stopped === 'idle' ? `Stopped after ${formatDuration(idleTimeoutMs)} without a command.` : 'Stopped.')
     return {idleTimeoutMs, log: null, pid: process.pid, socket, started: true, stopped}
-  }
-
-  /** The first signal stops the server gracefully; a second one interrupts, as for any command. */
-  protected override stopRequested(): boolean {
-    const stop = this.#stop
-    if (!stop) return false
-    this.#stop = undefined
-    stop()
-    return true
   }
 }

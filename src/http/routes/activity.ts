@@ -5,17 +5,15 @@ import {listAlerts} from '../../services/alerts/alerts.js'
 import {listEvents} from '../../services/events/events.js'
 import {requestWorkspace, type ServeApp, type ServeDependencies} from '../app.js'
 import {requireScope} from '../auth.js'
-import {ERROR_RESPONSES} from '../tenant-schemas.js'
+import {BEARER_SECURITY, ERROR_RESPONSES, jsonResponse} from '../tenant-schemas.js'
 
-const json = <T>(schema: T, description: string) => ({content: {'application/json': {schema}}, description})
-const security = [{bearer: []}]
 
 const alerts = createRoute({
   method: 'get',
   path: '/api/alerts',
   request: {query: z.object({limit: z.coerce.number().int().min(1).max(5000).default(100), severity: z.enum(SEVERITIES).optional(), workspace: z.string().optional()})},
-  responses: {200: json(z.object({alerts: z.array(z.record(z.string(), z.unknown()))}), 'Firing alerts, most severe first.'), ...ERROR_RESPONSES},
-  security,
+  responses: {200: jsonResponse(z.object({alerts: z.array(z.record(z.string(), z.unknown()))}), 'Firing alerts, most severe first.'), ...ERROR_RESPONSES},
+  security: BEARER_SECURITY,
   summary: 'Firing alerts (scope alerts:read)',
   tags: ['alerts'],
 })
@@ -32,8 +30,8 @@ const events = createRoute({
       workspace: z.string().optional(),
     }),
   },
-  responses: {200: json(z.object({events: z.array(z.record(z.string(), z.unknown())), nextCursor: z.number().nullable(), workspace: z.string()}), 'The audit trail, oldest first.'), ...ERROR_RESPONSES},
-  security,
+  responses: {200: jsonResponse(z.object({events: z.array(z.record(z.string(), z.unknown())), nextCursor: z.number().nullable(), workspace: z.string()}), 'The audit trail, oldest first.'), ...ERROR_RESPONSES},
+  security: BEARER_SECURITY,
   summary: 'The audit trail (scope events:read)',
   tags: ['events'],
 })
@@ -41,8 +39,8 @@ const events = createRoute({
 const me = createRoute({
   method: 'get',
   path: '/api/me',
-  responses: {200: json(z.object({key: z.object({name: z.string(), prefix: z.string()}), scopes: z.array(z.string()), workspace: z.string().nullable()}), 'The key making the request and what it may do.'), ...ERROR_RESPONSES},
-  security,
+  responses: {200: jsonResponse(z.object({key: z.object({name: z.string(), prefix: z.string()}), scopes: z.array(z.string()), workspace: z.string().nullable()}), 'The key making the request and what it may do.'), ...ERROR_RESPONSES},
+  security: BEARER_SECURITY,
   summary: 'Who am I (any key)',
   tags: ['keys'],
 })

@@ -7,10 +7,8 @@ import {CREDENTIAL_SERVICES, DEFAULT_LABEL, listCredentials, MAX_SECRET_BYTES, r
 import {getTenant} from '../../services/tenants/tenants.js'
 import {apiAudit, requestWorkspace, type ServeApp, type ServeDependencies} from '../app.js'
 import {requireScope} from '../auth.js'
-import {ERROR_RESPONSES, ErrorSchema} from '../tenant-schemas.js'
+import {BEARER_SECURITY, ERROR_RESPONSES, ErrorSchema, jsonResponse} from '../tenant-schemas.js'
 
-const json = <T>(schema: T, description: string) => ({content: {'application/json': {schema}}, description})
-const security = [{bearer: []}]
 const WorkspaceQuery = z.object({workspace: z.string().optional()})
 const TenantParams = z.object({tenantId: z.string().max(64).openapi({param: {in: 'path', name: 'tenantId'}})})
 
@@ -37,8 +35,8 @@ const list = createRoute({
   method: 'get',
   path: '/api/tenants/{tenantId}/credentials',
   request: {params: TenantParams, query: WorkspaceQuery},
-  responses: {200: json(z.object({credentials: z.array(CredentialSchema)}), 'The tenant\'s active credentials: metadata only, never a value.'), 404: json(ErrorSchema, 'No such tenant.'), ...ERROR_RESPONSES},
-  security,
+  responses: {200: jsonResponse(z.object({credentials: z.array(CredentialSchema)}), 'The tenant\'s active credentials: metadata only, never a value.'), 404: jsonResponse(ErrorSchema, 'No such tenant.'), ...ERROR_RESPONSES},
+  security: BEARER_SECURITY,
   summary: 'A tenant\'s credentials, metadata only (scope credentials:read)',
   tags: ['credentials'],
 })
@@ -67,12 +65,12 @@ const put = createRoute({
     query: WorkspaceQuery,
   },
   responses: {
-    200: json(CredentialSchema, 'Rotated: the new version (the previous one is kept, marked rotated).'),
-    201: json(CredentialSchema, 'Set: the first version.'),
-    404: json(ErrorSchema, 'No such tenant.'),
+    200: jsonResponse(CredentialSchema, 'Rotated: the new version (the previous one is kept, marked rotated).'),
+    201: jsonResponse(CredentialSchema, 'Set: the first version.'),
+    404: jsonResponse(ErrorSchema, 'No such tenant.'),
     ...ERROR_RESPONSES,
   },
-  security,
+  security: BEARER_SECURITY,
   summary: 'Set or rotate a credential (scope credentials:write); the value is never echoed',
   tags: ['credentials'],
 })

@@ -5,7 +5,7 @@ import {checkHealth} from '../../services/health/health.js'
 import {fleetMetrics, renderMetrics} from '../../services/telemetry/metrics.js'
 import type {ServeApp, ServeDependencies} from '../app.js'
 import {requireScope} from '../auth.js'
-import {ERROR_RESPONSES} from '../tenant-schemas.js'
+import {BEARER_SECURITY, ERROR_RESPONSES} from '../tenant-schemas.js'
 
 /** Each health check may take this long; the whole answer comes within about as much. */
 const CHECK_TIMEOUT_MS = 5000
@@ -30,7 +30,7 @@ const metrics = createRoute({
   method: 'get',
   path: '/api/metrics',
   responses: {200: {content: {'text/plain; version=0.0.4': {schema: z.string()}}, description: 'The Prometheus text exposition of `synthex metrics`.'}, ...ERROR_RESPONSES},
-  security: [{bearer: []}],
+  security: BEARER_SECURITY,
   summary: 'Prometheus metrics (scope metrics:read, or anyone with --public-metrics)',
   tags: ['operations'],
 })

@@ -4,13 +4,11 @@ import {TENANT_STATUSES, TENANT_TYPES} from '../../domain/tenant-fields.js'
 import {createTenant, deleteTenant, getTenant, listTenants, tenantHistory, updateTenant} from '../../services/tenants/tenants.js'
 import {apiAudit, requestWorkspace, type ServeApp, type ServeDependencies} from '../app.js'
 import {requireScope} from '../auth.js'
-import {ERROR_RESPONSES, ErrorSchema, inApiNames, TenantInputSchema, TenantSchema, toFieldsInput} from '../tenant-schemas.js'
+import {BEARER_SECURITY, ERROR_RESPONSES, ErrorSchema, inApiNames, jsonResponse, TenantInputSchema, TenantSchema, toFieldsInput} from '../tenant-schemas.js'
 
-const json = <T>(schema: T, description: string) => ({content: {'application/json': {schema}}, description})
-const security = [{bearer: []}]
 const WorkspaceQuery = z.object({workspace: z.string().optional().openapi({description: 'The workspace (default: default).'})})
 const TenantParams = z.object({tenantId: z.string().max(64).openapi({param: {in: 'path', name: 'tenantId'}})})
-const NOT_FOUND = {404: json(ErrorSchema, 'No such tenant (or workspace) within the key\'s reach.')}
+const NOT_FOUND = {404: jsonResponse(ErrorSchema, 'No such tenant (or workspace) within the key\'s reach.')}
 
 const list = createRoute({
   method: 'get',
@@ -24,8 +22,8 @@ const list = createRoute({
       type: z.enum(TENANT_TYPES).optional(),
     }),
   },
-  responses: {200: json(z.object({nextCursor: z.string().nullable(), tenants: z.array(TenantSchema), workspace: z.string()}), 'A page of tenants in tenant-id order.'), ...ERROR_RESPONSES},
-  security,
+  responses: {200: jsonResponse(z.object({nextCursor: z.string().nullable(), tenants: z.array(TenantSchema), workspace: z.string()}), 'A page of tenants in tenant-id order.'), ...ERROR_RESPONSES},
+  security: BEARER_SECURITY,
   summary: 'List tenants (scope tenants:read)',
   tags: ['tenants'],
 })
@@ -34,8 +32,8 @@ const create = createRoute({
   method: 'post',
   path: '/api/tenants',
   request: {body: {content: {'application/json': {schema: TenantInputSchema}}, required: true}, headers: z.object({'idempotency-key': z.string().max(255).optional()}), query: WorkspaceQuery},
-  responses: {201: json(TenantSchema, 'The tenant created.'), 409: json(ErrorSchema, 'A tenant with that id exists in the workspace.'), ...ERROR_RESPONSES},
-  security,
+  responses: {201: jsonResponse(TenantSchema, 'The tenant created.'), 409: jsonResponse(ErrorSchema, 'A tenant with that id exists in the workspace.'), ...ERROR_RESPONSES},
+  security: BEARER_SECURITY,
   summary: 'Create a tenant (scope tenants:write; honours Idempotency-Key)',
   tags: ['tenants'],
 })
@@ -44,8 +42,8 @@ const get = createRoute({
   method: 'get',
   path: '/api/tenants/{tenantId}',
   request: {params: TenantParams, query: WorkspaceQuery},
-  responses: {200: json(TenantSchema, 'The tenant.'), ...NOT_FOUND, ...ERROR_RESPONSES},
-  security,
+  responses: {200: jsonResponse(TenantSchema, 'The tenant.'), ...NOT_FOUND, ...ERROR_RESPONSES},
+  security: BEARER_SECURITY,
   summary: 'Get a tenant (scope tenants:read)',
   tags: ['tenants'],
 })
@@ -54,8 +52,8 @@ const update = createRoute({
   method: 'patch',
   path: '/api/tenants/{tenantId}',
   request: {body: {content: {'application/json': {schema: TenantInputSchema}}, required: true}, params: TenantParams, query: WorkspaceQuery},
-  responses: {200: json(z.object({changes: z.record(z.string(), z.object({from: z.string().nullable(), to: z.string().nullable()})), tenant: TenantSchema}), 'The tenant after the change, and what changed.'), ...NOT_FOUND, ...ERROR_RESPONSES},
-  security,
+  responses: {200: jsonResponse(z.object({changes: z.record(z.string(), z.object({from: z.string().nullable(), to: z.string().nullable()})), tenant: TenantSchema}), 'The tenant after the change, and what changed.'), ...NOT_FOUND, ...ERROR_RESPONSES},
+  security: BEARER_SECURITY,
   summary: 'Change a tenant (scope tenants:write)',
   tags: ['tenants'],
 })
@@ -64,8 +62,8 @@ const remove = createRoute({
   method: 'delete',
   path: '/api/tenants/{tenantId}',
   request: {params: TenantParams, query: WorkspaceQuery},
-  responses: {200: json(TenantSchema, 'The tenant deleted (its history stays in the audit trail).'), ...NOT_FOUND, ...ERROR_RESPONSES},
-  security,
+  responses: {200: jsonResponse(TenantSchema, 'The tenant deleted (its history stays in the audit trail).'), ...NOT_FOUND, ...ERROR_RESPONSES},
+  security: BEARER_SECURITY,
   summary: 'Delete a tenant (scope tenants:write)',
   tags: ['tenants'],
 })
@@ -74,8 +72,8 @@ const history = createRoute({
   method: 'get',
   path: '/api/tenants/{tenantId}/events',
   request: {params: TenantParams, query: WorkspaceQuery.extend({after: z.coerce.number().int().min(0).optional(), limit: z.coerce.number().int().min(1).max(1000).default(100)})},
-  responses: {200: json(z.object({events: z.array(z.record(z.string(), z.unknown())), nextCursor: z.number().nullable(), tenantId: z.string(), workspace: z.string()}), 'The tenant\'s audit trail, oldest first.'), ...NOT_FOUND, ...ERROR_RESPONSES},
-  security,
+  responses: {200: jsonResponse(z.object({events: z.array(z.record(z.string(), z.unknown())), nextCursor: z.number().nullable(), tenantId: z.string(), workspace: z.string()}), 'The tenant\'s audit trail, oldest first.'), ...NOT_FOUND, ...ERROR_RESPONSES},
+  security: BEARER_SECURITY,
   summary: 'A tenant\'s history (scope events:read)',
   tags: ['tenants'],
 })

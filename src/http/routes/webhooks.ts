@@ -7,10 +7,9 @@ import {findWorkspace} from '../../services/workspaces/workspaces.js'
 import {apiAudit, requestWorkspace, type ServeApp, type ServeDependencies} from '../app.js'
 import {requireScope} from '../auth.js'
 import {HttpError} from '../http-errors.js'
-import {ERROR_RESPONSES, ErrorSchema, TenantSchema} from '../tenant-schemas.js'
+import {BEARER_SECURITY, ERROR_RESPONSES, ErrorSchema, jsonResponse, TenantSchema} from '../tenant-schemas.js'
 import {TENANT_FIELDS} from '../../domain/tenant-fields.js'
 
-const json = <T>(schema: T, description: string) => ({content: {'application/json': {schema}}, description})
 
 /** What Zapier's and Make's "new tenant" steps post: the tenant's fields in snake_case, as in a CSV row. */
 const TriggerSchema = z
@@ -29,12 +28,12 @@ function triggerRoute(platform: 'make' | 'zapier') {
     path: `/api/webhooks/${platform}`,
     request: {body: {content: {'application/json': {schema: TriggerSchema}}, required: true}},
     responses: {
-      201: json(TenantSchema, 'The tenant created.'),
-      400: json(ErrorSchema, 'An unknown trigger.'),
-      409: json(ErrorSchema, 'The tenant exists already.'),
+      201: jsonResponse(TenantSchema, 'The tenant created.'),
+      400: jsonResponse(ErrorSchema, 'An unknown trigger.'),
+      409: jsonResponse(ErrorSchema, 'The tenant exists already.'),
       ...ERROR_RESPONSES,
     },
-    security: [{bearer: []}],
+    security: BEARER_SECURITY,
     summary: `${platform === 'zapier' ? 'Zapier' : 'Make'}: create a tenant (scope tenants:write; honours Idempotency-Key)`,
     tags: ['webhooks'],
   })
@@ -44,9 +43,9 @@ const shopify = createRoute({
   method: 'post',
   path: '/api/webhooks/shopify',
   responses: {
-    200: json(z.object({applied: z.boolean(), effect: z.string(), tenants: z.number().int()}), 'Applied, or a retry of one applied before (applied: false).'),
-    400: json(ErrorSchema, 'Not a webhook: headers missing, or the body is not JSON.'),
-    401: json(ErrorSchema, 'X-Shopify-Hmac-Sha256 does not verify against SHOPIFY_WEBHOOK_SECRET.'),
+    200: jsonResponse(z.object({applied: z.boolean(), effect: z.string(), tenants: z.number().int()}), 'Applied, or a retry of one applied before (applied: false).'),
+    400: jsonResponse(ErrorSchema, 'Not a webhook: headers missing, or the body is not JSON.'),
+    401: jsonResponse(ErrorSchema, 'X-Shopify-Hmac-Sha256 does not verify against SHOPIFY_WEBHOOK_SECRET.'),
   },
   summary: 'Shopify app webhooks (signed with X-Shopify-Hmac-Sha256; no key)',
   tags: ['webhooks'],
