@@ -4,7 +4,7 @@ import {join} from 'node:path'
 
 import {expect, inject, it} from 'vitest'
 
-import {BIN, cliEnv, parseJson, runCli, startCli} from '../helpers/cli.js'
+import {BIN, cliEnv, parseJson, runCli} from '../helpers/cli.js'
 import {type CliTarget, describeEachCliBackend, ownTarget} from '../helpers/cli-backends.js'
 import {withDatabase} from '../helpers/inspect-database.js'
 
@@ -233,28 +233,60 @@ describeEachCliBackend('batch tenants create', (target) => {
   })
 
   it('leaves only whole chunks when killed at random moments, and a re-run with skip completes it exactly', async () => {
-    // The server imports faster than the embedded database: size the file so that an import
-    // takes several seconds on either and the kills (0.7-2.5 s in) land mid-import.
-    const rows = target().backend === 'server' ? 60_000 : 30_000
+    // Each run reads the file from stdin and is given all of it but the last row, so it can
+    // never finish before its kill, however fast the machine: every kill lands mid-import.
+    // The first two land at random moments (perhaps before anything is committed); the last
+    // at a random moment after the progress line has shown rows committed (created, or
+    // skipped as an earlier run's), so the re-run has something to skip.
+    const rows = 20_000
     const chunk = 250
-    const path = file('kill.csv', tenantsCsv('kill', rows))
-    const moments = Array.from({length: 3}, () => 700 + Math.floor(Math.random() * 1800))
-    // Counted in the database itself: after each kill, and thirty thousand rows, listing them
-    // page by page would cost more than the import.
+    const csv = tenantsCsv('kill', rows)
+    const path = file('kill.csv', csv)
+    const allButLast = csv.slice(0, csv.lastIndexOf('\n', csv.length - 2) + 1)
+    // Counted in the database itself: listing twenty thousand rows page by page would cost
+    // more than the import.
     const stored = () => withDatabase(target(), async (db) => Number((await db.selectFrom('tenants').select((eb) => eb.fn.countAll<number>().as('n')).where('tenant_id', 'like', 'kill-%').executeTakeFirstOrThrow()).n))
-    let killedMidway = 0
-    for (const delayMs of moments) {
-      const started = startCli(['batch', 'tenants', 'create', '--from-csv', path, '--on-conflict', 'skip', '--chunk-size', String(chunk)], {env: target().env})
-      await new Promise((resolve) => setTimeout(resolve, delayMs))
-      started.child.kill('SIGKILL')
-      const ended = await started.done
+    const lines = allButLast.split('\n').slice(0, -1).map((line) => `${line}\n`)
+    const killAt = async (feed: (write: (text: string) => void, stderr: () => string) => Promise<void>): Promise<void> => {
+      const child = spawn(process.execPath, [BIN, 'batch', 'tenants', 'create', '--from-csv', '-', '--on-conflict', 'skip', '--chunk-size', String(chunk)], {env: cliEnv(target().env)})
+      let stderr = ''
+      child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text))
+      child.stdout.resume()
+      child.stdin.on('error', () => {}) // the kill may come while the pipe is still being written
+      const closed = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)))
+      await feed((text) => child.stdin.write(text), () => stderr)
+      child.kill('SIGKILL')
+      expect(await closed).toBe('SIGKILL')
       const imported = await stored()
-      expect(imported % chunk, `after a SIGKILL at ${delayMs} ms: ${imported} rows`).toBe(0)
-      if (ended.signal === 'SIGKILL' && imported < rows) killedMidway++
+      expect(imported % chunk, `after a SIGKILL: ${imported} rows`).toBe(0)
+      expect(imported).toBeLessThan(rows)
     }
 
-    expect(killedMidway, `kills at ${moments.join(', ')} ms`).toBeGreaterThan(0)
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+    const atRandom = async (write: (text: string) => void): Promise<void> => {
+      write(allButLast)
+      await sleep(300 + Math.floor(Math.random() * 1700))
+    }
+
+    await killAt(atRandom)
+    await killAt(atRandom)
+    // The progress line comes in logs after a written chunk at least 5 s in: the rows are
+    // given a chunk every 500 ms after the first 5,000, so chunks are still being written then.
+    await killAt(async (write, stderr) => {
+      write(lines.slice(0, 5001).join(''))
+      let next = 5001
+      while (!/Importing: .*\b[1-9][\d,]* (created|skipped)/.test(stderr())) {
+        expect(next, `a progress line with rows created or skipped:\n${stderr()}`).toBeLessThan(lines.length)
+        await sleep(500)
+        write(lines.slice(next, next + chunk).join(''))
+        next += chunk
+      }
+
+      await sleep(Math.floor(Math.random() * 500))
+    })
+
     const before = await stored()
+    expect(before).toBeGreaterThan(0)
     const rerun = await run(['--from-csv', path, '--on-conflict', 'skip', '--chunk-size', String(chunk), '--json'])
     expect(rerun.code).toBe(0)
     expect(parseJson<Summary>(rerun)).toMatchObject({created: rows - before, rejected: 0, skipped: before})
