@@ -126,3 +126,36 @@ export function shopifyWebhookSecrets(source: Environment = currentEnvironment()
 export function apiRateLimitSetting(source: Environment = currentEnvironment()): string | undefined {
   return variable('SYNTHEX_API_RATE_LIMIT', source)
 }
+
+/**
+ * Where `credentials verify` calls the providers, and what it requires of them. The URLs
+ * point every call at stand-ins, for tests and proxies; the defaults are the providers' own.
+ */
+export interface ProviderEnvironment {
+  /** SYNTHEX_GOOGLE_API_URL: the Merchant API's base (default https://merchantapi.googleapis.com). */
+  readonly googleApiUrl: string
+  /** SYNTHEX_GOOGLE_SCOPES, comma- or space-separated: the OAuth scopes asked for and required (default the Content API scope). */
+  readonly googleScopes: readonly string[]
+  /** SYNTHEX_GOOGLE_TOKEN_URL: the OAuth token endpoint (default https://oauth2.googleapis.com/token); a service account key's own token_uri is not followed, so a key cannot send its signed assertion elsewhere. */
+  readonly googleTokenUrl: string
+  /** SYNTHEX_SHOPIFY_API_URL: the Admin API's base; `{shop}` is replaced by the shop's myshopify.com domain (default https://{shop}). */
+  readonly shopifyApiUrl: string
+  /** SYNTHEX_SHOPIFY_API_VERSION (default 2026-10). */
+  readonly shopifyApiVersion: string
+  /** SHOPIFY_SCOPES, comma-separated: the access scopes a shop's token must have been granted (default none). */
+  readonly shopifyScopes: readonly string[]
+}
+
+export const GOOGLE_CONTENT_SCOPE = 'https://www.googleapis.com/auth/content'
+
+export function providerEnvironment(source: Environment = currentEnvironment()): ProviderEnvironment {
+  const list = (name: string): string[] | undefined => variable(name, source)?.split(/[\s,]+/).filter(Boolean)
+  return {
+    googleApiUrl: variable('SYNTHEX_GOOGLE_API_URL', source) ?? 'https://merchantapi.googleapis.com',
+    googleScopes: list('SYNTHEX_GOOGLE_SCOPES') ?? [GOOGLE_CONTENT_SCOPE],
+    googleTokenUrl: variable('SYNTHEX_GOOGLE_TOKEN_URL', source) ?? 'https://oauth2.googleapis.com/token',
+    shopifyApiUrl: variable('SYNTHEX_SHOPIFY_API_URL', source) ?? 'https://{shop}',
+    shopifyApiVersion: variable('SYNTHEX_SHOPIFY_API_VERSION', source) ?? '2026-10',
+    shopifyScopes: list('SHOPIFY_SCOPES') ?? [],
+  }
+}

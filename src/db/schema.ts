@@ -199,7 +199,48 @@ export interface ShopifyWebhooksTable {
   webhook_id: string
 }
 
+export interface CredentialVerificationsTable {
+  credential_id: string
+  http_status: null | number
+  id: Generated<number>
+  latency_ms: number
+  message: null | string
+  outcome: VerificationOutcome
+  reason: string
+  run_id: null | string
+  scopes_granted: null | string[]
+  scopes_missing: ColumnType<string[], string[] | undefined, string[]>
+  scopes_required: ColumnType<string[], string[] | undefined, string[]>
+  service: string
+  /** The tenant's uuid (tenants.id). */
+  tenant_id: string
+  verified_at: CreatedAt
+}
+
+/** migrations/0013_credential_verification.sql says what each outcome means. */
+export type VerificationOutcome = 'error' | 'rejected' | 'scopes_missing' | 'throttled' | 'timeout' | 'valid'
+
+export interface CredentialVerificationLatestTable {
+  credential_id: string
+  outcome: VerificationOutcome
+  tenant_id: string
+  verification_id: number
+  verified_at: ColumnType<Date, Date | string, Date | string>
+}
+
+export interface VerificationRunsTable {
+  finished_at: NullableTimestamp
+  id: Generated<string>
+  scope: string
+  started_at: CreatedAt
+  summary: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>
+  total: number
+}
+
 export interface Schema {
+  credential_verification_latest: CredentialVerificationLatestTable
+  credential_verifications: CredentialVerificationsTable
+  verification_runs: VerificationRunsTable
   alert_notifications: AlertNotificationsTable
   api_keys: ApiKeysTable
   idempotency_keys: IdempotencyKeysTable
