@@ -173,7 +173,7 @@ export class GoogleFake extends HttpFake {
     const keys = typeof header.kid === 'string' ? [account.publicKeys[header.kid]].filter((key) => key !== undefined) : Object.values(account.publicKeys)
     const input = Buffer.from(`${headerPart}.${claimsPart}`, 'utf8')
     const signature = Buffer.from(signaturePart, 'base64url')
-    const signed = header.alg === 'RS256' && keys.some((key) => verify('sha256', input, createPublicKey(key), signature))
+    const signed = header.alg === 'RS256' && keys.some((key) => verify('sha256', input, typeof key === 'string' ? createPublicKey(key) : key, signature))
     if (!signed) return oauthError(400, 'invalid_grant', 'Invalid JWT Signature.')
     if (claims.aud !== this.tokenUrl) return oauthError(400, 'invalid_grant', `Invalid JWT: Failed audience check. The expected value was ${this.tokenUrl}`)
     const now = Math.floor(Date.now() / 1000)
