@@ -323,13 +323,15 @@ async function verifyAll(db: Db, select: (runId: null | string) => Selection, ru
   let queued = 0
   let after: string | undefined
   let exhausted = false
-  let fetching: Promise<void> | undefined
-  const fetchPage = async (): Promise<void> => {
-    const rows = await page(source, after, pageSize)
-    queue = rows
-    queued = 0
-    after = rows.at(-1)?.id ?? after
-    if (rows.length < pageSize) exhausted = true
+  // The next page is read while the current one is half done, so workers never wait for it.
+  let upcoming: Promise<Row[]> | undefined
+  const prefetch = (): void => {
+    if (exhausted || upcoming) return
+    upcoming = page(source, after, pageSize).then((rows) => {
+      after = rows.at(-1)?.id ?? after
+      if (rows.length < pageSize) exhausted = true
+      return rows
+    })
   }
 
   // Waiting for a time (a shop's turn, a Retry-After) or for a change (a credential re-queued, one finished).
@@ -382,6 +384,7 @@ async function verifyAll(db: Db, select: (runId: null | string) => Selection, ru
         continue
       }
 
+      if (queued * 2 >= queue.length) prefetch()
       if (queued < queue.length && delayed.length < maxDelayed) {
         const row = queue[queued++] as Row
         const item: Item = {attempts: 0, booked: false, readyAt: now, row}
@@ -389,9 +392,16 @@ async function verifyAll(db: Db, select: (runId: null | string) => Selection, ru
         continue
       }
 
-      if (queued >= queue.length && !exhausted) {
-        fetching ??= fetchPage().finally(() => (fetching = undefined))
-        await fetching
+      if (queued >= queue.length && upcoming) {
+        const reading = upcoming
+        const rows = await reading
+        // Another worker may have taken this page already.
+        if (upcoming === reading) {
+          upcoming = undefined
+          queue = rows
+          queued = 0
+        }
+
         continue
       }
 
