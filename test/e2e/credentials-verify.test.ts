@@ -146,14 +146,17 @@ describeEachCliBackend('credentials verify', (target) => {
   })
 
   it('treats timeouts and provider errors as transient unless --fail-on any, and refuses a tenant id with --all', async () => {
-    const {workspace} = await fleet({down: {behaviour: 'server_error'}, fine: {}})
+    const {workspace} = await fleet({busy: {behaviour: 'throttled', retryAfterSeconds: 0, throttleTimes: 100}, down: {behaviour: 'server_error'}, fine: {}})
     const lenient = await run(['credentials', 'verify', '--all', '-w', workspace])
     expect(lenient.code, lenient.stderr).toBe(0)
-    expect(lenient.stderr).toContain('Verified 2 credentials: 1 valid, 0 scopes_missing, 0 rejected, 0 throttled, 0 timeout, 1 error.')
+    expect(lenient.stderr).toContain('Verified 3 credentials: 1 valid, 0 scopes_missing, 0 rejected, 1 throttled, 0 timeout, 1 error.')
     expect(lenient.stdout).toMatch(/down\s+shopify\s+default\s+error\s+server_error\s+500\s+Internal Server Error/)
+    expect(lenient.stdout).toMatch(/busy\s+shopify\s+default\s+throttled\s+rate_limited\s+429\s+Exceeded 2 calls per second/)
+    // Three attempts, then throttled.
+    expect(fake.requests.filter((request) => request.shop === `${workspace}-busy.myshopify.com`).map((request) => request.status)).toEqual([429, 429, 429])
     const strict = await run(['credentials', 'verify', '--all', '-w', workspace, '--restart', '--fail-on', 'any', '--json'])
     expect(strict.code).toBe(3)
-    expect(parseJson<Report>(strict)).toMatchObject({counts: {error: 1, valid: 1}, resumed: false})
+    expect(parseJson<Report>(strict)).toMatchObject({counts: {error: 1, throttled: 1, valid: 1}, resumed: false})
 
     const both = await run(['credentials', 'verify', 'fine', '--all'])
     expect(both.code).toBe(2)
