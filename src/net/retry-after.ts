@@ -28,7 +28,8 @@ export function parseRetryAfter(header: string | undefined, now = Date.now()): R
   if (seconds) {
     const whole = (seconds[1] ?? '').replace(/^0+(?=\d)/, '')
     // Compared as text first: 17 digits are beyond what a double holds exactly.
-    const ms = whole.length > 7 ? Number.POSITIVE_INFINITY : (Number(whole) + (seconds[2] ? 1 : 0)) * 1000
+    // A fraction rounds up to the next second; Shopify's `1.0` is one second, not two.
+    const ms = whole.length > 7 ? Number.POSITIVE_INFINITY : (Number(whole) + (/[1-9]/.test(seconds[2] ?? '') ? 1 : 0)) * 1000
     return ms > RETRY_AFTER_CAP_MS ? {ms: RETRY_AFTER_CAP_MS, note: `Retry-After ${shown(value)}s capped at 1h`} : {ms, note: undefined}
   }
 

@@ -73,6 +73,9 @@ describe('Retry-After at its edges', () => {
     expect(parseRetryAfter('0005', now)).toEqual({ms: 5000, note: undefined})
     expect(parseRetryAfter(`${'0'.repeat(30)}3`, now)).toEqual({ms: 3000, note: undefined})
     expect(parseRetryAfter(' 120 ', now)).toEqual({ms: 120_000, note: undefined})
+    // Shopify says `Retry-After: 1.0`; a real fraction is waited in full.
+    expect(parseRetryAfter('1.0', now)).toEqual({ms: 1000, note: undefined})
+    expect(parseRetryAfter('1.5', now)).toEqual({ms: 2000, note: undefined})
   })
 
   it('caps from one second over the hour, as delay-seconds or as a date', () => {
