@@ -4,7 +4,6 @@ import {describe, expect, it} from 'vitest'
 
 import {ASSERTION_LIFETIME_SECONDS, signedAssertion} from '../../src/services/verification/google-assertion.js'
 import {parseGoogleCredential, type ServiceAccountKey} from '../../src/services/verification/google-credential.js'
-import {googleMessage, scrubSecrets} from '../../src/services/verification/google-message.js'
 
 /**
  * The service account's JWT as synthex builds it. Google's stand-in (test/fakes/google-fake.ts)
@@ -81,27 +80,5 @@ describe('Google credential files', () => {
       expect('problem' in parsed && parsed.problem, value).toMatch(problem)
       expect(JSON.stringify(parsed)).not.toContain('SECRET')
     }
-  })
-})
-
-describe('Google\'s messages', () => {
-  it('one line, secrets taken out however encoded, URLs to their host', () => {
-    const body = `{\n  "error": "invalid_request",\n  "error_description": "Bad request: refresh_token=1%2F%2F0abc-def-ghi&client_secret=GOCSPX-x1y2z3w4 ${JSON.stringify(privateKeyPem).slice(1, -1)} see https://accounts.google.com/o/oauth2/revoke?token=abc"\n}`
-    const message = googleMessage(body, ['GOCSPX-x1y2z3w4', '1//0abc-def-ghi', privateKeyPem]) ?? ''
-    expect(message).toBe('{"error":"invalid_request","error_description":"Bad request: refresh_token=[redacted]&client_secret=[redacted] [redacted] see https://accounts.google.com/..."}')
-  })
-
-  it('tokens of Google\'s shapes are taken out even when nobody said they were secrets', () => {
-    expect(scrubSecrets('a ya29.a0AfH6SMB-x_y.z and eyJhbGciOi.eyJpc3MiOi.c2lnbmF0dXJl and 1//0gLmNoPqRsT', [])).toBe('a [redacted] and [redacted] and [redacted]')
-  })
-
-  it('a body cut in the middle of a secret loses the piece too', () => {
-    const secret = 'GOCSPX-0123456789abcdef'
-    expect(scrubSecrets(`echo: ${secret.slice(0, 12)}`, [secret])).toBe('echo: [redacted]')
-  })
-
-  it('at most 500 characters; an empty body is no message', () => {
-    expect([...(googleMessage('é'.repeat(2000), []) ?? '')]).toHaveLength(500)
-    expect(googleMessage(' \n ', [])).toBeNull()
   })
 })

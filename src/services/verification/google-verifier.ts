@@ -5,7 +5,7 @@ import {outboundRequest, type OutboundResponse} from '../../net/outbound-request
 import {parseRetryAfter} from '../../net/retry-after.js'
 import {signedAssertion} from './google-assertion.js'
 import {type GoogleCredential, parseGoogleCredential} from './google-credential.js'
-import {googleMessage} from './google-message.js'
+import {providerMessage} from './provider-message.js'
 import type {VerificationResult} from './verification-result.js'
 import type {Verifier, VerifyOptions} from './verifiers.js'
 
@@ -131,7 +131,7 @@ const REJECTING_GRANT_ERRORS = new Set(['invalid_client', 'invalid_grant', 'unau
 function tokenError(response: OutboundResponse, secrets: readonly string[]): Decided | undefined {
   const {status} = response
   if (status === 200) return undefined
-  const common = {httpStatus: status, message: googleMessage(response.body, secrets)}
+  const common = {httpStatus: status, message: providerMessage(response.body, secrets)}
   const shared = sharedStatus(response, common)
   if (shared) return shared
   const error = parsedObject(response.body)?.error
@@ -154,7 +154,7 @@ function accountAnswer(response: OutboundResponse, secrets: readonly string[]): 
     return account ? {httpStatus: status, outcome: 'valid', reason: 'ok'} : {httpStatus: status, message: 'the Merchant API answered 200 with something other than an account', outcome: 'error', reason: 'unexpected_answer'}
   }
 
-  const common = {httpStatus: status, message: googleMessage(response.body, secrets)}
+  const common = {httpStatus: status, message: providerMessage(response.body, secrets)}
   const shared = sharedStatus(response, common)
   if (shared) return shared
   if (status === 401) return {...common, outcome: 'rejected', reason: 'revoked_or_invalid'}

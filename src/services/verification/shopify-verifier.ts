@@ -107,7 +107,7 @@ function refused(answer: OutboundResponse, token: string, result: Result): Verif
 function unexpected(answer: OutboundResponse, token: string, result: Result): VerificationResult {
   const type = answer.headers['content-type']?.split(';')[0]?.trim()
   const said = errorText(answer, token)
-  const message = said ?? `HTTP ${answer.status}${type ? ` (${providerMessage(type, [token]).slice(0, 60)})` : ''} is not an answer of the Shopify Admin API.`
+  const message = said ?? `HTTP ${answer.status}${type ? ` (${(providerMessage(type, [token]) ?? '').slice(0, 60)})` : ''} is not an answer of the Shopify Admin API.`
   return result({httpStatus: answer.status, message, outcome: 'error', reason: 'unexpected_answer'})
 }
 
