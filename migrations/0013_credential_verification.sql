@@ -50,18 +50,25 @@ create table credential_verification_latest (
 
 create index credential_verification_latest_failing on credential_verification_latest (tenant_id) where outcome <> 'valid';
 
--- One `credentials verify` run: `--all` resumes the last one that did not finish (the
--- credentials it has verified carry its run_id).
+-- One `credentials verify` run: `--all` resumes the last one of its scope that did not finish
+-- (the credentials it has verified carry its run_id). A run holds a lease while it works
+-- (claimed_until, renewed as it goes): a second process on the same scope (cron beside
+-- `serve --verify-every`) finds it held and does not verify the same credentials again; a
+-- run that died leaves a lease that expires, and the next one resumes it. At most one
+-- unfinished run per scope.
 create table verification_runs (
   id uuid primary key default gen_random_uuid(),
   scope text not null,
   started_at timestamptz not null default now(),
   finished_at timestamptz,
+  claimed_until timestamptz,
+  claimed_by text,
   total int not null,
   summary jsonb
 );
 
-create index verification_runs_open on verification_runs (scope, started_at desc) where finished_at is null;
+create unique index verification_runs_one_open on verification_runs (scope) where finished_at is null;
+create index verification_runs_latest on verification_runs (scope, started_at desc);
 
 -- What the verification rules read changes the alerts: a run with new answers is not quiet
 -- (migrations/0011_alert_steady_state.sql).

@@ -229,6 +229,8 @@ export interface CredentialVerificationLatestTable {
 }
 
 export interface VerificationRunsTable {
+  claimed_by: null | string
+  claimed_until: NullableTimestamp
   finished_at: NullableTimestamp
   id: Generated<string>
   scope: string

@@ -1,3 +1,5 @@
+import {hostname} from 'node:os'
+
 import {sql} from 'kysely'
 
 import type {ProviderEnvironment} from '../../config/environment.js'
@@ -5,7 +7,7 @@ import type {NetworkSettings} from '../../config/settings.js'
 import {unseal} from '../../crypto/envelope.js'
 import type {Keyring} from '../../crypto/keyring.js'
 import type {CredentialService, Db, VerificationOutcome} from '../../db/schema.js'
-import {NotFoundError} from '../../errors/input-errors.js'
+import {ConflictError, NotFoundError} from '../../errors/input-errors.js'
 import {LeakyBuckets} from '../../net/leaky-bucket.js'
 import {credentialAad, describeCredential} from '../credentials/credentials.js'
 import {type Audit, recordEvents} from '../events/events.js'
@@ -150,21 +152,18 @@ export async function runVerification(db: Db, scope: VerificationScope, options:
   const key = scopeKey(scope, tenantUuid)
   const select = (runId: null | string) => selection(db, scope, tenantUuid, runId)
 
-  // A fleet run picks up the last run of its scope if that one did not finish.
-  const last = tenantUuid || options.restart ? undefined : await db.selectFrom('verification_runs').selectAll().where('scope', '=', key).orderBy('started_at', 'desc').limit(1).executeTakeFirst()
-  const resumed = last !== undefined && last.finished_at === null
-  let runId: string
-  let total: number
-  if (resumed) {
-    runId = last.id
-    total = last.total
-  } else {
-    total = await countOf(select(null))
-    runId = (await db.insertInto('verification_runs').values({scope: key, total}).returning('id').executeTakeFirstOrThrow()).id
+  // A fleet run picks up the last run of its scope if that one did not finish; a run of one
+  // tenant, or --restart, starts afresh. Either way it holds the run's lease while it works.
+  const {resumed, runId, total} = await claimRun(db, key, await countOf(select(null)), {resume: !tenantUuid && !options.restart})
+  const left = resumed ? await countOf(select(runId)) : total
+  const lease = setInterval(() => void renewLease(db, runId).catch(() => {}), LEASE_RENEW_MS)
+  let outcome: {verified: number}
+  try {
+    outcome = await verifyAll(db, select, runId, left, options)
+  } finally {
+    clearInterval(lease)
   }
 
-  const left = resumed ? await countOf(select(runId)) : total
-  const outcome = await verifyAll(db, select, runId, left, options)
   const counts = await runCounts(db, runId)
   const alreadyVerified = Math.max(0, Object.values(counts).reduce((sum, n) => sum + n, 0) - outcome.verified)
   const failures = await runFailures(db, runId)
@@ -172,12 +171,15 @@ export async function runVerification(db: Db, scope: VerificationScope, options:
   if (!interrupted) {
     const summary = {counts, total}
     await db.transaction().execute(async (trx) => {
-      await trx.updateTable('verification_runs').set({finished_at: new Date(), summary: JSON.stringify(summary)}).where('id', '=', runId).execute()
+      await trx.updateTable('verification_runs').set({claimed_until: null, finished_at: new Date(), summary: JSON.stringify(summary)}).where('id', '=', runId).execute()
       await recordEvents(trx, options.audit, [
         {aggregateId: runId, aggregateType: 'verification_run', data: {counts, resumed, scope: key, total}, type: 'credentials.verified', workspaceId: scope.workspace?.id ?? null},
       ])
     })
     await pruneVerifications(db, new Date())
+  } else {
+    // Let the next run resume at once rather than wait for the lease to expire.
+    await db.updateTable('verification_runs').set({claimed_until: null}).where('id', '=', runId).where('claimed_by', '=', CLAIMANT).execute()
   }
 
   return {
@@ -192,6 +194,64 @@ export async function runVerification(db: Db, scope: VerificationScope, options:
     total,
     verified: outcome.verified,
   }
+}
+
+/** A run's lease: renewed every 15 s while it works, so one that died is resumed within a minute. */
+const LEASE_MS = 60_000
+const LEASE_RENEW_MS = 15_000
+/** Who holds a lease, for the message another process gets. */
+const CLAIMANT = `${hostname()} pid ${process.pid}`
+
+/**
+ * Claims the run of a scope: resumes the unfinished one when `resume` (unless another
+ * process holds its lease), or closes it as abandoned and starts a new one. At most one
+ * unfinished run per scope (verification_runs_one_open), so two processes starting at once
+ * cannot both start one: the second finds the first's lease.
+ */
+async function claimRun(db: Db, scope: string, total: number, options: {resume: boolean}): Promise<{resumed: boolean; runId: string; total: number}> {
+  return db.transaction().execute(async (trx) => {
+    const open = await trx
+      .selectFrom('verification_runs')
+      .select(['id', 'claimed_by', 'started_at', 'total', sql<boolean>`claimed_until is not null and claimed_until > now()`.as('held')])
+      .where('scope', '=', scope)
+      .where('finished_at', 'is', null)
+      .forUpdate()
+      .executeTakeFirst()
+    if (open?.held) {
+      throw new ConflictError(
+        `A verification of the same credentials is in progress (${open.claimed_by ?? 'another process'}, started ${open.started_at.toISOString()}).`,
+        'Wait for it to finish; should it stop, the next run resumes where it stopped.',
+        {runId: open.id},
+      )
+    }
+
+    const lease = {claimed_by: CLAIMANT, claimed_until: sql<Date>`now() + make_interval(secs => ${LEASE_MS / 1000})`}
+    if (open && options.resume) {
+      await trx.updateTable('verification_runs').set(lease).where('id', '=', open.id).execute()
+      return {resumed: true, runId: open.id, total: open.total}
+    }
+
+    if (open) await trx.updateTable('verification_runs').set({finished_at: new Date(), summary: JSON.stringify({abandoned: true})}).where('id', '=', open.id).execute()
+    // Two processes finding no open run at once: the unique index lets one insert, and the
+    // other's insert fails here, inside its transaction, as a conflict.
+    const inserted = await trx
+      .insertInto('verification_runs')
+      .values({...lease, scope, total})
+      .onConflict((oc) => oc.column('scope').where('finished_at', 'is', null).doNothing())
+      .returning('id')
+      .executeTakeFirst()
+    if (!inserted) throw new ConflictError('A verification of the same credentials has just started in another process.', 'Wait for it to finish; should it stop, the next run resumes where it stopped.')
+    return {resumed: false, runId: inserted.id, total}
+  })
+}
+
+async function renewLease(db: Db, runId: string): Promise<void> {
+  await db
+    .updateTable('verification_runs')
+    .set({claimed_until: sql<Date>`now() + make_interval(secs => ${LEASE_MS / 1000})`})
+    .where('id', '=', runId)
+    .where('finished_at', 'is', null)
+    .execute()
 }
 
 async function findTenant(db: Db, scope: VerificationScope): Promise<string> {
