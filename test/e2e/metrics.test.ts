@@ -164,7 +164,7 @@ describeEachCliBackend('metrics', (target) => {
     // A URL naming its own job keeps it; a push replaces the group's figures (PUT).
     const nightly = await run(['metrics', '--push', `${gatewayUrl}/metrics/job/nightly`])
     expect(nightly.code, nightly.stderr).toBe(0)
-    expect(nightly.stderr).toContain(`Pushed 10 metrics to the Pushgateway at ${gatewayUrl}/metrics/job/nightly.`)
+    expect(nightly.stderr).toContain(`Pushed 11 metrics to the Pushgateway at ${gatewayUrl}/metrics/job/nightly.`)
     await ok(['tenant', 'tenants', 'create', '--tenant-id', 'm4', '--name', 'Tenant m4', '--type', 'shopify', '--shopify-shop', 'm4.myshopify.com'])
     expect((await run(['metrics', '--push', `${gatewayUrl}/`])).code).toBe(0)
     const after = await (await fetch(`${gatewayUrl}/metrics`)).text()
