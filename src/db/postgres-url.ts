@@ -21,3 +21,18 @@ export function sslMode(url: string): string | undefined {
     return undefined
   }
 }
+
+/**
+ * The URL another role connects with to the same server and database: the user replaced,
+ * no password, and of the parameters only `sslmode` kept (the others are synthex's own).
+ */
+export function urlForRole(url: string, role: string): string | undefined {
+  try {
+    const parsed = new URL(url)
+    const port = parsed.port ? `:${parsed.port}` : ''
+    const mode = parsed.searchParams.get('sslmode')
+    return `${parsed.protocol}//${encodeURIComponent(role)}@${parsed.hostname}${port}${parsed.pathname}${mode ? `?sslmode=${encodeURIComponent(mode)}` : ''}`
+  } catch {
+    return undefined
+  }
+}

@@ -87,6 +87,7 @@ describeEachCliBackend('metrics', (target) => {
       'synthex_command_errors_total',
       'synthex_command_duration_seconds',
       'synthex_health_status',
+      'synthex_health_check_status',
     ])
     expect([...families].filter(([, count]) => count === 0).map(([name]) => name)).toEqual([])
 
@@ -110,6 +111,8 @@ describeEachCliBackend('metrics', (target) => {
     expect(sample(text, 'synthex_command_duration_seconds_sum', {command: 'tenant tenants create'})).toBeGreaterThan(0)
     // The health check: no channel configured, so degraded.
     expect(sample(text, 'synthex_health_status')).toBe(0.5)
+    expect(sample(text, 'synthex_health_check_status', {check: 'channels'})).toBe(0.5)
+    expect(sample(text, 'synthex_health_check_status', {check: 'database'})).toBe(1)
   })
 
   it('prints health as metrics Prometheus accepts', async () => {
@@ -126,7 +129,7 @@ describeEachCliBackend('metrics', (target) => {
     const result = await run(['metrics', '--textfile', path])
     expect(result.code, result.stderr).toBe(0)
     expect(result.stdout).toBe('')
-    expect(result.stderr).toContain(`Wrote 10 metrics to ${path}.`)
+    expect(result.stderr).toContain(`Wrote 11 metrics to ${path}.`)
     expect(readdirSync(directory)).toEqual(['synthex.prom'])
     const text = readFileSync(path, 'utf8')
     expect(problems(text)).toEqual([])
@@ -161,7 +164,7 @@ describeEachCliBackend('metrics', (target) => {
     // A URL naming its own job keeps it; a push replaces the group's figures (PUT).
     const nightly = await run(['metrics', '--push', `${gatewayUrl}/metrics/job/nightly`])
     expect(nightly.code, nightly.stderr).toBe(0)
-    expect(nightly.stderr).toContain(`Pushed 10 metrics to the Pushgateway at ${gatewayUrl}/metrics/job/nightly.`)
+    expect(nightly.stderr).toContain(`Pushed 11 metrics to the Pushgateway at ${gatewayUrl}/metrics/job/nightly.`)
     await ok(['tenant', 'tenants', 'create', '--tenant-id', 'm4', '--name', 'Tenant m4', '--type', 'shopify', '--shopify-shop', 'm4.myshopify.com'])
     expect((await run(['metrics', '--push', `${gatewayUrl}/`])).code).toBe(0)
     const after = await (await fetch(`${gatewayUrl}/metrics`)).text()

@@ -7,7 +7,7 @@ import {pushgatewayCredentials} from '../../config/environment.js'
 import {example} from '../../cli/example.js'
 
 export default class Metrics extends BaseCommand<typeof Metrics> {
-  static override description = `Prints fleet figures in the Prometheus text format: tenants by workspace, type and status; credentials by status and the days to the next expiry; firing alerts by severity; the outbox by state; the last alerts check-now; command runs, errors and a duration histogram; and the latest health status (1 healthy, 0.5 degraded, 0 unhealthy).
+  static override description = `Prints fleet figures in the Prometheus text format: tenants by workspace, type and status; credentials by status and the days to the next expiry; firing alerts by severity; the outbox by state; the last alerts check-now; command runs, errors and a duration histogram; and the latest health check, overall and per check (1 healthy, 0.5 degraded, 0 unhealthy).
 
 --textfile writes them atomically for node_exporter's textfile collector (name the file *.prom); --push sends them to a Prometheus Pushgateway (job "synthex" unless the URL names one). Run either from cron.`
 

@@ -45,7 +45,7 @@ export async function fleetMetrics(db: Db, now = new Date()): Promise<MetricFami
       select command, count(*)::int as runs, count(*) filter (where exit_code <> 0)::int as errors, sum(duration_ms) as sum_ms,
              array[${sql.join(DURATION_BUCKETS.map((bucket) => sql`count(*) filter (where duration_ms <= ${bucket * 1000})::int`))}] as buckets
       from command_runs group by 1 order by 1`.execute(db),
-    db.selectFrom('health_runs').select(['status', 'started_at']).orderBy('id', 'desc').limit(1).executeTakeFirst(),
+    db.selectFrom('health_runs').select(['status', 'started_at', 'checks']).orderBy('id', 'desc').limit(1).executeTakeFirst(),
     db.selectFrom('alert_runs').select('started_at').where('dry_run', '=', false).orderBy('started_at', 'desc').limit(1).executeTakeFirst(),
   ])
 
@@ -118,8 +118,23 @@ export async function fleetMetrics(db: Db, now = new Date()): Promise<MetricFami
       samples: health ? [{value: HEALTH_VALUE[health.status]}] : [],
       type: 'gauge',
     },
+    {
+      // As `health check --format prometheus` names them, so one Grafana panel reads either.
+      help: 'Each check of the latest health check: 1 healthy, 0.5 degraded, 0 unhealthy (absent before the first).',
+      name: 'synthex_health_check_status',
+      samples: recordedChecks(health?.checks).map((check) => ({labels: {check: check.name}, value: HEALTH_VALUE[check.status]})),
+      type: 'gauge',
+    },
   ]
   return families
+}
+
+/** The checks a health run recorded (health_runs.checks), those with a name and a status only. */
+function recordedChecks(checks: unknown): Array<{name: string; status: HealthStatus}> {
+  if (!Array.isArray(checks)) return []
+  return checks.filter(
+    (check): check is {name: string; status: HealthStatus} => typeof check?.name === 'string' && typeof check?.status === 'string' && Object.hasOwn(HEALTH_VALUE, check.status),
+  )
 }
 
 /** A health report as metrics: overall and per check, with each check's duration. */
