@@ -7,12 +7,16 @@ import {FlagValueError} from '../cli/flag-value-error.js'
 import {parseWhole} from '../cli/integer-flags.js'
 import {durationFlag} from '../cli/credential-flags.js'
 import {toErrorReport} from '../cli/error-report.js'
-import {apiRateLimitSetting, channelEnvironment, consoleUrl, portSetting} from '../config/environment.js'
+import {apiRateLimitSetting, channelEnvironment, consoleUrl, currentEnvironment, portSetting, providerEnvironment} from '../config/environment.js'
+import {networkSettings} from '../config/settings.js'
 import {holdEmbeddedForServing, type HeldEmbedded} from '../db/open-database.js'
 
 /** Requests in flight at SIGTERM get this long to finish. */
 const DRAIN_MS = 10_000
 const DEFAULT_PORT = 3008
+/** The scheduled verification runs as `credentials verify --all` does by default. */
+const VERIFY_CONCURRENCY = 8
+const VERIFY_TIMEOUT_MS = 10_000
 
 export default class Serve extends BaseCommand<typeof Serve> {
   // Requests are answered in parallel.
@@ -26,6 +30,7 @@ On the embedded database, serve holds it as the shared server (see \`synthex db 
     example('--host 0.0.0.0 --port 8080', 'Listen on every interface (behind a TLS proxy).'),
     {command: 'PORT=8080 <%= config.bin %> <%= command.id %>', description: 'The port from the platform (Heroku, Render, Cloud Run).'},
     example('--public-metrics', 'Let Prometheus scrape /api/metrics without a key.'),
+    example('--check-every 5m --verify-every 6h', 'Run the alert pipeline every 5 minutes, and check every credential with Shopify and Google every 6 hours.'),
   ]
 
   static override flags = {
@@ -33,6 +38,11 @@ On the embedded database, serve holds it as the shared server (see \`synthex db 
     host: Flags.string({default: '127.0.0.1', description: 'Interface to listen on (0.0.0.0 for every one).', helpValue: '<address>'}),
     port: Flags.string({description: `Port to listen on (default: PORT, else ${DEFAULT_PORT}; 0 picks a free one).`, helpValue: '<port>'}),
     'public-metrics': Flags.boolean({description: 'Serve /api/metrics to anyone, without a key.'}),
+    'verify-every': Flags.string({
+      description:
+        'Verify every active credential with its provider (`credentials verify --all`) when the last fleet run, by this process, another serve or cron, is older than this, e.g. 6h; a run that stopped midway is resumed; several serve processes verify each credential once.',
+      helpValue: '<duration>',
+    }),
   }
 
   static override summary = 'Serve the HTTP API (REST, webhooks, health, metrics).'
@@ -56,6 +66,7 @@ On the embedded database, serve holds it as the shared server (see \`synthex db 
     }
 
     const checkEveryMs = this.flags['check-every'] === undefined ? undefined : durationFlag('check-every', this.flags['check-every'], {max: 86_400_000, min: 10_000})
+    const verifyEveryMs = this.flags['verify-every'] === undefined ? undefined : durationFlag('verify-every', this.flags['verify-every'], {max: 30 * 86_400_000, min: 60_000})
     const target = this.settings.database
     const stdout = batchedLines((text) => process.stdout.write(text))
     let held: HeldEmbedded | undefined
@@ -99,12 +110,29 @@ On the embedded database, serve holds it as the shared server (see \`synthex db 
                   ? log({error: toErrorReport(result.error).message, event: 'alerts.check'})
                   : log({event: 'alerts.check', failed: result.failed, firing: result.firing, new: result.new, resolved: result.resolved, sent: result.sent}),
             })
+      const verification =
+        verifyEveryMs === undefined
+          ? undefined
+          : (await import('../services/verification/verification-schedule.js')).scheduleVerification(() => db, {
+              audit: {actor: 'serve', source: 'schedule'},
+              concurrency: VERIFY_CONCURRENCY,
+              endpoints: providerEnvironment(),
+              everyMs: verifyEveryMs,
+              keyring: this.keyring({sealing: false}),
+              network: networkSettings(currentEnvironment()),
+              onRun(result) {
+                if ('skipped' in result) log({event: 'credentials.verify', skipped: result.skipped})
+                else if ('error' in result) log({error: toErrorReport(result.error).message, event: 'credentials.verify'})
+                else log({counts: result.counts, event: 'credentials.verify', interrupted: result.interrupted, resumed: result.resumed, total: result.total, verified: result.verified})
+              },
+              timeoutMs: VERIFY_TIMEOUT_MS,
+            })
       const stopped = new Promise<void>((resolve) => {
         this.stopWith(resolve)
       })
       await stopped
       this.output.info('Stopping: no new connections; finishing requests in flight...')
-      await Promise.all([server.close(DRAIN_MS), schedule?.stop()])
+      await Promise.all([server.close(DRAIN_MS), schedule?.stop(), verification?.stop()])
       return {host: this.flags.host, port: server.port}
     } finally {
       stdout.flush()

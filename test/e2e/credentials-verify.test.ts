@@ -1,13 +1,12 @@
-import {randomBytes, randomUUID} from 'node:crypto'
-import {chmodSync, writeFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {randomBytes} from 'node:crypto'
 
-import {afterAll, beforeAll, beforeEach, expect, inject, it} from 'vitest'
+import {afterAll, beforeAll, beforeEach, expect, it} from 'vitest'
 
 import {type CliResult, parseJson, runCli, startCli} from '../helpers/cli.js'
 import {describeEachCliBackend} from '../helpers/cli-backends.js'
 import {columnsContaining, withDatabase} from '../helpers/inspect-database.js'
-import {type ShopSetup, ShopifyAdminFake} from '../fakes/shopify-admin-fake.js'
+import {ShopifyAdminFake} from '../fakes/shopify-admin-fake.js'
+import {type FleetShops, shopifyFleet} from '../helpers/shopify-fleet.js'
 
 interface Failure {
   httpStatus: null | number
@@ -44,43 +43,10 @@ beforeEach(() => {
   fake.answerDelay(0)
 })
 
-function file(name: string, content: string): string {
-  const path = join(inject('scratch'), `${process.pid}-${randomUUID()}-${name}`)
-  writeFileSync(path, content)
-  chmodSync(path, 0o600)
-  return path
-}
-
-const token = (): string => `shpat_${randomBytes(16).toString('hex')}`
-
 describeEachCliBackend('credentials verify', (target) => {
   const run = (args: string[], env: Record<string, string> = {}) =>
     runCli(args, {env: {...target().env, SHOPIFY_SCOPES: REQUIRED, SYNTHEX_ENCRYPTION_KEY: `k:${key}`, SYNTHEX_SHOPIFY_API_URL: fake.apiUrl, ...env}})
-  const ok = async (args: string[]): Promise<CliResult> => {
-    const result = await run(args)
-    expect(result.code, result.stderr).toBe(0)
-    return result
-  }
-
-  /** A workspace of its own with one tenant per shop (and per label), each shop set up at the fake. */
-  const fleet = async (shops: Record<string, Omit<ShopSetup, 'token'> & {labels?: number}>): Promise<{tokens: Record<string, string>; workspace: string}> => {
-    const workspace = `vw-${randomUUID().slice(0, 8)}`
-    await ok(['tenant', 'workspaces', 'create', workspace])
-    let tenants = 'tenant_id,name,type,shopify_shop\n'
-    let credentials = 'tenant_id,service,label,value\n'
-    const tokens: Record<string, string> = {}
-    for (const [name, setup] of Object.entries(shops)) {
-      const shop = `${workspace}-${name}.myshopify.com`
-      tokens[name] = token()
-      fake.shop(shop, {scopes: GRANTED, ...setup, token: tokens[name]})
-      tenants += `${name},Tenant ${name},shopify,${shop}\n`
-      for (let label = 1; label <= (setup.labels ?? 1); label++) credentials += `${name},shopify,${label === 1 ? 'default' : `l${label}`},${tokens[name]}\n`
-    }
-
-    await ok(['batch', 'tenants', 'create', '-w', workspace, '--from-csv', file('tenants.csv', tenants)])
-    await ok(['batch', 'credentials', 'set', '-w', workspace, '--from-file', file('tokens.csv', credentials)])
-    return {tokens, workspace}
-  }
+  const fleet = (shops: FleetShops) => shopifyFleet(run, fake, shops, GRANTED)
 
   it('records each answer of the Admin API as its outcome, exits 3 on a rejected credential, and the token goes only to Shopify', async () => {
     const {tokens, workspace} = await fleet({
