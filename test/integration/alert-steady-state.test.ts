@@ -88,7 +88,7 @@ async function afresh(db: Db): Promise<void> {
 }
 
 /** An answer of `credentials verify` for a tenant's active credential of a service, recorded as a run records it; none if it has none. */
-async function verified(db: Db, tenantId: string, service: string, outcome: VerificationOutcome, latencyMs: number, verifiedAt: Date): Promise<void> {
+async function verified(db: Db, tenantId: string, service: 'gmc' | 'shopify', outcome: VerificationOutcome, latencyMs: number, verifiedAt: Date): Promise<void> {
   const credential = await db
     .selectFrom('credentials')
     .innerJoin('tenants', 'tenants.id', 'credentials.tenant_id')
@@ -173,7 +173,7 @@ describeEachBackend('alert steady state', (database, backend) => {
           // verification rules' thresholds and switches changed.
           const kind = next()
           if (kind < 0.75) {
-            const service = next() < 0.7 ? 'shopify' : 'gmc'
+            const service = next() < 0.7 ? ('shopify' as const) : ('gmc' as const)
             const outcome = pick(OUTCOMES)
             const latencyMs = pick([90, 800, 2500, 9000])
             const verifiedAt = new Date(now.getTime() - pick([0, 0, 20 * MINUTE, 70 * MINUTE]))

@@ -106,7 +106,7 @@ describeEachBackend('alert verification rules', (database) => {
     for (const [tenantId, name] of [
       ['acme-1', 'Acme'],
       ['globex-2', 'Globex'],
-    ]) {
+    ] as const) {
       await createTenant(db, workspace, audit, {gmc_merchant_id: '123456', name, shopify_shop: `${tenantId}.myshopify.com`, tenant_id: tenantId, type: 'mixed'})
       await setCredential(db, keyring, workspace, audit, {service: 'shopify', tenantId}, {value: 'shpat_canary'}, T0)
       await setCredential(db, keyring, workspace, audit, {service: 'gmc', tenantId}, {value: '{"type":"service_account"}'}, T0)
