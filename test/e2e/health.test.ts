@@ -11,9 +11,10 @@ import {makeHome, parseJson, runCli} from '../helpers/cli.js'
 import {describeEachCliBackend} from '../helpers/cli-backends.js'
 import {withDatabase} from '../helpers/inspect-database.js'
 import {seedAlerting} from '../helpers/seed-alerting.js'
+import {recordVerifications} from '../../src/services/verification/verification-store.js'
 
 const KEY = randomBytes(32).toString('base64')
-const CHECKS = ['database', 'migrations', 'encryption', 'credentials', 'channels', 'deliveries', 'cron']
+const CHECKS = ['database', 'migrations', 'encryption', 'credentials', 'credential_verification', 'channels', 'deliveries', 'cron']
 
 interface Report {
   checks: Array<{durationMs: number; name: string; reason: string; status: string; value?: {unit: string; value: number}}>
@@ -37,7 +38,7 @@ describeEachCliBackend('health check from the command line', (target) => {
     expect(text.stdout).toMatch(/^!\s+channels\s+degraded\s+\d+ ms\s+no channel configured/m)
     expect(text.stdout).toMatch(/^!\s+cron\s+degraded\s+\d+ ms\s+alerts check-now has never run/m)
     expect(text.stdout).toMatch(/^✓\s+database\s+healthy\s+/m)
-    expect(text.stdout).toMatch(/\n! degraded \(7 checks in \d+ ms\)\n$/)
+    expect(text.stdout).toMatch(/\n! degraded \(8 checks in \d+ ms\)\n$/)
     expect(text.stderr).toContain('Degraded: channels, cron.')
 
     const json = await run(['--json'])
@@ -45,7 +46,7 @@ describeEachCliBackend('health check from the command line', (target) => {
     const report = parseJson<Report>(json)
     expect(report.status).toBe('degraded')
     expect(report.checks.map((check) => check.name)).toEqual(CHECKS)
-    expect(report.checks.map((check) => check.status)).toEqual(['healthy', 'healthy', 'healthy', 'healthy', 'degraded', 'healthy', 'degraded'])
+    expect(report.checks.map((check) => check.status)).toEqual(['healthy', 'healthy', 'healthy', 'healthy', 'healthy', 'degraded', 'healthy', 'degraded'])
     expect(json.stderr).not.toContain('Degraded')
     const formatted = await run(['--format', 'json', '--fail-on', 'degraded'])
     expect(formatted.code).toBe(3)
@@ -77,7 +78,7 @@ describeEachCliBackend('health check from the command line', (target) => {
     expect(report.status).toBe('healthy')
     const ok = await run(['--format', 'nagios'], slack)
     expect(ok.code).toBe(0)
-    expect(ok.stdout).toMatch(/^SYNTHEX OK - 7 checks healthy \| 'database'=[\d.]+ms [^\n]*'cron'=\d+s\n$/)
+    expect(ok.stdout).toMatch(/^SYNTHEX OK - 8 checks healthy \| 'database'=[\d.]+ms [^\n]*'cron'=\d+s\n$/)
 
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, ranAt + 1500 - Date.now())))
     const warning = await run(['--format', 'nagios', '--cron-max-age', '1s'], slack)
@@ -100,12 +101,46 @@ describeEachCliBackend('health check from the command line', (target) => {
     const text = await run([])
     expect(text.code).toBe(3)
     expect(text.stdout).toMatch(/^✗\s+credentials\s+unhealthy\s+\d+ ms\s+1 expired: see synthex credentials expiring$/m)
-    expect(text.stdout).toMatch(/\n✗ unhealthy \(7 checks in \d+ ms\)\n$/)
+    expect(text.stdout).toMatch(/\n✗ unhealthy \(8 checks in \d+ ms\)\n$/)
     expect((await run(['--format', 'prometheus'])).code).toBe(3)
 
     const nagios = await run(['--format', 'nagios'])
     expect(nagios.code).toBe(2)
     expect(nagios.stdout).toMatch(/^SYNTHEX CRITICAL - credentials: 1 expired: see synthex credentials expiring; channels: no channel configured[^|\n]* \| [^\n]*\n$/)
+  })
+
+  it('is degraded by a credential the provider rejects, in every format, naming how many tenants; never verified is no failure', async () => {
+    const slack = {SLACK_WEBHOOK_URL: 'http://127.0.0.1:9/services/T000/B000/XXXX'}
+    // No tenant or alert of another test here: this one counts them.
+    await withDatabase(target(), (db) => sql`truncate tenants, alerts cascade`.execute(db))
+    expect((await synthex(['tenant', 'tenants', 'create', '--tenant-id', 'gone', '--name', 'Gone', '--type', 'shopify', '--shopify-shop', 'gone.myshopify.com'])).code).toBe(0)
+    expect((await synthex(['credentials', 'set', 'gone', '--service', 'shopify', '--value-stdin'], 'shpat_gone_canary')).code).toBe(0)
+    expect((await synthex(['alerts', 'check-now'])).code).toBe(0)
+    const unverified = parseJson<Report>(await run(['--json'], slack))
+    expect(unverified.checks.find((check) => check.name === 'credential_verification')).toMatchObject({reason: 'none verified yet; 1 never verified (synthex credentials verify)', status: 'healthy'})
+    expect(unverified.status).toBe('healthy')
+
+    // What `credentials verify` records of a 401.
+    await withDatabase(target(), async (db) => {
+      const credential = await db.selectFrom('credentials').select(['id', 'tenant_id']).executeTakeFirstOrThrow()
+      await recordVerifications(db, null, [
+        {credentialId: credential.id, httpStatus: 401, latencyMs: 95, message: '[API] Invalid API key or access token', outcome: 'rejected', reason: 'revoked_or_invalid', scopesGranted: null, scopesMissing: [], scopesRequired: ['read_products'], service: 'shopify', tenantUuid: credential.tenant_id},
+      ])
+    })
+    const reason = '1 tenant with a failing credential (1 rejected by the provider): see synthex alerts list'
+    const text = await run([], slack)
+    expect(text.code).toBe(0)
+    expect(text.stdout).toMatch(/^!\s+credential_verification\s+degraded\s+\d+ ms\s+1 tenant with a failing credential \(1 rejected by the provider\): see synthex alerts list$/m)
+    expect(text.stderr).toContain('Degraded: credential_verification.')
+    expect((await run(['--fail-on', 'degraded'], slack)).code).toBe(3)
+    const json = parseJson<Report>(await run(['--json'], slack))
+    expect(json.checks.find((check) => check.name === 'credential_verification')).toMatchObject({reason, status: 'degraded', value: {unit: '', value: 1}})
+    const prometheus = await run(['--format', 'prometheus'], slack)
+    expect(prometheus.stdout).toMatch(/^synthex_health_check_status\{check="credential_verification"\} 0\.5$/m)
+    const nagios = await run(['--format', 'nagios'], slack)
+    expect(nagios.code).toBe(1)
+    expect(nagios.stdout).toMatch(/^SYNTHEX WARNING - credential_verification: 1 tenant with a failing credential \(1 rejected by the provider\): see synthex alerts list \| [^\n]*'credential_verification'=1 [^\n]*\n$/)
+    for (const output of [text.stdout, text.stderr, JSON.stringify(json), prometheus.stdout, nagios.stdout]) expect(output).not.toContain('shpat_gone_canary')
   })
 
   it('says UNKNOWN with exit 3 for nagios when it cannot check at all, here a bad flag value', async () => {
@@ -129,7 +164,7 @@ describe('health check against a database that does not answer', () => {
     const report = parseJson<Report>(result)
     expect(report.status).toBe('unhealthy')
     expect(report.checks[0]).toMatchObject({name: 'database', reason: expect.stringContaining('connection refused'), status: 'unhealthy'})
-    expect(report.checks.slice(1).map((check) => check.reason)).toEqual(Array.from({length: 6}, () => 'not checked: the database is unreachable'))
+    expect(report.checks.slice(1).map((check) => check.reason)).toEqual(Array.from({length: 7}, () => 'not checked: the database is unreachable'))
     expect(elapsed).toBeLessThan(8000)
 
     const nagios = await runCli(['health', 'check', '--format', 'nagios'], {env: {DATABASE_URL: 'postgres://synthex@127.0.0.1:1/none', SYNTHEX_HOME: home}})

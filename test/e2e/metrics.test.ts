@@ -9,6 +9,8 @@ import {PushgatewayFake} from '../fakes/pushgateway-fake.js'
 import {runCli} from '../helpers/cli.js'
 import {describeEachCliBackend} from '../helpers/cli-backends.js'
 import {parseExposition} from '../helpers/exposition.js'
+import {withDatabase} from '../helpers/inspect-database.js'
+import {recordVerifications} from '../../src/services/verification/verification-store.js'
 
 const KEY = randomBytes(32).toString('base64')
 
@@ -69,6 +71,29 @@ describeEachCliBackend('metrics', (target) => {
     await ok(['alerts', 'check-now'])
     expect((await run(['health', 'check', '--max-latency', '10s', '--timeout', '20s'])).code).toBe(0)
     expect((await run(['tenant', 'tenants', 'get', 'missing'])).code).toBe(1)
+    // What `credentials verify` records: m1's token rejected (after a fast valid answer
+    // earlier), m2's valid after a timeout; m3's Merchant Center key never verified.
+    await ok(['credentials', 'set', 'm3', '--service', 'gmc', '--value-stdin'], '{"type":"service_account"}')
+    await withDatabase(target(), async (db) => {
+      const credentials = await db.selectFrom('credentials').innerJoin('tenants', 'tenants.id', 'credentials.tenant_id').select(['credentials.id', 'credentials.tenant_id', 'tenants.tenant_id as tenant']).execute()
+      const of = (tenant: string) => credentials.find((row) => row.tenant === tenant) as {id: string; tenant_id: string}
+      const answer = (tenant: string, outcome: 'rejected' | 'timeout' | 'valid', latencyMs: number, minutesAgo: number) => ({
+        credentialId: of(tenant).id,
+        httpStatus: outcome === 'timeout' ? null : outcome === 'valid' ? 200 : 401,
+        latencyMs,
+        message: outcome === 'rejected' ? '[API] Invalid API key or access token (shpat_m1)' : null,
+        outcome,
+        reason: outcome === 'rejected' ? 'revoked_or_invalid' : outcome === 'valid' ? 'ok' : 'timeout',
+        scopesGranted: null,
+        scopesMissing: [],
+        scopesRequired: ['read_products'],
+        service: 'shopify',
+        tenantUuid: of(tenant).tenant_id,
+        verifiedAt: new Date(Date.now() - minutesAgo * 60_000),
+      })
+      await recordVerifications(db, null, [answer('m1', 'valid', 40, 30), answer('m2', 'timeout', 10_000, 30)])
+      await recordVerifications(db, null, [answer('m1', 'rejected', 300, 1), answer('m2', 'valid', 700, 1)])
+    })
   })
 
   it('prints an exposition Prometheus accepts, with a sample in every family and the right figures', async () => {
@@ -88,13 +113,16 @@ describeEachCliBackend('metrics', (target) => {
       'synthex_command_duration_seconds',
       'synthex_health_status',
       'synthex_health_check_status',
+      'synthex_credential_verifications',
+      'synthex_credential_verification_latency_seconds',
+      'synthex_tenants_verification_failing',
     ])
     expect([...families].filter(([, count]) => count === 0).map(([name]) => name)).toEqual([])
 
     expect(sample(text, 'synthex_tenants', {status: 'active', type: 'shopify', workspace: 'default'})).toBe(2)
     expect(sample(text, 'synthex_tenants', {status: 'active', type: 'google_merchant', workspace: 'default'})).toBe(1)
     expect(sample(text, 'synthex_credentials', {status: 'expiring', workspace: 'default'})).toBe(1)
-    expect(sample(text, 'synthex_credentials', {status: 'ok', workspace: 'default'})).toBe(1)
+    expect(sample(text, 'synthex_credentials', {status: 'ok', workspace: 'default'})).toBe(2)
     const nextExpiry = sample(text, 'synthex_credential_next_expiry_seconds')
     expect(nextExpiry).toBeGreaterThan(4.9 * 86_400)
     expect(nextExpiry).toBeLessThanOrEqual(5 * 86_400)
@@ -113,6 +141,24 @@ describeEachCliBackend('metrics', (target) => {
     expect(sample(text, 'synthex_health_status')).toBe(0.5)
     expect(sample(text, 'synthex_health_check_status', {check: 'channels'})).toBe(0.5)
     expect(sample(text, 'synthex_health_check_status', {check: 'database'})).toBe(1)
+
+    // Verification: each active credential by its latest outcome, every outcome present.
+    const verifications = (service: string) =>
+      Object.fromEntries(['valid', 'scopes_missing', 'rejected', 'throttled', 'timeout', 'error', 'unverified'].map((outcome) => [outcome, sample(text, 'synthex_credential_verifications', {outcome, service, workspace: 'default'})]))
+    expect(verifications('shopify')).toEqual({error: 0, rejected: 1, scopes_missing: 0, throttled: 0, timeout: 0, unverified: 0, valid: 1})
+    expect(verifications('gmc')).toEqual({error: 0, rejected: 0, scopes_missing: 0, throttled: 0, timeout: 0, unverified: 1, valid: 0})
+    // Latencies of all four answers stored, by outcome: valid 40 ms and 700 ms.
+    const valid = {outcome: 'valid', service: 'shopify'}
+    expect(['0.05', '0.1', '0.25', '0.5', '1', '2', '5', '10', '+Inf'].map((le) => sample(text, 'synthex_credential_verification_latency_seconds_bucket', {...valid, le}))).toEqual([1, 1, 1, 1, 2, 2, 2, 2, 2])
+    expect(sample(text, 'synthex_credential_verification_latency_seconds_sum', valid)).toBeCloseTo(0.74, 6)
+    expect(sample(text, 'synthex_credential_verification_latency_seconds_count', valid)).toBe(2)
+    expect(sample(text, 'synthex_credential_verification_latency_seconds_bucket', {le: '5', outcome: 'timeout', service: 'shopify'})).toBe(0)
+    expect(sample(text, 'synthex_credential_verification_latency_seconds_bucket', {le: '10', outcome: 'timeout', service: 'shopify'})).toBe(1)
+    expect(sample(text, 'synthex_credential_verification_latency_seconds_count', {outcome: 'rejected', service: 'shopify'})).toBe(1)
+    expect(sample(text, 'synthex_tenants_verification_failing', {workspace: 'default'})).toBe(1)
+    // Neither a credential nor a provider's message is ever a label or a value.
+    expect(text).not.toContain('shpat_m1')
+    expect(text).not.toContain('Invalid API key')
   })
 
   it('prints health as metrics Prometheus accepts', async () => {
@@ -129,7 +175,7 @@ describeEachCliBackend('metrics', (target) => {
     const result = await run(['metrics', '--textfile', path])
     expect(result.code, result.stderr).toBe(0)
     expect(result.stdout).toBe('')
-    expect(result.stderr).toContain(`Wrote 11 metrics to ${path}.`)
+    expect(result.stderr).toContain(`Wrote 14 metrics to ${path}.`)
     expect(readdirSync(directory)).toEqual(['synthex.prom'])
     const text = readFileSync(path, 'utf8')
     expect(problems(text)).toEqual([])
@@ -164,7 +210,7 @@ describeEachCliBackend('metrics', (target) => {
     // A URL naming its own job keeps it; a push replaces the group's figures (PUT).
     const nightly = await run(['metrics', '--push', `${gatewayUrl}/metrics/job/nightly`])
     expect(nightly.code, nightly.stderr).toBe(0)
-    expect(nightly.stderr).toContain(`Pushed 11 metrics to the Pushgateway at ${gatewayUrl}/metrics/job/nightly.`)
+    expect(nightly.stderr).toContain(`Pushed 14 metrics to the Pushgateway at ${gatewayUrl}/metrics/job/nightly.`)
     await ok(['tenant', 'tenants', 'create', '--tenant-id', 'm4', '--name', 'Tenant m4', '--type', 'shopify', '--shopify-shop', 'm4.myshopify.com'])
     expect((await run(['metrics', '--push', `${gatewayUrl}/`])).code).toBe(0)
     const after = await (await fetch(`${gatewayUrl}/metrics`)).text()

@@ -28,8 +28,9 @@ describe('the README\'s figures and sample lines (issue 13, point 8)', () => {
     expect(checked.stdout.trim()).toMatch(shapeOf(sample as string))
 
     const {rules} = parseJson<{rules: Array<{name: string; repeatIntervalMs: number}>}>(await runCli(['alerts', 'rules', '--json'], {env}))
-    expect(README).toContain("each rule's repeat interval (`1d`; `1h` for `health_failing`)")
-    for (const rule of rules) expect(rule.repeatIntervalMs, rule.name).toBe(rule.name === 'health_failing' ? 3_600_000 : 86_400_000)
+    const hourly = ['health_failing', 'credential_invalid', 'tenant_api_errors', 'tenant_api_slow']
+    expect(README).toContain(`each rule's repeat interval (\`1d\`; \`1h\` for ${hourly.map((name) => `\`${name}\``).join(', ').replace(/, ([^,]+)$/, ' and $1')})`)
+    for (const rule of rules) expect(rule.repeatIntervalMs, rule.name).toBe(hourly.includes(rule.name) ? 3_600_000 : 86_400_000)
 
     const health = parseJson<{checks: Array<{name: string; reason: string; status: string}>}>(await runCli(['health', 'check', '--json'], {env}))
     expect(health.checks.find((check) => check.name === 'encryption')).toMatchObject({status: 'healthy'})

@@ -12,6 +12,8 @@ import {acknowledgeAlert} from '../../src/services/alerts/alerts.js'
 import {createSilence, expireSilence} from '../../src/services/alerts/silences.js'
 import {revokeCredential, rotateCredential, setCredential} from '../../src/services/credentials/credentials.js'
 import {changeTenantStatus, createTenant, updateTenant} from '../../src/services/tenants/tenants.js'
+import type {VerificationOutcome} from '../../src/services/verification/verification-result.js'
+import {recordVerifications} from '../../src/services/verification/verification-store.js'
 import {findWorkspace} from '../../src/services/workspaces/workspaces.js'
 import {describeEachBackend, ownDatabase} from '../helpers/backends.js'
 
@@ -37,6 +39,8 @@ const TENANTS = ['t1', 't2', 't3', 't4', 't5', 't6', 't7', 't8']
 /** Expiries from the start of the walk: expired soon, within minutes, hours, days, beyond every threshold. */
 const EXPIRIES = [20 * MINUTE, 90 * MINUTE, 5 * HOUR, 30 * HOUR, 50 * HOUR, 6 * DAY, 12 * DAY, 45 * DAY]
 const STEPS = [30_000, 50_000, 7 * MINUTE, 59 * MINUTE, 3 * HOUR, 13 * HOUR, DAY, 2.6 * DAY, 9 * DAY]
+const OUTCOMES: readonly VerificationOutcome[] = ['valid', 'valid', 'rejected', 'scopes_missing', 'throttled', 'timeout', 'error']
+const VERIFICATION_RULES = ['credential_invalid', 'credential_scopes_missing', 'tenant_api_errors', 'tenant_api_slow']
 
 /** A small deterministic generator (mulberry32), so that a failing walk can be replayed. */
 function random(seed: number): () => number {
@@ -75,9 +79,43 @@ async function alertsTable(db: Db): Promise<string[]> {
 async function afresh(db: Db): Promise<void> {
   await sql`truncate alerts, alert_notifications, silences, tenants restart identity cascade`.execute(db)
   await sql`
-    update alert_rules set enabled = true, repeat_interval_seconds = case name when 'health_failing' then 3600 else 86400 end,
+    update alert_rules set enabled = true,
+      repeat_interval_seconds = case when name in ('health_failing', 'credential_invalid', 'tenant_api_errors', 'tenant_api_slow') then 3600 else 86400 end,
       params = case name when 'credential_expiring' then '{"info": 30, "warning": 7, "critical": 1}'::jsonb
-                         when 'tenant_inactive' then '{"days": 30}'::jsonb when 'health_failing' then '{"runs": 3}'::jsonb else '{}'::jsonb end`.execute(db)
+                         when 'tenant_inactive' then '{"days": 30}'::jsonb when 'health_failing' then '{"runs": 3}'::jsonb
+                         when 'tenant_api_errors' then '{"percent": 5, "min_calls": 1}'::jsonb
+                         when 'tenant_api_slow' then '{"p95_ms": 2000, "min_calls": 1}'::jsonb else '{}'::jsonb end`.execute(db)
+}
+
+/** An answer of `credentials verify` for a tenant's active credential of a service, recorded as a run records it; none if it has none. */
+async function verified(db: Db, tenantId: string, service: 'gmc' | 'shopify', outcome: VerificationOutcome, latencyMs: number, verifiedAt: Date): Promise<void> {
+  const credential = await db
+    .selectFrom('credentials')
+    .innerJoin('tenants', 'tenants.id', 'credentials.tenant_id')
+    .select(['credentials.id', 'credentials.tenant_id'])
+    .where('tenants.tenant_id', '=', tenantId)
+    .where('credentials.service', '=', service)
+    .where('credentials.rotated_at', 'is', null)
+    .where('credentials.revoked_at', 'is', null)
+    .executeTakeFirst()
+  if (!credential) return
+  const missing = outcome === 'scopes_missing' ? ['read_orders'] : []
+  await recordVerifications(db, null, [
+    {
+      credentialId: credential.id,
+      httpStatus: {error: 503, rejected: 401, scopes_missing: 200, throttled: 429, timeout: null, valid: 200}[outcome],
+      latencyMs,
+      message: outcome === 'valid' ? null : `[API] ${outcome}`,
+      outcome,
+      reason: outcome === 'rejected' ? 'revoked_or_invalid' : outcome,
+      scopesGranted: ['read_products'],
+      scopesMissing: missing,
+      scopesRequired: ['read_products', ...missing],
+      service,
+      tenantUuid: credential.tenant_id,
+      verifiedAt,
+    },
+  ])
 }
 
 describeEachBackend('alert steady state', (database, backend) => {
@@ -105,12 +143,20 @@ describeEachBackend('alert steady state', (database, backend) => {
 
         // Reminders every few hours, so that a walk of days meets them.
         await updateRule(db, audit, 'credential_expiring', {repeatIntervalMs: 5 * HOUR})
+        await updateRule(db, audit, 'credential_scopes_missing', {repeatIntervalMs: 7 * HOUR})
       })
 
       let quiet = 0
+      // Runs that left verification rules' alerts alone, firing.
+      let quietWithVerification = 0
       const run = async (step: number): Promise<void> => {
         const stormThreshold = 4
-        if (await quietSince(shortcut, now)) quiet++
+        if (await quietSince(shortcut, now)) {
+          quiet++
+          const open = await shortcut.selectFrom('alerts').select('id').where('state', '=', 'firing').where('rule', 'in', VERIFICATION_RULES).execute()
+          if (open.length > 0) quietWithVerification++
+        }
+
         // The reference re-decides every open alert, as runs did before the steady state.
         await sql`update alerts set subject = null, basis = null, stable_during = null`.execute(reference)
         const expected = await reconcileAlerts(reference, {channels, now, stormThreshold})
@@ -120,8 +166,36 @@ describeEachBackend('alert steady state', (database, backend) => {
       }
 
       await run(0)
-      for (let step = 1; step <= 40; step++) {
+      for (let step = 1; step <= 48; step++) {
         const tenantId = pick(TENANTS)
+        if (next() < 0.3) {
+          // What `credentials verify` says: answers (now or a while ago, fast or slow), or the
+          // verification rules' thresholds and switches changed.
+          const kind = next()
+          if (kind < 0.75) {
+            const service = next() < 0.7 ? ('shopify' as const) : ('gmc' as const)
+            const outcome = pick(OUTCOMES)
+            const latencyMs = pick([90, 800, 2500, 9000])
+            const verifiedAt = new Date(now.getTime() - pick([0, 0, 20 * MINUTE, 70 * MINUTE]))
+            await both(async (db) => verified(db, tenantId, service, outcome, latencyMs, verifiedAt))
+          } else if (kind < 0.88) {
+            const errors = {min_calls: pick([1, 2, 3]), percent: pick([0, 5, 30, 60])}
+            const slow = {min_calls: pick([1, 2]), p95_ms: pick([500, 2000, 5000])}
+            const repeatIntervalMs = pick([HOUR, 3 * HOUR])
+            await both(async (db) => {
+              await updateRule(db, audit, 'tenant_api_errors', {params: errors, repeatIntervalMs})
+              await updateRule(db, audit, 'tenant_api_slow', {params: slow})
+            })
+          } else {
+            const rule = pick(VERIFICATION_RULES)
+            const enabled = next() < 0.6
+            await both(async (db) => updateRule(db, audit, rule, {enabled}))
+          }
+
+          await run(step)
+          continue
+        }
+
         const action = next()
         if (action < 0.15) {
           // A run again a moment later, with nothing new: mostly nothing to compare at all.
@@ -184,9 +258,11 @@ describeEachBackend('alert steady state', (database, backend) => {
         await run(step)
       }
 
-      // The walk went through runs that compared nothing, and runs that compared everything.
+      // The walk went through runs that compared nothing, and runs that compared everything;
+      // some of those that compared nothing left verification rules' alerts firing.
       expect(quiet).toBeGreaterThan(0)
-      expect(quiet).toBeLessThan(40)
+      expect(quiet).toBeLessThan(48)
+      expect(quietWithVerification).toBeGreaterThan(0)
     })
   }
 

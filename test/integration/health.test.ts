@@ -12,6 +12,8 @@ import {addChannel} from '../../src/services/alerts/channels.js'
 import {rotateCredential, setCredential} from '../../src/services/credentials/credentials.js'
 import {type CheckOutcome, checkHealth, type HealthOptions, type HealthReport} from '../../src/services/health/health.js'
 import {changeTenantStatus, createTenant} from '../../src/services/tenants/tenants.js'
+import type {VerificationOutcome} from '../../src/services/verification/verification-result.js'
+import {recordVerifications} from '../../src/services/verification/verification-store.js'
 import {findWorkspace, type Workspace} from '../../src/services/workspaces/workspaces.js'
 import {describeEachBackend} from '../helpers/backends.js'
 import {channelEnvironment, type Environment, providerApis} from '../../src/config/environment.js'
@@ -27,7 +29,7 @@ const keyring = new Keyring(keyA)
 // A stand-in on http://127.0.0.1 needs the address policy's opt-outs.
 const SLACK_ENV = {SLACK_WEBHOOK_URL: 'http://127.0.0.1:9/services/T000/B000/XXXX', SYNTHEX_ALLOW_HTTP: '1', SYNTHEX_ALLOW_PRIVATE_NETWORK: '1'}
 
-type CheckName = 'channel env-slack' | 'channels' | 'credentials' | 'cron' | 'database' | 'deliveries' | 'encryption' | 'google api' | 'migrations' | 'shopify api'
+type CheckName = 'channel env-slack' | 'channels' | 'credential_verification' | 'credentials' | 'cron' | 'database' | 'deliveries' | 'encryption' | 'google api' | 'migrations' | 'shopify api'
 /** The report's checks by name (a missing one is undefined, and fails the assertion on it). */
 const byName = (report: HealthReport) => Object.fromEntries(report.checks.map((check) => [check.name, check])) as Record<CheckName, CheckOutcome>
 
@@ -103,7 +105,7 @@ describeEachBackend('health check', (database) => {
     const {db} = database()
     const fresh = await health()
     expect(fresh.status).toBe('degraded')
-    expect(fresh.checks.map((check) => check.name)).toEqual(['database', 'migrations', 'encryption', 'credentials', 'channels', 'deliveries', 'cron'])
+    expect(fresh.checks.map((check) => check.name)).toEqual(['database', 'migrations', 'encryption', 'credentials', 'credential_verification', 'channels', 'deliveries', 'cron'])
     expect(byName(fresh)).toMatchObject({
       channels: {reason: 'no channel configured: alerts only go to stderr (synthex alerts channels add)', status: 'degraded'},
       credentials: {reason: 'none expiring', status: 'healthy'},
@@ -167,6 +169,67 @@ describeEachBackend('health check', (database) => {
 
     await changeTenantStatus(database().db, workspace, audit, 'next', 'suspended')
     expect(byName(await health({env: SLACK_ENV, now: () => later})).credentials).toMatchObject({reason: 'none expiring within 7 days (next in 56 days)', status: 'healthy'})
+  })
+
+  it('counts tenants whose credentials the providers reject or that lack scopes (degraded), and credentials never verified (not held against health)', async () => {
+    const {db} = database()
+    const t0 = new Date()
+    await heartbeat(t0)
+    expect(byName(await health({env: SLACK_ENV})).credential_verification).toMatchObject({reason: 'no credential to verify', status: 'healthy', value: {unit: '', value: 0}})
+    for (const tenantId of ['v1', 'v2', 'v3', 'v4']) await shop(tenantId, new Date(t0.getTime() + 90 * DAY), t0)
+    await setCredential(db, keyring, workspace, audit, {label: 'backup', service: 'shopify', tenantId: 'v2'}, {value: 'token-v2-backup'}, t0)
+    const verify = async (tenantId: string, outcome: VerificationOutcome, label = 'default'): Promise<void> => {
+      const credential = await db
+        .selectFrom('credentials')
+        .innerJoin('tenants', 'tenants.id', 'credentials.tenant_id')
+        .select(['credentials.id', 'credentials.tenant_id'])
+        .where('tenants.tenant_id', '=', tenantId)
+        .where('credentials.label', '=', label)
+        .where('credentials.rotated_at', 'is', null)
+        .executeTakeFirstOrThrow()
+      const missing = outcome === 'scopes_missing' ? ['read_orders'] : []
+      await recordVerifications(db, null, [
+        {
+          credentialId: credential.id,
+          httpStatus: outcome === 'rejected' ? 401 : 200,
+          latencyMs: 80,
+          message: null,
+          outcome,
+          reason: outcome === 'rejected' ? 'revoked_or_invalid' : outcome,
+          scopesGranted: [],
+          scopesMissing: missing,
+          scopesRequired: missing,
+          service: 'shopify',
+          tenantUuid: credential.tenant_id,
+        },
+      ])
+    }
+
+    expect(byName(await health({env: SLACK_ENV})).credential_verification).toMatchObject({reason: 'none verified yet; 5 never verified (synthex credentials verify)', status: 'healthy'})
+    await verify('v1', 'valid')
+    await verify('v2', 'valid')
+    expect(byName(await health({env: SLACK_ENV})).credential_verification).toMatchObject({reason: '2 verified, none rejected or missing scopes; 3 never verified (synthex credentials verify)', status: 'healthy'})
+
+    // Two credentials of v2 fail, and one of v3: two tenants.
+    await verify('v2', 'rejected')
+    await verify('v2', 'scopes_missing', 'backup')
+    await verify('v3', 'rejected')
+    const failing = await health({env: SLACK_ENV})
+    expect(byName(failing).credential_verification).toMatchObject({
+      reason: '2 tenants with a failing credential (2 rejected by the provider, 1 missing scopes); 1 never verified (synthex credentials verify): see synthex alerts list',
+      status: 'degraded',
+      value: {unit: '', value: 2},
+    })
+    expect(failing.status).toBe('degraded')
+
+    // A later valid answer, a rotation and a suspension each take one away.
+    await verify('v2', 'valid')
+    await rotateCredential(db, keyring, workspace, audit, {label: 'backup', service: 'shopify', tenantId: 'v2'}, {value: 'new'}, t0)
+    expect(byName(await health({env: SLACK_ENV})).credential_verification).toMatchObject({status: 'degraded', value: {unit: '', value: 1}})
+    await changeTenantStatus(db, workspace, audit, 'v3', 'suspended')
+    const healthy = await health({env: SLACK_ENV})
+    expect(byName(healthy).credential_verification).toMatchObject({reason: '2 verified, none rejected or missing scopes; 2 never verified (synthex credentials verify)', status: 'healthy', value: {unit: '', value: 0}})
+    expect(healthy.status).toBe('healthy')
   })
 
   it('is unhealthy when the key does not open the newest credential, degraded when only an older key opens it', async () => {
@@ -266,7 +329,7 @@ describeEachBackend('health check', (database) => {
     const [first, ...rest] = report.checks
     expect(first).toMatchObject({name: 'database', reason: 'Cannot connect to the database at postgres://127.0.0.1:1/x: connection refused.', status: 'unhealthy'})
     expect(rest.map((check) => [check.name, check.status, check.reason])).toEqual(
-      ['migrations', 'encryption', 'credentials', 'channels', 'deliveries', 'cron'].map((name) => [name, 'unhealthy', 'not checked: the database is unreachable']),
+      ['migrations', 'encryption', 'credentials', 'credential_verification', 'channels', 'deliveries', 'cron'].map((name) => [name, 'unhealthy', 'not checked: the database is unreachable']),
     )
     expect(await healthRuns(database().db)).toHaveLength(before)
   })
@@ -293,14 +356,14 @@ describeEachBackend('health check', (database) => {
     await heartbeat(new Date())
     const env = {...SLACK_ENV, SLACK_WEBHOOK_URL: `http://127.0.0.1:${port}/services/T/B/X`, SYNTHEX_GOOGLE_API_URL: `http://127.0.0.1:${closed}`, SYNTHEX_SHOPIFY_API_URL: `http://127.0.0.1:${port}`}
     const report = await health({deep: true, env, timeoutMs: 2000})
-    expect(report.checks.map((check) => check.name)).toEqual(['database', 'migrations', 'encryption', 'credentials', 'channels', 'deliveries', 'cron', 'channel env-slack', 'shopify api', 'google api'])
+    expect(report.checks.map((check) => check.name)).toEqual(['database', 'migrations', 'encryption', 'credentials', 'credential_verification', 'channels', 'deliveries', 'cron', 'channel env-slack', 'shopify api', 'google api'])
     expect(byName(report)['channel env-slack']).toMatchObject({reason: expect.stringMatching(new RegExp(`^127\\.0\\.0\\.1:${port} reachable in [\\d.]+ ms$`)), status: 'healthy'})
     expect(byName(report)['shopify api']).toMatchObject({reason: expect.stringMatching(new RegExp(`^127\\.0\\.0\\.1:${port} reachable in `)), status: 'healthy', value: {unit: 'ms'}})
     expect(byName(report)['google api']).toMatchObject({reason: `127.0.0.1:${closed}: network error: ECONNREFUSED`, status: 'unhealthy'})
     expect(report.status).toBe('unhealthy')
 
     // Without --deep nothing is probed.
-    expect((await health({env})).checks).toHaveLength(7)
+    expect((await health({env})).checks).toHaveLength(8)
   })
 
   it('raises a critical health_failing alert after 3 unhealthy runs in a row, and resolves it after a healthy one', async () => {

@@ -17,7 +17,8 @@ export default class AlertsSilence extends BaseCommand<typeof AlertsSilence> {
   static override flags = {
     comment: Flags.string({description: 'Why (shown to whoever wonders later).', required: true}),
     for: Flags.string({description: 'How long, e.g. 2h, 24h, 7d.', helpValue: '<duration>', required: true}),
-    rule: Flags.string({description: 'Only this rule.', options: [...RULE_NAMES]}),
+    // <rule> in the usage line, which the rules' names in full make too long to read; they are in the description.
+    rule: Flags.string({description: `Only this rule: ${RULE_NAMES.join(', ')}.`, helpValue: '<rule>', options: [...RULE_NAMES]}),
     severity: Flags.string({description: 'Only this severity.', options: [...SEVERITIES]}),
     tenant: Flags.string({description: 'Only this tenant.', helpValue: '<tenant-id>'}),
   }

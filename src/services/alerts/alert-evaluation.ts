@@ -1,5 +1,3 @@
-import {createHash} from 'node:crypto'
-
 import {type RawBuilder, sql} from 'kysely'
 
 import type {Db} from '../../db/schema.js'
@@ -19,6 +17,8 @@ import {
   sameSpanWords,
 } from '../credentials/credential-expiry.js'
 import {DEFAULT_REPEAT_INTERVAL_MS} from './alert-decisions.js'
+import {alertFingerprint, credentialName} from './alert-naming.js'
+import {VERIFICATION_RULES, verificationFindings} from './alert-verification-rules.js'
 
 /**
  * Step 1 of the alert pipeline (docs/architecture.md): what should be firing now, compared
@@ -40,6 +40,11 @@ import {DEFAULT_REPEAT_INTERVAL_MS} from './alert-decisions.js'
  * of other rules) is read and re-decided by decideAlerts (alert-decisions.ts) exactly as
  * before; the alerts left alone are only counted (firing, silenced, the highest severity).
  * Suspended tenants never alert, whatever the rule.
+ *
+ * The verification rules (alert-verification-rules.ts) read no clock: their findings change
+ * only with a change quietSince sees. A run with nothing new leaves their alerts alone; any
+ * other run finds them afresh and reads back every open alert of theirs (they never pair
+ * with a subject found here), which decideAlerts re-decides.
  */
 
 export interface AlertCandidate {
@@ -93,6 +98,8 @@ export interface QuietState {
 
 /** The rules compared in the database; others' alerts (health_failing's) are decided on every run. */
 const COMPARED_RULES = ['credential_expiring', 'credential_expired', 'tenant_inactive']
+/** The rules whose alerts a run with nothing new leaves alone: the compared ones and the verification rules (re-decided whole on any change). */
+const LEFT_ALONE_WHEN_QUIET = [...COMPARED_RULES, ...VERIFICATION_RULES]
 /** Milliseconds as a JavaScript Date holds them (truncated). */
 const ms = (column: string) => sql`trunc(extract(epoch from ${sql.ref(column)}) * 1000)::bigint`
 /** silences.ts's silences() in SQL, over `muting` (the silences in force): every matcher given matches. */
@@ -113,16 +120,6 @@ const reminderDue = (rules: readonly AlertRule[], alert: string) => {
 }
 
 const DAY_MS = 86_400_000
-const SERVICE_NAMES: Record<string, string> = {gmc: 'Merchant Center', google: 'Google', shopify: 'Shopify'}
-
-/** Stable across runs and episodes: the same thing going wrong has the same fingerprint. */
-export function alertFingerprint(parts: readonly string[]): string {
-  return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32)
-}
-
-function credentialName(service: string, label: string): string {
-  return `${SERVICE_NAMES[service] ?? service} credential${label === 'default' ? '' : ` "${label}"`}`
-}
 
 /** A subject of the credential rules as the database returns it. */
 export interface CredentialSubject {
@@ -251,11 +248,12 @@ export async function evaluateAlerts(db: Db, rules: readonly AlertRule[], now: D
   const byName = new Map(rules.filter((rule) => rule.enabled).map((rule) => [rule.name, rule]))
   if (quiet) {
     // Nothing the rules read changed and the clock reached nothing: only the alerts of the
-    // rules not compared are decided, as on every run.
+    // rules not compared are decided, as on every run. (The verification rules' alerts have a
+    // subject, so this reads none of them however many fire.)
     const {rows} = await sql<OpenRow>`
       select id, fingerprint, rule, severity, summary, ${ms('started_at')} as started_ms, ${ms('notified_at')} as notified_ms,
              notified_severity, ${ms('acknowledged_at')} as acknowledged_ms, tenant_id, workspace_id
-      from alerts where state = 'firing' and subject is null and rule <> all(${COMPARED_RULES}::text[])`.execute(db)
+      from alerts where state = 'firing' and subject is null and rule <> all(${LEFT_ALONE_WHEN_QUIET}::text[])`.execute(db)
     const health = byName.get('health_failing')
     const failing = health ? await healthFinding(db, health) : undefined
     return {candidates: failing ? [failing] : [], evaluated: quiet.evaluated, open: rows.map(toOpenAlert), snapshot: null, steady: quiet.steady}
@@ -296,7 +294,10 @@ export async function evaluateAlerts(db: Db, rules: readonly AlertRule[], now: D
         and t.status = 'active' and t.last_activity_at is not null
         and t.last_activity_at <= ${new Date(nowMs - (inactive?.params.days ?? 30) * DAY_MS)}),
     firing as (
-      select a.id, a.subject, case when a.rule = 'tenant_inactive' then 'tenant_inactive' else 'credential' end as family,
+      -- The verification rules' alerts are a family of their own that nothing found pairs
+      -- with: each is read back and re-decided with the verification rules' findings.
+      select a.id, a.subject,
+             case when a.rule = 'tenant_inactive' then 'tenant_inactive' when a.rule = any(${[...VERIFICATION_RULES]}::text[]) then 'verification' else 'credential' end as family,
              a.workspace_id, a.basis, a.rule, a.severity,
              coalesce(a.stable_during @> ${now}::timestamptz, false) as stable,
              -- Something to send, as decideAlerts would see it: never notified (silenced until
@@ -344,6 +345,7 @@ export async function evaluateAlerts(db: Db, rules: readonly AlertRule[], now: D
     if (candidate) candidates.push(candidate)
   }
 
+  candidates.push(...(await verificationFindings(db, byName)))
   const health = byName.get('health_failing')
   if (health) {
     const failing = await healthFinding(db, health)
@@ -402,9 +404,11 @@ export async function quietSince(db: Db, now: Date): Promise<QuietState | undefi
  * earliest of: an open alert's text or severity changing (its stable_during), a reminder
  * falling due (of an alert notified, not acknowledged and not muted: a muted one's is due
  * when its silence ends), a silence starting or ending, a credential coming within the
- * rules' reach, a tenant's silence growing past tenant_inactive's threshold. An open alert
- * of a compared rule without a steady state leaves no quiet run at all. The changes the
- * comparison saw, and this transaction's own, are forgotten.
+ * rules' reach, a tenant's silence growing past tenant_inactive's threshold. The verification
+ * rules' alerts are counted and their reminders are among those instants; nothing else of
+ * theirs changes with the clock (their steady state holds for ever). An open alert of a
+ * compared or verification rule without a steady state leaves no quiet run at all. The
+ * changes the comparison saw, and this transaction's own, are forgotten.
  */
 export async function recordEvaluation(db: Db, rules: readonly AlertRule[], now: Date, evaluation: Pick<Evaluation, 'evaluated' | 'snapshot'>): Promise<void> {
   if (evaluation.snapshot === null) {
@@ -427,7 +431,7 @@ export async function recordEvaluation(db: Db, rules: readonly AlertRule[], now:
     firing as (
       select a.*, ${mutedBy(sql`a.rule`, sql`a.severity`, sql`a.tenant_id`, sql`a.workspace_id`)} as muted
       from alerts as a
-      where a.state = 'firing' and a.rule = any(${COMPARED_RULES}::text[])),
+      where a.state = 'firing' and a.rule = any(${LEFT_ALONE_WHEN_QUIET}::text[])),
     next as (
       select
         count(*) filter (where subject is not null) as firing,

@@ -247,7 +247,12 @@ async function updateAlerts(db: Db, changes: readonly AlertChange[], now: Date):
       ${bounds.map((bound) => bound !== undefined)}::boolean[],
       ${bounds.map((bound) => bound?.[0] ?? null)}::timestamptz[], ${bounds.map((bound) => bound?.[1] ?? null)}::timestamptz[]
     ) as u(id, changed, severity, summary, details, notified_at, notified_severity, clear_acknowledgement, rule, subject, basis, steady, stable_from, stable_until)
-    where alerts.id = u.id`.execute(db)
+    where alerts.id = u.id
+      -- A row that would be written as it is, is not written (the verification rules'
+      -- alerts are all re-decided after any change: alert-verification-rules.ts).
+      and (u.changed or u.clear_acknowledgement or alerts.subject is distinct from u.subject
+           or alerts.basis is distinct from (case when u.basis is not null then array(select jsonb_array_elements_text(u.basis)) end)
+           or alerts.stable_during is distinct from (case when u.steady then tstzrange(u.stable_from, u.stable_until, '[)') end))`.execute(db)
 }
 
 /**

@@ -9,13 +9,26 @@ import {type Audit, recordEvents} from '../events/events.js'
  * that `alerts rules set` changes them for every machine using the database.
  */
 
-export const RULE_NAMES = ['credential_expiring', 'credential_expired', 'health_failing', 'tenant_inactive'] as const
+export const RULE_NAMES = [
+  'credential_expiring',
+  'credential_expired',
+  'credential_invalid',
+  'credential_scopes_missing',
+  'health_failing',
+  'tenant_api_errors',
+  'tenant_api_slow',
+  'tenant_inactive',
+] as const
 export type RuleName = (typeof RULE_NAMES)[number]
 
 export const RULE_DESCRIPTIONS: Record<RuleName, string> = {
   credential_expired: 'an active credential has expired (critical)',
   credential_expiring: 'an active credential expires within the info / warning / critical number of days',
+  credential_invalid: 'the latest `credentials verify` answer for an active credential says the provider rejects it: revoked or invalid, shop frozen, locked or gone (critical); resolves when a later answer is valid or the credential is rotated or revoked',
+  credential_scopes_missing: 'the latest `credentials verify` answer for an active credential lacks a required scope (warning)',
   health_failing: '`health check` was unhealthy on its last N runs in a row (critical)',
+  tenant_api_errors: 'more than `percent` % of a tenant\'s verification calls failed (throttled, timed out, errored), over at least `min_calls` calls, in the hour up to its latest verification, not the last hour of the clock: verification may run every few hours, and the alert holds until the next one says otherwise (warning)',
+  tenant_api_slow: 'the p95 latency of a tenant\'s verification calls is above `p95_ms` milliseconds, over at least `min_calls` calls, in the hour up to its latest verification (as tenant_api_errors; warning)',
   tenant_inactive: 'an active tenant has shown no sign of life (a credential set or rotated) for the given number of days; never one that has shown none yet (info)',
 }
 
@@ -46,10 +59,13 @@ export async function loadRules(db: Db): Promise<AlertRule[]> {
     }))
 }
 
+/** What each setting counts, for the messages of `alerts rules set` (days unless named here). */
+const PARAM_UNITS: Readonly<Record<string, string>> = {min_calls: ' of calls', p95_ms: ' of milliseconds', percent: ' (a percentage)', runs: ''}
+
 function checkParams(name: RuleName, params: Record<string, number>): Array<{field: string; message: string}> {
   const issues: Array<{field: string; message: string}> = []
   for (const [key, value] of Object.entries(params)) {
-    if (!Number.isInteger(value) || value < 0) issues.push({field: key, message: `must be a whole number${key === 'runs' ? '' : ' of days'}, 0 or more`})
+    if (!Number.isInteger(value) || value < 0) issues.push({field: key, message: `must be a whole number${PARAM_UNITS[key] ?? ' of days'}, 0 or more`})
   }
 
   if (name === 'credential_expiring') {
@@ -59,6 +75,9 @@ function checkParams(name: RuleName, params: Record<string, number>): Array<{fie
 
   if (name === 'tenant_inactive' && (params.days ?? 0) < 1) issues.push({field: 'days', message: 'must be at least 1'})
   if (name === 'health_failing' && (params.runs ?? 0) < 1) issues.push({field: 'runs', message: 'must be at least 1'})
+  if ('min_calls' in params && (params.min_calls ?? 0) < 1) issues.push({field: 'min_calls', message: 'must be at least 1'})
+  if ('percent' in params && (params.percent ?? 0) > 100) issues.push({field: 'percent', message: 'must be at most 100'})
+  if ('p95_ms' in params && (params.p95_ms ?? 0) < 1) issues.push({field: 'p95_ms', message: 'must be at least 1'})
   return issues
 }
 

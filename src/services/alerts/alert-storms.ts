@@ -1,5 +1,5 @@
 import type {AlertMessage} from '../../notifiers/notifier.js'
-import {alertFingerprint} from './alert-evaluation.js'
+import {alertFingerprint} from './alert-naming.js'
 
 /**
  * The storm guard, pure. When one run calls for more than `threshold` notifications of the

@@ -136,6 +136,7 @@ export async function checkHealth(options: HealthOptions): Promise<HealthReport>
     ['migrations', async () => checkMigrations(await db()), opened],
     ['encryption', async () => checkEncryption(await db(), options.keyring), opened],
     ['credentials', async () => checkCredentials(await db(), startedAt), opened],
+    ['credential_verification', async () => checkVerification(await db()), opened],
     ['channels', async () => checkChannels(await inspecting), opened],
     ['deliveries', async () => checkDeliveries(await db(), startedAt), opened],
     ['cron', async () => checkCron(await db(), startedAt, options.cronMaxAgeMs), opened],
@@ -237,6 +238,37 @@ async function checkCredentials(db: Db, now: Date): ReturnType<Check> {
   if (Number(expired) > 0) return {reason: `${expired} expired${Number(expiring) > 0 ? `, ${expiring} expiring within ${EXPIRING_DAYS} days` : ''}: see synthex credentials expiring`, status: 'unhealthy', value}
   if (Number(expiring) > 0) return {reason: `${expiring} expiring within ${EXPIRING_DAYS} days: see synthex credentials expiring`, status: 'degraded', value}
   return {reason: nextMs === undefined ? 'none expiring' : `none expiring within ${EXPIRING_DAYS} days (next in ${describeSpan(nextMs)})`, status: 'healthy', value}
+}
+
+/**
+ * What the providers last said of the active credentials (`credentials verify`): degraded
+ * while a tenant has one the provider rejects or that lacks a required scope (the
+ * credential_invalid and credential_scopes_missing alerts name them). Credentials never
+ * verified are counted, not held against health: verification is optional, and a new
+ * credential is unverified until the next run. The figure is the number of tenants failing.
+ */
+async function checkVerification(db: Db): ReturnType<Check> {
+  const {rows} = await sql<{active: number; failing_credentials: number; failing_tenants: number; rejected: number; unverified: number}>`
+    select count(*)::int as active,
+           count(l.credential_id) filter (where l.outcome in ('rejected', 'scopes_missing'))::int as failing_credentials,
+           count(l.credential_id) filter (where l.outcome = 'rejected')::int as rejected,
+           count(distinct c.tenant_id) filter (where l.outcome in ('rejected', 'scopes_missing'))::int as failing_tenants,
+           count(*) filter (where l.credential_id is null)::int as unverified
+    from credentials c
+    join tenants t on t.id = c.tenant_id
+    left join credential_verification_latest l on l.credential_id = c.id
+    where c.rotated_at is null and c.revoked_at is null and t.status <> 'suspended'`.execute(db)
+  const row = rows[0]
+  const [active, failingCredentials, failingTenants, rejected, unverified] = [row?.active, row?.failing_credentials, row?.failing_tenants, row?.rejected, row?.unverified].map(Number) as [number, number, number, number, number]
+  const value = {unit: '' as const, value: failingTenants}
+  const never = unverified > 0 ? `; ${unverified} never verified (synthex credentials verify)` : ''
+  if (failingTenants > 0) {
+    const kinds = [rejected > 0 ? `${rejected} rejected by the provider` : '', failingCredentials - rejected > 0 ? `${failingCredentials - rejected} missing scopes` : ''].filter(Boolean).join(', ')
+    return {reason: `${failingTenants} tenant${failingTenants === 1 ? '' : 's'} with a failing credential (${kinds})${never}: see synthex alerts list`, status: 'degraded', value}
+  }
+
+  if (active === unverified) return {reason: active === 0 ? 'no credential to verify' : `none verified yet${never}`, status: 'healthy', value}
+  return {reason: `${active - unverified} verified, none rejected or missing scopes${never}`, status: 'healthy', value}
 }
 
 async function checkChannels({channels, problems}: {channels: readonly ChannelSpec[]; problems: readonly ChannelProblem[]}): ReturnType<Check> {

@@ -9,20 +9,29 @@ import {outboundRequest} from '../../net/outbound-request.js'
 import {type HealthReport, type HealthStatus} from '../health/health.js'
 import {exposition, type MetricFamily} from '../../exporters/prometheus-text.js'
 import {SEVERITIES} from '../../domain/severity.js'
+import {VERIFICATION_OUTCOMES} from '../verification/verification-result.js'
 
 /**
  * Fleet figures for Prometheus (`metrics`): tenants, credentials, the next expiry, firing
- * alerts, the outbox, command runs and durations, and the latest health status. Everything
- * is read from the database, so any machine sharing it reports the same numbers.
+ * alerts, the outbox, command runs and durations, the latest health status, and what
+ * `credentials verify` found (outcomes, latencies, tenants failing). Everything is read from
+ * the database, so any machine sharing it reports the same numbers. No label carries a
+ * secret or a provider's message: outcomes and services are closed sets.
  */
 
 /** Seconds: a CLI command takes from a tenth of a second to minutes (a million-row import). */
 export const DURATION_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300] as const
 
+/** Seconds: a provider answers a verification in tens of milliseconds to its timeout. */
+export const VERIFICATION_LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10] as const
+
+/** The outcome of an active credential never verified (synthex_credential_verifications). */
+const UNVERIFIED = 'unverified'
+
 export const HEALTH_VALUE: Record<HealthStatus, number> = {degraded: 0.5, healthy: 1, unhealthy: 0}
 
 export async function fleetMetrics(db: Db, now = new Date()): Promise<MetricFamily[]> {
-  const [tenants, credentials, alerts, deliveries, commands, health, lastRun] = await Promise.all([
+  const [tenants, credentials, alerts, deliveries, commands, health, lastRun, verification] = await Promise.all([
     sql<{n: number; status: string; type: string; workspace: string}>`
       select w.slug as workspace, t.type, t.status, count(*)::int as n
       from tenants t join workspaces w on w.id = t.workspace_id group by 1, 2, 3 order by 1, 2, 3`.execute(db),
@@ -47,6 +56,7 @@ export async function fleetMetrics(db: Db, now = new Date()): Promise<MetricFami
       from command_runs group by 1 order by 1`.execute(db),
     db.selectFrom('health_runs').select(['status', 'started_at', 'checks']).orderBy('id', 'desc').limit(1).executeTakeFirst(),
     db.selectFrom('alert_runs').select('started_at').where('dry_run', '=', false).orderBy('started_at', 'desc').limit(1).executeTakeFirst(),
+    verificationMetrics(db),
   ])
 
   const nextDays = credentials.rows.map((row) => row.next_days).filter((value): value is number => value !== null).map(Number)
@@ -125,6 +135,7 @@ export async function fleetMetrics(db: Db, now = new Date()): Promise<MetricFami
       samples: recordedChecks(health?.checks).map((check) => ({labels: {check: check.name}, value: HEALTH_VALUE[check.status]})),
       type: 'gauge',
     },
+    ...verification,
   ]
   return families
 }
@@ -135,6 +146,82 @@ function recordedChecks(checks: unknown): Array<{name: string; status: HealthSta
   return checks.filter(
     (check): check is {name: string; status: HealthStatus} => typeof check?.name === 'string' && typeof check?.status === 'string' && Object.hasOwn(HEALTH_VALUE, check.status),
   )
+}
+
+/**
+ * What `credentials verify` found (migrations/0013_credential_verification.sql): the active
+ * credentials (of tenants not suspended) by their latest outcome, `unverified` for those
+ * never verified, every outcome present for each workspace and service that has any; the
+ * stored answers' latencies (the last 30 days: verification-store.ts prunes older ones);
+ * and per workspace, the tenants failing as `health check` counts them (a credential
+ * rejected or missing scopes).
+ */
+async function verificationMetrics(db: Db): Promise<MetricFamily[]> {
+  const [latest, latencies, failing] = await Promise.all([
+    sql<{n: number; outcome: null | string; service: string; workspace: string}>`
+      select w.slug as workspace, c.service, l.outcome, count(*)::int as n
+      from credentials c
+      join tenants t on t.id = c.tenant_id
+      join workspaces w on w.id = t.workspace_id
+      left join credential_verification_latest l on l.credential_id = c.id
+      where c.rotated_at is null and c.revoked_at is null and t.status <> 'suspended'
+      group by 1, 2, 3 order by 1, 2, 3`.execute(db),
+    sql<{buckets: number[]; n: number; outcome: string; service: string; sum_ms: number}>`
+      select service, outcome, count(*)::int as n, sum(latency_ms)::float8 as sum_ms,
+             array[${sql.join(VERIFICATION_LATENCY_BUCKETS.map((bucket) => sql`count(*) filter (where latency_ms <= ${bucket * 1000})::int`))}] as buckets
+      from credential_verifications group by 1, 2 order by 1, 2`.execute(db),
+    sql<{n: number; workspace: string}>`
+      select w.slug as workspace, count(distinct f.tenant_id)::int as n
+      from workspaces w
+      left join (
+        select t.workspace_id, t.id as tenant_id
+        from credential_verification_latest l
+        join credentials c on c.id = l.credential_id
+        join tenants t on t.id = c.tenant_id
+        where l.outcome in ('rejected', 'scopes_missing') and c.rotated_at is null and c.revoked_at is null and t.status <> 'suspended') as f on f.workspace_id = w.id
+      group by 1 order by 1`.execute(db),
+  ])
+
+  const counts = new Map<string, Map<string, number>>()
+  for (const row of latest.rows) {
+    const key = `${row.workspace}\u0000${row.service}`
+    const byOutcome = counts.get(key) ?? new Map<string, number>()
+    byOutcome.set(row.outcome ?? UNVERIFIED, Number(row.n))
+    counts.set(key, byOutcome)
+  }
+
+  const outcomes = [...VERIFICATION_OUTCOMES, UNVERIFIED]
+  return [
+    {
+      help: 'Active credentials by workspace, service and the outcome of their latest verification (unverified: never verified).',
+      name: 'synthex_credential_verifications',
+      samples: [...counts].flatMap(([key, byOutcome]) => {
+        const [workspace, service] = key.split('\u0000') as [string, string]
+        return outcomes.map((outcome) => ({labels: {outcome, service, workspace}, value: byOutcome.get(outcome) ?? 0}))
+      }),
+      type: 'gauge',
+    },
+    {
+      help: 'How long verifying a credential took, in seconds, by service and outcome, over the stored answers (the last 30 days).',
+      name: 'synthex_credential_verification_latency_seconds',
+      samples: latencies.rows.flatMap((row) => {
+        const labels = {outcome: row.outcome, service: row.service}
+        return [
+          ...VERIFICATION_LATENCY_BUCKETS.map((bucket, index) => ({labels: {...labels, le: String(bucket)}, suffix: '_bucket', value: Number(row.buckets[index])})),
+          {labels: {...labels, le: '+Inf'}, suffix: '_bucket', value: Number(row.n)},
+          {labels, suffix: '_sum', value: Number(row.sum_ms) / 1000},
+          {labels, suffix: '_count', value: Number(row.n)},
+        ]
+      }),
+      type: 'histogram',
+    },
+    {
+      help: 'Tenants with an active credential whose latest verification is rejected or missing scopes, by workspace.',
+      name: 'synthex_tenants_verification_failing',
+      samples: failing.rows.map((row) => ({labels: {workspace: row.workspace}, value: Number(row.n)})),
+      type: 'gauge',
+    },
+  ]
 }
 
 /** A health report as metrics: overall and per check, with each check's duration. */
