@@ -84,16 +84,6 @@ export function pushgatewayCredentials(source: Environment = currentEnvironment(
   return {password: source.SYNTHEX_PUSHGATEWAY_PASSWORD, user: source.SYNTHEX_PUSHGATEWAY_USER}
 }
 
-/** The provider APIs `health check --deep` probes: SYNTHEX_SHOPIFY_API_URL and SYNTHEX_GOOGLE_API_URL (stand-ins for tests and proxies). */
-export interface ProviderApis {
-  readonly googleApiUrl?: string
-  readonly shopifyApiUrl?: string
-}
-
-export function providerApis(source: Environment = currentEnvironment()): ProviderApis {
-  return {googleApiUrl: variable('SYNTHEX_GOOGLE_API_URL', source), shopifyApiUrl: variable('SYNTHEX_SHOPIFY_API_URL', source)}
-}
-
 /** SYNTHEX_CONSOLE_URL: the operator console's base URL, for links in notifications. */
 export function consoleUrl(source: Environment = currentEnvironment()): string | undefined {
   return variable('SYNTHEX_CONSOLE_URL', source)
@@ -128,7 +118,8 @@ export function apiRateLimitSetting(source: Environment = currentEnvironment()):
 }
 
 /**
- * Where `credentials verify` calls the providers, and what it requires of them. The URLs
+ * Where `credentials verify` calls the providers (and `health check --deep` probes them),
+ * and what it requires of them. The URLs
  * point every call at stand-ins, for tests and proxies; the defaults are the providers' own.
  */
 export interface ProviderEnvironment {

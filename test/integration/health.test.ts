@@ -16,7 +16,7 @@ import type {VerificationOutcome} from '../../src/services/verification/verifica
 import {recordVerifications} from '../../src/services/verification/verification-store.js'
 import {findWorkspace, type Workspace} from '../../src/services/workspaces/workspaces.js'
 import {describeEachBackend} from '../helpers/backends.js'
-import {channelEnvironment, type Environment, providerApis} from '../../src/config/environment.js'
+import {channelEnvironment, type Environment, providerEnvironment} from '../../src/config/environment.js'
 
 const audit = {actor: 'oncall', source: 'cli'}
 const MINUTE = 60_000
@@ -52,7 +52,7 @@ describeEachBackend('health check', (database) => {
       channelEnvironment: channelEnvironment(env),
       cronMaxAgeMs: 15 * MINUTE,
       deep: false,
-      providerApis: providerApis(env),
+      providers: providerEnvironment(env),
       keyring: () => keyring,
       latencyThresholdMs: 5000,
       open: async () => database().db,

@@ -6,7 +6,7 @@ import {toErrorReport} from '../../cli/error-report.js'
 import {checkHealth, type HealthReport, type HealthStatus} from '../../services/health/health.js'
 import {healthMetrics, renderMetrics} from '../../services/telemetry/metrics.js'
 import {terminalLine} from '../../text/terminal-text.js'
-import {channelEnvironment, providerApis} from '../../config/environment.js'
+import {channelEnvironment, providerEnvironment} from '../../config/environment.js'
 import {example} from '../../cli/example.js'
 
 const ICONS: Record<HealthStatus, string> = {degraded: '!', healthy: '✓', unhealthy: '✗'}
@@ -63,7 +63,7 @@ Exit codes: 0 healthy or degraded (degraded prints a warning), 3 unhealthy, or 3
       keyring: () => this.keyring({sealing: false}),
       latencyThresholdMs: durationFlag('max-latency', this.flags['max-latency']),
       open: () => this.db(),
-      providerApis: providerApis(),
+      providers: providerEnvironment(),
       record: true,
       timeoutMs,
       workspaceId: async () => (await this.workspace()).id,

@@ -1,6 +1,6 @@
 import {createRoute, z} from '@hono/zod-openapi'
 
-import {channelEnvironment, providerApis} from '../../config/environment.js'
+import {channelEnvironment, providerEnvironment} from '../../config/environment.js'
 import {checkHealth} from '../../services/health/health.js'
 import {fleetMetrics, renderMetrics} from '../../services/telemetry/metrics.js'
 import type {ServeApp, ServeDependencies} from '../app.js'
@@ -45,7 +45,7 @@ export function systemRoutes(app: ServeApp, deps: ServeDependencies): void {
       keyring: () => deps.keyring({sealing: false}),
       latencyThresholdMs: LATENCY_THRESHOLD_MS,
       open: async () => deps.db(),
-      providerApis: providerApis(),
+      providers: providerEnvironment(),
       // A monitor polling every minute must not fill the health history.
       record: false,
       timeoutMs: CHECK_TIMEOUT_MS,

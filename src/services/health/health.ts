@@ -14,7 +14,7 @@ import {credentialAad, describeCredential} from '../credentials/credentials.js'
 import {describeSpan} from '../credentials/credential-expiry.js'
 import {formatDuration} from '../../domain/durations.js'
 import {repositoryFile} from '../../domain/repository.js'
-import type {ChannelEnvironment, ProviderApis} from '../../config/environment.js'
+import type {ChannelEnvironment, ProviderEnvironment} from '../../config/environment.js'
 
 /**
  * `health check`: independent checks run at once, each under its own timeout, each healthy,
@@ -49,7 +49,7 @@ export interface HealthOptions {
   /** The channels the environment defines. */
   readonly channelEnvironment: ChannelEnvironment
   /** The provider APIs --deep probes (stand-ins for tests and proxies). */
-  readonly providerApis?: ProviderApis
+  readonly providers?: Pick<ProviderEnvironment, 'googleApiUrl' | 'shopifyApiUrl'>
   readonly keyring: () => Keyring
   /** Database round trip above which the database is degraded. */
   readonly latencyThresholdMs: number
@@ -158,8 +158,9 @@ export async function checkHealth(options: HealthOptions): Promise<HealthReport>
         })
         .catch(() => []),
       Promise.all([
-        run('shopify api', () => checkReachable(new URL(options.providerApis?.shopifyApiUrl ?? DEFAULT_SHOPIFY_API_URL), options.timeoutMs), options.timeoutMs),
-        run('google api', () => checkReachable(new URL(options.providerApis?.googleApiUrl ?? DEFAULT_GOOGLE_API_URL), options.timeoutMs), options.timeoutMs),
+        // The Admin API is per shop ({shop}); admin.shopify.com answers for Shopify as a whole.
+        run('shopify api', () => checkReachable(new URL((options.providers?.shopifyApiUrl ?? DEFAULT_SHOPIFY_API_URL).replaceAll('{shop}', 'admin.shopify.com')), options.timeoutMs), options.timeoutMs),
+        run('google api', () => checkReachable(new URL(options.providers?.googleApiUrl ?? DEFAULT_GOOGLE_API_URL), options.timeoutMs), options.timeoutMs),
       ]),
     )
   }
