@@ -13,7 +13,7 @@ import {createSilence, expireSilence} from '../../src/services/alerts/silences.j
 import {revokeCredential, rotateCredential, setCredential} from '../../src/services/credentials/credentials.js'
 import {changeTenantStatus, createTenant, updateTenant} from '../../src/services/tenants/tenants.js'
 import type {VerificationOutcome} from '../../src/services/verification/verification-result.js'
-import {recordVerifications} from '../../src/services/verification/verification-store.js'
+import {recordAnswer, rulesAsShipped} from '../helpers/verification-answers.js'
 import {findWorkspace} from '../../src/services/workspaces/workspaces.js'
 import {describeEachBackend, ownDatabase} from '../helpers/backends.js'
 
@@ -78,44 +78,7 @@ async function alertsTable(db: Db): Promise<string[]> {
 /** The suite's database starts each test afresh: no tenants or alerts, the rules as shipped. */
 async function afresh(db: Db): Promise<void> {
   await sql`truncate alerts, alert_notifications, silences, tenants restart identity cascade`.execute(db)
-  await sql`
-    update alert_rules set enabled = true,
-      repeat_interval_seconds = case when name in ('health_failing', 'credential_invalid', 'tenant_api_errors', 'tenant_api_slow') then 3600 else 86400 end,
-      params = case name when 'credential_expiring' then '{"info": 30, "warning": 7, "critical": 1}'::jsonb
-                         when 'tenant_inactive' then '{"days": 30}'::jsonb when 'health_failing' then '{"runs": 3}'::jsonb
-                         when 'tenant_api_errors' then '{"percent": 5, "min_calls": 1}'::jsonb
-                         when 'tenant_api_slow' then '{"p95_ms": 2000, "min_calls": 1}'::jsonb else '{}'::jsonb end`.execute(db)
-}
-
-/** An answer of `credentials verify` for a tenant's active credential of a service, recorded as a run records it; none if it has none. */
-async function verified(db: Db, tenantId: string, service: 'gmc' | 'shopify', outcome: VerificationOutcome, latencyMs: number, verifiedAt: Date): Promise<void> {
-  const credential = await db
-    .selectFrom('credentials')
-    .innerJoin('tenants', 'tenants.id', 'credentials.tenant_id')
-    .select(['credentials.id', 'credentials.tenant_id'])
-    .where('tenants.tenant_id', '=', tenantId)
-    .where('credentials.service', '=', service)
-    .where('credentials.rotated_at', 'is', null)
-    .where('credentials.revoked_at', 'is', null)
-    .executeTakeFirst()
-  if (!credential) return
-  const missing = outcome === 'scopes_missing' ? ['read_orders'] : []
-  await recordVerifications(db, null, [
-    {
-      credentialId: credential.id,
-      httpStatus: {error: 503, rejected: 401, scopes_missing: 200, throttled: 429, timeout: null, valid: 200}[outcome],
-      latencyMs,
-      message: outcome === 'valid' ? null : `[API] ${outcome}`,
-      outcome,
-      reason: outcome === 'rejected' ? 'revoked_or_invalid' : outcome,
-      scopesGranted: ['read_products'],
-      scopesMissing: missing,
-      scopesRequired: ['read_products', ...missing],
-      service,
-      tenantUuid: credential.tenant_id,
-      verifiedAt,
-    },
-  ])
+  await rulesAsShipped(db)
 }
 
 describeEachBackend('alert steady state', (database, backend) => {
@@ -177,7 +140,7 @@ describeEachBackend('alert steady state', (database, backend) => {
             const outcome = pick(OUTCOMES)
             const latencyMs = pick([90, 800, 2500, 9000])
             const verifiedAt = new Date(now.getTime() - pick([0, 0, 20 * MINUTE, 70 * MINUTE]))
-            await both(async (db) => verified(db, tenantId, service, outcome, latencyMs, verifiedAt))
+            await both(async (db) => recordAnswer(db, tenantId, outcome, {latencyMs, service, verifiedAt}))
           } else if (kind < 0.88) {
             const errors = {min_calls: pick([1, 2, 3]), percent: pick([0, 5, 30, 60])}
             const slow = {min_calls: pick([1, 2]), p95_ms: pick([500, 2000, 5000])}

@@ -12,7 +12,7 @@ import {createSilence} from '../../src/services/alerts/silences.js'
 import {revokeCredential, rotateCredential, setCredential} from '../../src/services/credentials/credentials.js'
 import {changeTenantStatus, createTenant, updateTenant} from '../../src/services/tenants/tenants.js'
 import type {VerificationOutcome} from '../../src/services/verification/verification-result.js'
-import {recordVerifications} from '../../src/services/verification/verification-store.js'
+import {type Answer, recordAnswer, rulesAsShipped} from '../helpers/verification-answers.js'
 import {findWorkspace, type Workspace} from '../../src/services/workspaces/workspaces.js'
 import {describeEachBackend} from '../helpers/backends.js'
 
@@ -31,54 +31,9 @@ const channels = [{minSeverity: 'info' as const, name: 'all'}]
 const T0 = new Date(Date.UTC(2031, 2, 3, 10, 0, 0))
 const at = (ms: number): Date => new Date(T0.getTime() + ms)
 
-interface Answer {
-  readonly httpStatus?: null | number
-  readonly latencyMs?: number
-  readonly message?: null | string
-  readonly reason?: string
-  readonly scopesMissing?: readonly string[]
-  readonly service?: 'gmc' | 'google' | 'shopify'
-  readonly verifiedAt: Date
-}
-
-const REASONS: Record<VerificationOutcome, string> = {
-  error: 'server_error',
-  rejected: 'revoked_or_invalid',
-  scopes_missing: 'scopes_missing',
-  throttled: 'rate_limited',
-  timeout: 'timeout',
-  valid: 'ok',
-}
-const STATUSES: Record<VerificationOutcome, null | number> = {error: 503, rejected: 401, scopes_missing: 200, throttled: 429, timeout: null, valid: 200}
-
 /** Records one answer for a tenant's active credential of a service, as a verification run would. */
 async function answer(db: Db, tenantId: string, outcome: VerificationOutcome, options: Answer): Promise<void> {
-  const service = options.service ?? 'shopify'
-  const credential = await db
-    .selectFrom('credentials')
-    .innerJoin('tenants', 'tenants.id', 'credentials.tenant_id')
-    .select(['credentials.id', 'credentials.tenant_id'])
-    .where('tenants.tenant_id', '=', tenantId)
-    .where('credentials.service', '=', service)
-    .where('credentials.rotated_at', 'is', null)
-    .where('credentials.revoked_at', 'is', null)
-    .executeTakeFirstOrThrow()
-  await recordVerifications(db, null, [
-    {
-      credentialId: credential.id,
-      httpStatus: options.httpStatus === undefined ? STATUSES[outcome] : options.httpStatus,
-      latencyMs: options.latencyMs ?? 120,
-      message: options.message ?? (outcome === 'valid' ? null : `[API] ${REASONS[outcome]}`),
-      outcome,
-      reason: options.reason ?? REASONS[outcome],
-      scopesGranted: ['read_products'],
-      scopesMissing: options.scopesMissing ?? [],
-      scopesRequired: ['read_products', ...(options.scopesMissing ?? [])],
-      service,
-      tenantUuid: credential.tenant_id,
-      verifiedAt: options.verifiedAt,
-    },
-  ])
+  expect(await recordAnswer(db, tenantId, outcome, options), `${tenantId} has an active credential`).toBe(true)
 }
 
 /** What a user reads of a run: each notification's kind, rule, severity and summary. */
@@ -95,13 +50,7 @@ describeEachBackend('alert verification rules', (database) => {
   beforeEach(async () => {
     db = database().db
     await sql`truncate alerts, alert_notifications, silences, tenants restart identity cascade`.execute(db)
-    await sql`
-      update alert_rules set enabled = true,
-        repeat_interval_seconds = case when name in ('health_failing', 'credential_invalid', 'tenant_api_errors', 'tenant_api_slow') then 3600 else 86400 end,
-        params = case name when 'credential_expiring' then '{"info": 30, "warning": 7, "critical": 1}'::jsonb
-                           when 'tenant_inactive' then '{"days": 30}'::jsonb when 'health_failing' then '{"runs": 3}'::jsonb
-                           when 'tenant_api_errors' then '{"percent": 5, "min_calls": 1}'::jsonb
-                           when 'tenant_api_slow' then '{"p95_ms": 2000, "min_calls": 1}'::jsonb else '{}'::jsonb end`.execute(db)
+    await rulesAsShipped(db)
     workspace = await findWorkspace(db, 'default')
     for (const [tenantId, name] of [
       ['acme-1', 'Acme'],
