@@ -33,7 +33,7 @@ const CASES: Case[] = [
   {args: ['credentials', 'set', 'acme', '--service', 'shopify', '--value-stdin', '--expires-in'], input: TOKEN, says: '--expires-in needs a value (<duration>).'},
   {args: ['alerts', 'ack', 'abc'], says: 'ALERT-ID: "abc" is not a whole number: give a whole number from 1 to 9007199254740991.'},
   {args: ['alerts', 'ack'], says: "Missing ALERT-ID: the alert's id (from `synthex alerts list`)."},
-  {args: ['alerts', 'rules', 'set', 'health_failng'], says: 'RULE must be one of credential_expiring, credential_expired, health_failing, tenant_inactive.'},
+  {args: ['alerts', 'rules', 'set', 'health_failng'], says: 'RULE must be one of credential_expiring, credential_expired, credential_invalid, credential_scopes_missing, health_failing, tenant_api_errors, tenant_api_slow, tenant_inactive.'},
   {args: ['tenant', 'tenants', 'list', '--csv', '--status', 'gone'], says: '--status must be one of active, inactive, suspended.'},
   {args: ['tenant', 'tenants', 'list', '--limit', 'lots'], says: '--limit: "lots" is not a whole number: give a whole number from 1 to 10000.'},
   {args: ['tenant', 'tenants', 'list', '--limit', '5', '--limit', '6'], says: '--limit is given more than once: give it once.'},
