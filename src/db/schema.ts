@@ -239,7 +239,47 @@ export interface VerificationRunsTable {
   total: number
 }
 
+export interface WebhookSubscriptionsTable {
+  allow_http: ColumnType<boolean, boolean | undefined, boolean>
+  allow_private_network: ColumnType<boolean, boolean | undefined, boolean>
+  created_at: CreatedAt
+  created_by: string
+  disabled_at: NullableTimestamp
+  disabled_reason: null | string
+  events: string[]
+  id: Generated<string>
+  name: string
+  previous_secret_until: NullableTimestamp
+  /** Sealed JSON {url, secret, previousSecret?} (migrations/0015_webhooks.sql). */
+  secrets_ciphertext: string
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
+  url_host: string
+  workspace_id: null | string
+}
+
+export type WebhookDeliveryState = 'failed' | 'pending' | 'sent'
+
+export interface WebhookDeliveriesTable {
+  attempts: ColumnType<number, number | undefined, number>
+  claimed_by: null | string
+  claimed_until: NullableTimestamp
+  created_at: CreatedAt
+  event_type: string
+  finished_at: NullableTimestamp
+  id: Generated<number>
+  last_error: null | string
+  last_status: null | number
+  message_id: Generated<string>
+  next_attempt_at: ColumnType<Date, Date | string | undefined, Date | string>
+  payload: ColumnType<Record<string, unknown>, string, string>
+  sent_at: NullableTimestamp
+  state: ColumnType<WebhookDeliveryState, WebhookDeliveryState | undefined, WebhookDeliveryState>
+  subscription_id: string
+}
+
 export interface Schema {
+  webhook_deliveries: WebhookDeliveriesTable
+  webhook_subscriptions: WebhookSubscriptionsTable
   credential_verification_latest: CredentialVerificationLatestTable
   credential_verifications: CredentialVerificationsTable
   verification_runs: VerificationRunsTable
