@@ -7,7 +7,7 @@ import {FlagValueError} from '../cli/flag-value-error.js'
 import {parseWhole} from '../cli/integer-flags.js'
 import {durationFlag} from '../cli/credential-flags.js'
 import {toErrorReport} from '../cli/error-report.js'
-import {apiRateLimitSetting, channelEnvironment, consoleUrl, currentEnvironment, portSetting, providerEnvironment} from '../config/environment.js'
+import {apiRateLimitSetting, channelEnvironment, consoleUrl, currentEnvironment, dogstatsdTarget, portSetting, providerEnvironment} from '../config/environment.js'
 import {networkSettings} from '../config/settings.js'
 import {holdEmbeddedForServing, type HeldEmbedded} from '../db/open-database.js'
 
@@ -103,6 +103,7 @@ On the embedded database, serve holds it as the shared server (see \`synthex db 
           : (await import('../services/alerts/alert-schedule.js')).scheduleAlertChecks(() => db, {
               channelEnvironment: channelEnvironment(),
               consoleUrl: consoleUrl(),
+              dogstatsd: dogstatsdTarget(),
               everyMs: checkEveryMs,
               keyring: this.keyring({sealing: false}),
               onRun: (result) =>

@@ -4,7 +4,7 @@ import {BaseCommand} from '../../cli/base-command.js'
 import {durationFlag} from '../../cli/credential-flags.js'
 import {checkAlerts, type CheckResult} from '../../services/alerts/alert-check.js'
 import {SEVERITIES, type Severity, severityRank} from '../../domain/severity.js'
-import {channelEnvironment, consoleUrl, heartbeatUrlSetting} from '../../config/environment.js'
+import {channelEnvironment, consoleUrl, dogstatsdTarget, heartbeatUrlSetting} from '../../config/environment.js'
 import {heartbeatTarget, pingHeartbeat, type HeartbeatOutcome} from '../../notifiers/heartbeat.js'
 import {example} from '../../cli/example.js'
 import {integerFlag} from '../../cli/integer-flags.js'
@@ -65,6 +65,7 @@ A storm (more than --digest-over notifications of one rule, severity and kind in
       checked = await checkAlerts(await this.db(), {
         channelEnvironment: channelEnvironment(),
         consoleUrl: consoleUrl(),
+        dogstatsd: dogstatsdTarget(),
         dryRun,
         keyring: this.keyring({sealing: false}),
         maxWaitMs,

@@ -8,13 +8,16 @@ import {reconcileAlerts} from './alert-reconcile.js'
 import {recordAlertRun} from './alerts.js'
 import {notifierFor, resolveChannels} from './channels.js'
 import {type Severity} from '../../domain/severity.js'
-import type {ChannelEnvironment} from '../../config/environment.js'
+import type {ChannelEnvironment, DogStatsdTarget} from '../../config/environment.js'
+import {sendExpiryEvents} from './expiry-datadog-events.js'
 
 /** `alerts check-now`: evaluate and reconcile, then deliver the outbox, then record the run. */
 
 export interface CheckOptions {
   readonly consoleUrl?: string
   readonly dryRun?: boolean
+  /** A Datadog agent (DATADOG_AGENT_HOST): expiring credentials that fired or escalated are sent to it as events (expiry-datadog-events.ts). */
+  readonly dogstatsd?: DogStatsdTarget
   /** The channels the environment defines. */
   readonly channelEnvironment: ChannelEnvironment
   readonly keyring?: Keyring
@@ -54,6 +57,8 @@ export async function checkAlerts(db: Db, options: CheckOptions): Promise<CheckR
   const runId = randomUUID()
   const channels = await resolveChannels(db, options.keyring, options.channelEnvironment)
   const reconciled = await reconcileAlerts(db, {channels, dryRun: options.dryRun, now: started, runId, stormThreshold: options.stormThreshold})
+  // Fire and forget, as the metrics; once decided (committed), never on a dry run.
+  const datadog = options.dogstatsd && !options.dryRun ? sendExpiryEvents(options.dogstatsd, reconciled.credentialExpiry, started).catch(() => {}) : undefined
   const delivered = options.dryRun
     ? {failed: 0, pending: 0, sent: 0, unrecorded: []}
     : await deliverPending(
@@ -61,6 +66,7 @@ export async function checkAlerts(db: Db, options: CheckOptions): Promise<CheckR
         channels.map((spec) => ({name: spec.name, notifier: notifierFor(spec)})),
         {claimant: runId, consoleUrl: options.consoleUrl, maxWaitMs: options.maxWaitMs, now, signal: options.signal},
       )
+  await datadog
   const result: CheckResult = {
     channels: channels.map((channel) => channel.name),
     digests: reconciled.digests,

@@ -7,9 +7,11 @@ import {type AlertMessage} from '../../notifiers/notifier.js'
 import {type AlertInsert, type AlertUpdate, type ChannelTarget, decideAlerts, type OpenAlert} from './alert-decisions.js'
 import {type AlertCandidate, evaluateAlerts, quietSince, recordEvaluation, type SteadyState} from './alert-evaluation.js'
 import {loadRules} from './alert-rules.js'
-import {activeSilences} from './silences.js'
+import {activeSilences, silences} from './silences.js'
 import {DEFAULT_STORM_THRESHOLD, groupStorms, type PlannedNotice} from './alert-storms.js'
 import {type Severity, severityRank} from '../../domain/severity.js'
+import {alertEvents, type CredentialExpiryEvent} from '../webhooks/alert-events.js'
+import {queueWantedEvents} from '../webhooks/wanted-events.js'
 
 /**
  * Step 2 of the alert pipeline (docs/architecture.md): bring the `alerts` table in line
@@ -22,6 +24,8 @@ import {type Severity, severityRank} from '../../domain/severity.js'
  */
 
 export interface ReconcileResult {
+  /** Credential alerts that fired or escalated (expiring, expired): Datadog events are sent for them (alert-check.ts). */
+  readonly credentialExpiry: readonly CredentialExpiryEvent[]
   readonly escalated: number
   /** Active credentials and tenants the rules looked at. */
   readonly evaluated: number
@@ -40,6 +44,8 @@ export interface ReconcileResult {
   readonly silenced: number
   /** Notifications of resolving alerts that had not been sent, and now never will be. */
   readonly superseded: number
+  /** Webhook events queued (alert.*, credential.expiring, credential.expired; see webhooks/alert-events.ts). */
+  readonly webhookEvents: number
 }
 
 export interface QueuedNotification {
@@ -93,7 +99,7 @@ export async function reconcileAlerts(db: Db, options: ReconcileOptions): Promis
     }
 
     const superseded = await supersedeUnsent(trx, notifiedOfResolving.map((alert) => alert.id))
-    const workspaces = await workspaceSlugs(trx, notifiedOfResolving)
+    const workspaces = await workspaceSlugs(trx, decided.resolve)
     const resolving = new Map(notifiedOfResolving.map((alert) => [alert.id, alert]))
 
     const planned: PlannedNotice[] = decided.notices.map((notice) => {
@@ -115,6 +121,18 @@ export async function reconcileAlerts(db: Db, options: ReconcileOptions): Promis
     const digests = queued.filter((notice) => notice.covers !== undefined).length
     const notifications = queued.flatMap(({channels: names, covers, message}) => names.map((channel) => ({channel, message, ...(covers ? {covers} : {})})))
     await queueNotifications(trx, runId, notifications, now)
+    // The public events of what the alerts did, in this same transaction: a dry run's roll back queues nothing.
+    const events = alertEvents({
+      before: new Map(open.map((alert) => [alert.fingerprint, alert])),
+      candidates,
+      inserted,
+      inserts: decided.inserts,
+      now,
+      resolved: decided.resolve,
+      silenced: (candidate) => muting.some((silence) => silences(silence, candidate, now)),
+      workspaces,
+    })
+    const webhookEvents = await queueWantedEvents(trx, events.webhooks)
     await recordEvaluation(trx, rules, now, evaluation)
     if (options.dryRun) await trx.rollback().execute()
     else await trx.commit().execute()
@@ -124,6 +142,7 @@ export async function reconcileAlerts(db: Db, options: ReconcileOptions): Promis
     )
     return {
       ...decided.counts,
+      credentialExpiry: events.credentials,
       digests,
       evaluated: evaluation.evaluated,
       firing: steady.firing + candidates.length,
@@ -132,6 +151,7 @@ export async function reconcileAlerts(db: Db, options: ReconcileOptions): Promis
       runId,
       silenced: steady.silenced + decided.counts.silenced,
       superseded,
+      webhookEvents,
     }
   } catch (error) {
     await trx.rollback().execute().catch(() => {})
