@@ -1,5 +1,6 @@
 import {randomBytes, randomUUID} from 'node:crypto'
 import {createSocket, type Socket} from 'node:dgram'
+import {Readable} from 'node:stream'
 
 import {sql} from 'kysely'
 import {afterAll, beforeAll, beforeEach, expect, it} from 'vitest'
@@ -12,8 +13,13 @@ import {checkAlerts} from '../../src/services/alerts/alert-check.js'
 import {reconcileAlerts} from '../../src/services/alerts/alert-reconcile.js'
 import {addChannel} from '../../src/services/alerts/channels.js'
 import {createSilence} from '../../src/services/alerts/silences.js'
-import {rotateCredential, setCredential} from '../../src/services/credentials/credentials.js'
-import {createTenant} from '../../src/services/tenants/tenants.js'
+import {revokeCredential, rotateCredential, setCredential} from '../../src/services/credentials/credentials.js'
+import {checkHealth} from '../../src/services/health/health.js'
+import {importCredentials} from '../../src/services/import/credential-import.js'
+import {changeTenantsFromCsv} from '../../src/services/import/tenant-changes.js'
+import {importTenantsCsv} from '../../src/services/import/tenant-import.js'
+import {applyShopifyWebhook} from '../../src/services/integrations/shopify-webhooks.js'
+import {changeTenantStatus, createTenant, deleteTenant, updateTenant} from '../../src/services/tenants/tenants.js'
 import {addSubscription} from '../../src/services/webhooks/subscriptions.js'
 import {createWorkspace, findWorkspace, type Workspace} from '../../src/services/workspaces/workspaces.js'
 import {SlackFake} from '../fakes/slack-fake.js'
@@ -249,5 +255,151 @@ describeEachBackend('webhook events', (database) => {
       ['error', event.fields.k, 'Shopify credential "backup" of dd expired'],
     ])
     expect(agent.datagrams.join('\n')).not.toContain(canary)
+  })
+
+  it('queues the audited changes as public events: tenant created, updated, status changed, app uninstalled, deleted; credential set, rotated, revoked', async () => {
+    const {db} = database()
+    await addSubscription(db, keyring, audit, {...local, events: ['tenant.*', 'credential.*'], name: 'crm', url: 'http://127.0.0.1:9/crm'})
+    const t0 = new Date()
+    await createTenant(db, workspace, audit, {name: 'Acme', shopify_shop: 'acme.myshopify.com', tenant_id: 'acme', type: 'shopify'})
+    await updateTenant(db, workspace, audit, 'acme', {name: 'Acme Inc'})
+    await changeTenantStatus(db, workspace, audit, 'acme', 'suspended')
+    await changeTenantStatus(db, workspace, audit, 'acme', 'active')
+    await setCredential(db, keyring, workspace, audit, {service: 'shopify', tenantId: 'acme'}, {expiresAt: new Date(t0.getTime() + 90 * DAY), value: `${canary}-1`}, t0)
+    await rotateCredential(db, keyring, workspace, audit, {service: 'shopify', tenantId: 'acme'}, {expiresAt: new Date(t0.getTime() + 180 * DAY), value: `${canary}-2`}, t0)
+    await revokeCredential(db, workspace, audit, {service: 'shopify', tenantId: 'acme'}, t0)
+    await applyShopifyWebhook(db, {actor: 'shopify', source: 'webhook'}, {shop: 'acme.myshopify.com', topic: 'app/uninstalled', webhookId: randomUUID()})
+    await deleteTenant(db, workspace, audit, 'acme')
+    // A rolled-back change queues nothing.
+    await db
+      .transaction()
+      .execute(async (trx) => {
+        await createTenant(trx, workspace, audit, {name: 'Ghost', shopify_shop: 'ghost.myshopify.com', tenant_id: 'ghost', type: 'shopify'})
+        throw new Error('rolled back')
+      })
+      .catch(() => {})
+
+    const {rows} = await queuedSince(db)
+    expect(rows.map((row) => row.event_type)).toEqual([
+      'tenant.created',
+      'tenant.updated',
+      'tenant.status_changed',
+      'tenant.status_changed',
+      'credential.set',
+      'credential.rotated',
+      'credential.revoked',
+      'tenant.app_uninstalled',
+      'tenant.deleted',
+    ])
+    const data = rows.map((row) => row.payload.data)
+    expect(data[0]).toMatchObject({actor: 'alice', fields: {name: 'Acme', tenant_id: 'acme', type: 'shopify'}, id: 'acme', source: 'cli', workspace: 'default'})
+    expect(data[1]).toMatchObject({changes: {name: {from: 'Acme', to: 'Acme Inc'}}, id: 'acme'})
+    expect(data[2]).toMatchObject({changes: {status: {from: 'active', to: 'suspended'}}, id: 'acme'})
+    expect(data[4]).toMatchObject({id: 'acme', label: 'default', service: 'shopify', version: 1})
+    expect(data[5]).toMatchObject({id: 'acme', service: 'shopify', version: 2})
+    expect(data[7]).toMatchObject({actor: 'shopify', changes: {status: {from: 'active', to: 'inactive'}}, id: 'acme', shop: 'acme.myshopify.com', topic: 'app/uninstalled'})
+    expect(data[8]).toMatchObject({id: 'acme', workspace: 'default'})
+    await expectNoSecret()
+  })
+
+  it('queues one batch.completed per run, with counts and no rows: a large import is one event, a dry run none', async () => {
+    const {db} = database()
+    await addSubscription(db, keyring, audit, {...local, events: ['tenant.*', 'batch.*'], name: 'crm', url: 'http://127.0.0.1:9/crm'})
+    // 25 chunks of 1,000: 25 `tenants.imported` audit events, none of them 1,000 tenant.created events.
+    const rows = 25_000
+    const lines = ['tenant_id,name,type,shopify_shop']
+    for (let index = 0; index < rows; index++) lines.push(`t${index},Tenant ${index},shopify,t${index}.myshopify.com`)
+    lines.push('bad id!,Nope,shopify,nope.myshopify.com')
+    const csv = `${lines.join('\n')}\n`
+    const run = (text: string, options: {atomic?: boolean; dryRun?: boolean} = {}) =>
+      database().bulk((session) => importTenantsCsv(session, audit, Readable.from([text]), {chunkSize: 1000, source: 'fleet.csv', workspace, ...options}))
+
+    await run('tenant_id,name,type,shopify_shop\nd1,D,shopify,d1.myshopify.com\n', {dryRun: true})
+    expect((await queuedSince(db)).rows).toEqual([])
+    const imported = await run(csv)
+    expect(imported).toMatchObject({created: rows, rejected: 1})
+    const {rows: queued} = await queuedSince(db)
+    expect(queued.map((row) => row.event_type)).toEqual(['batch.completed'])
+    expect(Number((await sql<{n: number}>`select count(*) as n from events where type = 'tenants.imported' and data->>'run' = ${imported.run}`.execute(db)).rows[0]?.n)).toBe(25)
+    expect(queued[0]?.payload.data).toEqual({
+      atomic: false,
+      batch: 'tenants create',
+      committed: true,
+      counts: {created: rows, read: rows + 1, rejected: 1, skipped: 0, updated: 0},
+      runId: imported.run,
+      source: 'fleet.csv',
+      workspace: 'default',
+    })
+
+    // Atomic and refused: one event, committed false (nothing kept); atomic and clean: committed true.
+    await sql`truncate webhook_deliveries`.execute(db)
+    await run('tenant_id,name,type,shopify_shop\nx1,X,shopify,x1.myshopify.com\nbad id!,Nope,shopify,nope.myshopify.com\n', {atomic: true})
+    await run('tenant_id,name,type,shopify_shop\nx2,X,shopify,x2.myshopify.com\n', {atomic: true})
+    const atomic = (await queuedSince(db)).rows.filter((row) => row.event_type === 'batch.completed').map((row) => row.payload.data)
+    expect(atomic).toMatchObject([
+      {atomic: true, committed: false, counts: {created: 1, rejected: 1}},
+      {atomic: true, committed: true, counts: {created: 1, rejected: 0}},
+    ])
+  })
+
+  it('queues batch.completed for the other batch commands: tenant changes and credentials', async () => {
+    const {db} = database()
+    await addSubscription(db, keyring, audit, {...local, events: ['batch.completed'], name: 'ops', url: 'http://127.0.0.1:9/ops'})
+    for (const id of ['b1', 'b2']) await createTenant(db, workspace, audit, {name: id, shopify_shop: `${id}.myshopify.com`, tenant_id: id, type: 'shopify'})
+    await changeTenantsFromCsv(db, audit, Readable.from(['tenant_id\nb1\nb2\nmissing\n']), {kind: 'status', status: 'suspended'}, {source: 'suspend.csv', workspace})
+    await importCredentials(db, keyring, audit, Readable.from([`tenant_id,service,value\nb1,shopify,${canary}-b1\n`]), {workspace})
+    const data = (await queuedSince(db)).rows.map((row) => row.payload.data)
+    expect(data).toMatchObject([
+      {batch: 'tenants set-status', committed: true, counts: {changed: 2, read: 3, rejected: 1, unchanged: 0}, source: 'suspend.csv', workspace: 'default'},
+      {batch: 'credentials set', committed: true, counts: {created: 1, read: 1, rejected: 0}, workspace: 'default'},
+    ])
+    expect(String((data[1] as {runId: string}).runId)).toMatch(/^[\da-f-]{36}$/)
+    await expectNoSecret()
+  })
+
+  it('queues health.status_changed when a recorded health check differs from the previous one, with the checks not healthy', async () => {
+    const {db} = database()
+    const eu = await createWorkspace(db, audit, {slug: `eu-${randomBytes(3).toString('hex')}`})
+    await addSubscription(db, keyring, audit, {...local, events: ['health.*'], name: 'status', url: 'http://127.0.0.1:9/status'})
+    await addSubscription(db, keyring, audit, {...local, events: ['*'], name: 'eu-only', url: 'http://127.0.0.1:9/eu', workspace: eu})
+    const health = (now: Date) =>
+      checkHealth({
+        channelEnvironment: channelEnvironment({}),
+        cronMaxAgeMs: 15 * 60_000,
+        deep: false,
+        keyring: () => keyring,
+        latencyThresholdMs: 5000,
+        now: () => now,
+        open: async () => db,
+        record: true,
+        timeoutMs: 5000,
+        workspaceId: async () => workspace.id,
+      })
+    const t0 = new Date()
+    // The first run has nothing to differ from; cron has never run: degraded.
+    const first = await health(t0)
+    expect(first.status).toBe('degraded')
+    expect((await queuedSince(db)).rows).toEqual([])
+    expect((await health(t0)).status).toBe('degraded')
+    expect((await queuedSince(db)).rows).toEqual([])
+    // An expired credential makes it unhealthy.
+    await shop('late', new Date(t0.getTime() + HOUR), t0)
+    const worse = await health(new Date(t0.getTime() + 2 * HOUR))
+    expect(worse.status).toBe('unhealthy')
+    const {rows} = await queuedSince(db)
+    const changed = rows.filter((row) => row.event_type === 'health.status_changed')
+    expect(changed.map((row) => row.name)).toEqual(['status'])
+    expect(changed[0]?.payload).toEqual({
+      data: {
+        checks: worse.checks.filter((check) => check.status !== 'healthy').map(({name, reason, status}) => ({name, reason, status})),
+        from: 'degraded',
+        startedAt: new Date(t0.getTime() + 2 * HOUR).toISOString(),
+        to: 'unhealthy',
+      },
+      timestamp: new Date(t0.getTime() + 2 * HOUR).toISOString(),
+      type: 'health.status_changed',
+    })
+    expect(changed[0]?.payload.data.checks).toContainEqual({name: 'credentials', reason: expect.stringContaining('1 expired'), status: 'unhealthy'})
+    await expectNoSecret()
   })
 })

@@ -12,6 +12,7 @@ import {DEFAULT_SENDGRID_URL} from '../../notifiers/sendgrid.js'
 import {type ChannelProblem, type ChannelSpec, inspectChannels} from '../alerts/channels.js'
 import {credentialAad, describeCredential} from '../credentials/credentials.js'
 import {describeSpan} from '../credentials/credential-expiry.js'
+import {recordHealthRun} from './health-run-record.js'
 import {formatDuration} from '../../domain/durations.js'
 import {repositoryFile} from '../../domain/repository.js'
 import type {ChannelEnvironment, ProviderEnvironment} from '../../config/environment.js'
@@ -173,10 +174,7 @@ export async function checkHealth(options: HealthOptions): Promise<HealthReport>
     await within(
       opened.then(async (db) => {
         const workspaceId = (await options.workspaceId?.().catch(() => undefined)) ?? null
-        await db
-          .insertInto('health_runs')
-          .values({checks: JSON.stringify(report.checks), duration_ms: report.durationMs, started_at: startedAt, status: report.status, workspace_id: workspaceId})
-          .execute()
+        await recordHealthRun(db, report, workspaceId)
       }),
       RECORD_TIMEOUT_MS,
     ).catch(() => {})

@@ -1,6 +1,9 @@
+import {randomUUID} from 'node:crypto'
+
 import type {ControlledTransaction} from 'kysely'
 
 import type {Db, Schema} from '../../db/schema.js'
+import {queueWantedEvents} from '../webhooks/wanted-events.js'
 import type {Workspace} from '../workspaces/workspaces.js'
 import type {Rejection} from './tenant-row.js'
 
@@ -80,6 +83,61 @@ export async function finishSingleTransaction(single: ControlledTransaction<Sche
 
   await single.commit().execute()
   return true
+}
+
+/** What a finished run tells webhook subscribers (`batch.completed`): counts, never rows. */
+export interface BatchCompletion {
+  /** The command: `tenants create`, `tenants update`, `credentials set`... */
+  readonly batch: string
+  readonly counts: Readonly<Record<string, number>>
+  /** The run's id where it has one (the tenant import's, in its audit events); a new one otherwise. */
+  readonly runId?: string
+  /** Where the rows came from (a file name, or `stdin`), as the audit trail says. */
+  readonly source?: string
+}
+
+/**
+ * finishSingleTransaction, and the run's `batch.completed` event (README "Outbound webhooks"):
+ * one event for the whole run, however many rows (the rows' own audit events, such as an
+ * import's `tenants.imported` per chunk, are not tenant.created events: migrations/0015_webhooks.sql).
+ *
+ * - A dry run changed nothing: no event.
+ * - An atomic run that commits: queued in its one transaction, so it is sent only if the rows are kept.
+ * - An atomic run rolled back for rejected rows: an event with `committed: false` (a
+ *   subscriber tracking imports wants to know that one was refused), queued on its own.
+ * - Other runs commit chunk by chunk: the event is queued once the last one is written.
+ * A run that stops early (the database lost, a signal) never gets here and queues nothing:
+ * it did not complete, and the run that finishes the job (the same command again) does.
+ */
+export async function completeBatch(db: Db, single: ControlledTransaction<Schema> | undefined, options: BatchOptions, rejected: number, completion: BatchCompletion): Promise<boolean> {
+  const event = (committed: boolean) => [
+    {
+      data: {
+        atomic: Boolean(options.atomic),
+        batch: completion.batch,
+        committed,
+        counts: completion.counts,
+        runId: completion.runId ?? randomUUID(),
+        ...(completion.source === undefined ? {} : {source: completion.source}),
+        workspace: options.workspace.slug,
+      },
+      type: 'batch.completed' as const,
+      workspaceId: options.workspace.id,
+    },
+  ]
+  if (options.dryRun) return finishSingleTransaction(single, options, rejected)
+  if (single && rejected === 0) {
+    try {
+      await queueWantedEvents(single, event(true))
+    } catch (error) {
+      await single.rollback().execute().catch(() => {})
+      throw error
+    }
+  }
+
+  const committed = await finishSingleTransaction(single, options, rejected)
+  if (!single || !committed) await queueWantedEvents(db, event(committed))
+  return committed
 }
 
 /** The outcome's common part. */

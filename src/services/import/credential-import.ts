@@ -10,7 +10,7 @@ import {type CredentialColumn, type CredentialFileFormat, openCredentialFile, SE
 import {type CredentialCandidate, checkCredentialRow, credentialKey} from './credential-row.js'
 import {type CsvRow, normaliseColumnName} from './tenant-csv.js'
 import type {Rejection} from './tenant-row.js'
-import {batchOutcome, type BatchOptions, type BatchOutcome, finishSingleTransaction, Rejections, startSingleTransaction} from './batch-run.js'
+import {batchOutcome, type BatchOptions, type BatchOutcome, completeBatch, Rejections, startSingleTransaction} from './batch-run.js'
 
 /**
  * `batch credentials set --from-file`: streams a file of credentials (CSV or JSON lines) into
@@ -121,7 +121,7 @@ export async function importCredentials(db: Db, keyring: Keyring, audit: Audit, 
     throw error
   }
 
-  const committed = await finishSingleTransaction(single, options, counts.rejected)
+  const committed = await completeBatch(db, single, options, counts.rejected, {batch: 'credentials set', counts: {...counts}})
   // Rows refused by their own checks are reported as they are read, the others once their
   // chunk is written: Rejections gives them back in line order.
   return {...counts, ...batchOutcome(options, committed, started, file.ignored, rejections), format: file.format, onConflict}

@@ -11,7 +11,7 @@ import {type FieldChanges, STATUS_EVENTS} from '../tenants/tenants.js'
 import type {Workspace} from '../workspaces/workspaces.js'
 import {type CsvColumn, type CsvRow, openCsv, TENANT_CSV} from './tenant-csv.js'
 import {type Rejection, rejectionOf} from './tenant-row.js'
-import {batchOutcome, type BatchOptions, type BatchOutcome, finishSingleTransaction, Rejections, startSingleTransaction} from './batch-run.js'
+import {batchOutcome, type BatchOptions, type BatchOutcome, completeBatch, Rejections, startSingleTransaction} from './batch-run.js'
 
 /**
  * `batch tenants update|set-status|delete --from-csv`: changes to existing tenants named in
@@ -120,7 +120,8 @@ export async function changeTenantsFromCsv(db: Db, audit: Audit, input: Readable
     throw error
   }
 
-  const committed = await finishSingleTransaction(single, options, counts.rejected)
+  const batch = change.kind === 'update' ? 'tenants update' : change.kind === 'status' ? 'tenants set-status' : 'tenants delete'
+  const committed = await completeBatch(db, single, options, counts.rejected, {batch, counts: {...counts}, source: options.source})
   return {...counts, ...batchOutcome(options, committed, started, csv.ignored, rejections)}
 }
 

@@ -13,7 +13,7 @@ import {TENANT_FIELDS, type TenantField, type TenantFields} from '../../domain/t
 import {collectGarbage} from '../../util/collect-garbage.js'
 import type {FieldChanges} from '../tenants/tenants.js'
 import type {Workspace} from '../workspaces/workspaces.js'
-import {batchOutcome, type BatchOptions, type BatchOutcome, finishSingleTransaction, Rejections, startSingleTransaction} from './batch-run.js'
+import {batchOutcome, type BatchOptions, type BatchOutcome, completeBatch, Rejections, startSingleTransaction} from './batch-run.js'
 import {thousands} from '../../text/thousands.js'
 
 /**
@@ -254,9 +254,10 @@ export async function importTenantsCsv(session: BulkSession, audit: Audit, input
 
   let committed: boolean
   try {
-    committed = await finishSingleTransaction(single, options, counts.rejected)
+    committed = await completeBatch(db, single, options, counts.rejected, {batch: 'tenants create', counts: {...counts}, runId: run, source: options.source})
   } catch (error) {
-    if (error instanceof DatabaseUnavailableError) throw interrupted(error, tally, {...options, onConflict}, counts.created + counts.updated)
+    // Without a run-wide transaction every chunk is committed already: only the event was lost.
+    if (error instanceof DatabaseUnavailableError) throw interrupted(error, tally, {...options, onConflict}, single ? counts.created + counts.updated : undefined)
     throw error
   }
 
