@@ -10,7 +10,7 @@ export default class WebhooksEnable extends BaseCommand<typeof WebhooksEnable> {
   }
 
   static override description = 'Turns a webhook subscription back on after it was disabled (its receiver answered 410 Gone): events are queued for it again, and its pending deliveries are sent at the next delivery run. Events that happened while it was disabled were not queued for it. An enabled subscription is left as it is.'
-  static override examples = [example('crm', 'The receiver is back: resume.')]
+  static override examples = [example('crm', 'The receiver is back: resume.'), example('crm --json', 'As JSON: wasDisabled, and how many pending deliveries resume.')]
   static override summary = 'Re-enable a webhook subscription disabled by a 410 Gone.'
 
   async run(): Promise<{resumed: number; subscription: Subscription; wasDisabled: boolean}> {
