@@ -25,7 +25,17 @@ export interface ServeDependencies {
   readonly rateLimitPerMinute: number
 }
 
-export type ServeEnv = {Variables: AuthVariables & {started: number}}
+export type ServeEnv = {
+  Variables: AuthVariables & {
+    /**
+     * What a replay of this POST's answer under its Idempotency-Key says, when it must differ
+     * from the answer: a signing secret is shown once, and the idempotency store keeps
+     * answers in clear (services/api-keys/idempotency.ts), so it keeps this instead.
+     */
+    replayAnswer?: Record<string, unknown>
+    started: number
+  }
+}
 export type ServeApp = OpenAPIHono<ServeEnv>
 export type ServeContext = Context<ServeEnv>
 

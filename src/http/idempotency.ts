@@ -31,7 +31,7 @@ export function idempotency(deps: ServeDependencies): MiddlewareHandler<ServeEnv
     }
 
     await next()
-    const response = c.res.headers.get('content-type')?.includes('json') ? ((await c.res.clone().json()) as unknown) : null
+    const response = c.get('replayAnswer') ?? (c.res.headers.get('content-type')?.includes('json') ? ((await c.res.clone().json()) as unknown) : null)
     await finishIdempotent(deps.db(), principal.id, key, {response, status: c.res.status})
   }
 }

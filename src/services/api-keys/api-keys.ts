@@ -18,6 +18,8 @@ export const API_SCOPES = [
   'metrics:read',
   'tenants:read',
   'tenants:write',
+  'webhooks:read',
+  'webhooks:write',
 ] as const
 export type ApiScope = (typeof API_SCOPES)[number]
 
