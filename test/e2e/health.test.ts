@@ -14,7 +14,7 @@ import {seedAlerting} from '../helpers/seed-alerting.js'
 import {recordVerifications} from '../../src/services/verification/verification-store.js'
 
 const KEY = randomBytes(32).toString('base64')
-const CHECKS = ['database', 'migrations', 'encryption', 'credentials', 'credential_verification', 'channels', 'deliveries', 'cron']
+const CHECKS = ['database', 'migrations', 'encryption', 'credentials', 'credential_verification', 'channels', 'deliveries', 'webhooks', 'cron']
 
 interface Report {
   checks: Array<{durationMs: number; name: string; reason: string; status: string; value?: {unit: string; value: number}}>
@@ -38,7 +38,7 @@ describeEachCliBackend('health check from the command line', (target) => {
     expect(text.stdout).toMatch(/^!\s+channels\s+degraded\s+\d+ ms\s+no channel configured/m)
     expect(text.stdout).toMatch(/^!\s+cron\s+degraded\s+\d+ ms\s+alerts check-now has never run/m)
     expect(text.stdout).toMatch(/^✓\s+database\s+healthy\s+/m)
-    expect(text.stdout).toMatch(/\n! degraded \(8 checks in \d+ ms\)\n$/)
+    expect(text.stdout).toMatch(/\n! degraded \(9 checks in \d+ ms\)\n$/)
     expect(text.stderr).toContain('Degraded: channels, cron.')
 
     const json = await run(['--json'])
@@ -78,7 +78,7 @@ describeEachCliBackend('health check from the command line', (target) => {
     expect(report.status).toBe('healthy')
     const ok = await run(['--format', 'nagios'], slack)
     expect(ok.code).toBe(0)
-    expect(ok.stdout).toMatch(/^SYNTHEX OK - 8 checks healthy \| 'database'=[\d.]+ms [^\n]*'cron'=\d+s\n$/)
+    expect(ok.stdout).toMatch(/^SYNTHEX OK - 9 checks healthy \| 'database'=[\d.]+ms [^\n]*'cron'=\d+s\n$/)
 
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, ranAt + 1500 - Date.now())))
     const warning = await run(['--format', 'nagios', '--cron-max-age', '1s'], slack)
@@ -101,7 +101,7 @@ describeEachCliBackend('health check from the command line', (target) => {
     const text = await run([])
     expect(text.code).toBe(3)
     expect(text.stdout).toMatch(/^✗\s+credentials\s+unhealthy\s+\d+ ms\s+1 expired: see synthex credentials expiring$/m)
-    expect(text.stdout).toMatch(/\n✗ unhealthy \(8 checks in \d+ ms\)\n$/)
+    expect(text.stdout).toMatch(/\n✗ unhealthy \(9 checks in \d+ ms\)\n$/)
     expect((await run(['--format', 'prometheus'])).code).toBe(3)
 
     const nagios = await run(['--format', 'nagios'])

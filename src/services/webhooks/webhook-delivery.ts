@@ -67,6 +67,8 @@ export interface WebhookDeliveryResult {
 }
 
 export const DEFAULT_WEBHOOK_CONCURRENCY = 4
+/** disabled_reason of a subscription whose receiver answered 410 Gone. */
+export const GONE_REASON = 'gone (410)'
 /** How long a claim lasts. */
 export const LEASE_MS = 120_000
 /** A request starts only with its timeout and this much more of its lease left. */
@@ -284,14 +286,14 @@ async function disableGone(db: Db, subscription: DueSubscription): Promise<boole
   return db.transaction().execute(async (trx) => {
     const changed = await trx
       .updateTable('webhook_subscriptions')
-      .set({disabled_at: sql<Date>`now()`, disabled_reason: 'gone (410)', updated_at: sql<Date>`now()`})
+      .set({disabled_at: sql<Date>`now()`, disabled_reason: GONE_REASON, updated_at: sql<Date>`now()`})
       .where('id', '=', subscription.id)
       .where('disabled_at', 'is', null)
       .returning('name')
       .executeTakeFirst()
     if (!changed) return false
     await recordEvents(trx, {actor: 'synthex', source: 'webhooks'}, [
-      {aggregateId: subscription.name, aggregateType: 'webhook_subscription', data: {name: subscription.name, reason: 'gone (410)'}, type: 'webhook.disabled', workspaceId: subscription.workspace_id},
+      {aggregateId: subscription.name, aggregateType: 'webhook_subscription', data: {name: subscription.name, reason: GONE_REASON}, type: 'webhook.disabled', workspaceId: subscription.workspace_id},
     ])
     return true
   })
