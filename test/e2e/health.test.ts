@@ -46,7 +46,7 @@ describeEachCliBackend('health check from the command line', (target) => {
     const report = parseJson<Report>(json)
     expect(report.status).toBe('degraded')
     expect(report.checks.map((check) => check.name)).toEqual(CHECKS)
-    expect(report.checks.map((check) => check.status)).toEqual(['healthy', 'healthy', 'healthy', 'healthy', 'healthy', 'degraded', 'healthy', 'degraded'])
+    expect(report.checks.map((check) => check.status)).toEqual(['healthy', 'healthy', 'healthy', 'healthy', 'healthy', 'degraded', 'healthy', 'healthy', 'degraded'])
     expect(json.stderr).not.toContain('Degraded')
     const formatted = await run(['--format', 'json', '--fail-on', 'degraded'])
     expect(formatted.code).toBe(3)
@@ -164,7 +164,7 @@ describe('health check against a database that does not answer', () => {
     const report = parseJson<Report>(result)
     expect(report.status).toBe('unhealthy')
     expect(report.checks[0]).toMatchObject({name: 'database', reason: expect.stringContaining('connection refused'), status: 'unhealthy'})
-    expect(report.checks.slice(1).map((check) => check.reason)).toEqual(Array.from({length: 7}, () => 'not checked: the database is unreachable'))
+    expect(report.checks.slice(1).map((check) => check.reason)).toEqual(Array.from({length: 8}, () => 'not checked: the database is unreachable'))
     expect(elapsed).toBeLessThan(8000)
 
     const nagios = await runCli(['health', 'check', '--format', 'nagios'], {env: {DATABASE_URL: 'postgres://synthex@127.0.0.1:1/none', SYNTHEX_HOME: home}})
