@@ -196,7 +196,7 @@ async function deliverTo(subscription: DueSubscription, keyring: Keyring, run: R
     await Promise.all(Array.from({length: run.concurrency}, async () => work(subscription, target, feed, state, run)))
   } finally {
     // Claimed and not sent (the subscription paused, gone, or the run's time is up): due again at once.
-    run.recorder.release(feed.drain())
+    run.recorder.release(await feed.close())
   }
 }
 
@@ -315,19 +315,28 @@ class Feed {
     private readonly batch: number,
   ) {}
 
-  /** What was claimed and not taken. */
-  drain(): ClaimedRow[] {
+  /** Claims no more, and returns what was claimed and not taken (a claim under way included). */
+  async close(): Promise<ClaimedRow[]> {
+    this.#exhausted = true
+    await this.#claiming?.catch(() => {})
     return this.#queue.splice(0)
   }
 
   async next(): Promise<ClaimedRow | undefined> {
     for (;;) {
       const row = this.#queue.shift()
+      // The next batch is claimed while the workers still have half of this one to send: they never wait for a claim but the first.
+      if (this.#queue.length < this.batch / 2) this.#refill().catch(() => {})
       if (row) return row
       if (this.#exhausted) return undefined
-      this.#claiming ??= this.#claim().finally(() => (this.#claiming = undefined))
-      await this.#claiming
+      await this.#refill()
     }
+  }
+
+  #refill(): Promise<void> {
+    if (this.#exhausted) return Promise.resolve()
+    this.#claiming ??= this.#claim().finally(() => (this.#claiming = undefined))
+    return this.#claiming
   }
 
   async #claim(): Promise<void> {
