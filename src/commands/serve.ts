@@ -109,7 +109,7 @@ On the embedded database, serve holds it as the shared server (see \`synthex db 
               onRun: (result) =>
                 'error' in result
                   ? log({error: toErrorReport(result.error).message, event: 'alerts.check'})
-                  : log({event: 'alerts.check', failed: result.failed, firing: result.firing, new: result.new, resolved: result.resolved, sent: result.sent}),
+                  : log({event: 'alerts.check', failed: result.failed, firing: result.firing, new: result.new, resolved: result.resolved, sent: result.sent, webhooks: result.webhooks}),
             })
       const verification =
         verifyEveryMs === undefined

@@ -17,6 +17,7 @@ const LISTS = [
   ['alerts', 'silences'],
   ['alerts', 'deliveries'],
   ['usage', 'report'],
+  ['webhooks', 'deliveries'],
 ]
 
 describeEachCliBackend('CSV headers (issue 13, point 8)', (target) => {

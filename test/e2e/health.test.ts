@@ -14,7 +14,7 @@ import {seedAlerting} from '../helpers/seed-alerting.js'
 import {recordVerifications} from '../../src/services/verification/verification-store.js'
 
 const KEY = randomBytes(32).toString('base64')
-const CHECKS = ['database', 'migrations', 'encryption', 'credentials', 'credential_verification', 'channels', 'deliveries', 'cron']
+const CHECKS = ['database', 'migrations', 'encryption', 'credentials', 'credential_verification', 'channels', 'deliveries', 'webhooks', 'cron']
 
 interface Report {
   checks: Array<{durationMs: number; name: string; reason: string; status: string; value?: {unit: string; value: number}}>
@@ -38,7 +38,7 @@ describeEachCliBackend('health check from the command line', (target) => {
     expect(text.stdout).toMatch(/^!\s+channels\s+degraded\s+\d+ ms\s+no channel configured/m)
     expect(text.stdout).toMatch(/^!\s+cron\s+degraded\s+\d+ ms\s+alerts check-now has never run/m)
     expect(text.stdout).toMatch(/^✓\s+database\s+healthy\s+/m)
-    expect(text.stdout).toMatch(/\n! degraded \(8 checks in \d+ ms\)\n$/)
+    expect(text.stdout).toMatch(/\n! degraded \(9 checks in \d+ ms\)\n$/)
     expect(text.stderr).toContain('Degraded: channels, cron.')
 
     const json = await run(['--json'])
@@ -46,7 +46,7 @@ describeEachCliBackend('health check from the command line', (target) => {
     const report = parseJson<Report>(json)
     expect(report.status).toBe('degraded')
     expect(report.checks.map((check) => check.name)).toEqual(CHECKS)
-    expect(report.checks.map((check) => check.status)).toEqual(['healthy', 'healthy', 'healthy', 'healthy', 'healthy', 'degraded', 'healthy', 'degraded'])
+    expect(report.checks.map((check) => check.status)).toEqual(['healthy', 'healthy', 'healthy', 'healthy', 'healthy', 'degraded', 'healthy', 'healthy', 'degraded'])
     expect(json.stderr).not.toContain('Degraded')
     const formatted = await run(['--format', 'json', '--fail-on', 'degraded'])
     expect(formatted.code).toBe(3)
@@ -78,7 +78,7 @@ describeEachCliBackend('health check from the command line', (target) => {
     expect(report.status).toBe('healthy')
     const ok = await run(['--format', 'nagios'], slack)
     expect(ok.code).toBe(0)
-    expect(ok.stdout).toMatch(/^SYNTHEX OK - 8 checks healthy \| 'database'=[\d.]+ms [^\n]*'cron'=\d+s\n$/)
+    expect(ok.stdout).toMatch(/^SYNTHEX OK - 9 checks healthy \| 'database'=[\d.]+ms [^\n]*'cron'=\d+s\n$/)
 
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, ranAt + 1500 - Date.now())))
     const warning = await run(['--format', 'nagios', '--cron-max-age', '1s'], slack)
@@ -101,7 +101,7 @@ describeEachCliBackend('health check from the command line', (target) => {
     const text = await run([])
     expect(text.code).toBe(3)
     expect(text.stdout).toMatch(/^✗\s+credentials\s+unhealthy\s+\d+ ms\s+1 expired: see synthex credentials expiring$/m)
-    expect(text.stdout).toMatch(/\n✗ unhealthy \(8 checks in \d+ ms\)\n$/)
+    expect(text.stdout).toMatch(/\n✗ unhealthy \(9 checks in \d+ ms\)\n$/)
     expect((await run(['--format', 'prometheus'])).code).toBe(3)
 
     const nagios = await run(['--format', 'nagios'])
@@ -164,7 +164,7 @@ describe('health check against a database that does not answer', () => {
     const report = parseJson<Report>(result)
     expect(report.status).toBe('unhealthy')
     expect(report.checks[0]).toMatchObject({name: 'database', reason: expect.stringContaining('connection refused'), status: 'unhealthy'})
-    expect(report.checks.slice(1).map((check) => check.reason)).toEqual(Array.from({length: 7}, () => 'not checked: the database is unreachable'))
+    expect(report.checks.slice(1).map((check) => check.reason)).toEqual(Array.from({length: 8}, () => 'not checked: the database is unreachable'))
     expect(elapsed).toBeLessThan(8000)
 
     const nagios = await runCli(['health', 'check', '--format', 'nagios'], {env: {DATABASE_URL: 'postgres://synthex@127.0.0.1:1/none', SYNTHEX_HOME: home}})

@@ -3,7 +3,7 @@ import {mkdirSync, mkdtempSync, readdirSync, readFileSync} from 'node:fs'
 import {createServer as createHttpServer, type IncomingHttpHeaders} from 'node:http'
 import {join} from 'node:path'
 
-import {beforeAll, expect, inject, it} from 'vitest'
+import {afterAll, beforeAll, expect, inject, it} from 'vitest'
 
 import {PushgatewayFake} from '../fakes/pushgateway-fake.js'
 import {runCli} from '../helpers/cli.js'
@@ -11,6 +11,9 @@ import {describeEachCliBackend} from '../helpers/cli-backends.js'
 import {parseExposition} from '../helpers/exposition.js'
 import {withDatabase} from '../helpers/inspect-database.js'
 import {recordVerifications} from '../../src/services/verification/verification-store.js'
+import {derivedKeyId, Keyring} from '../../src/crypto/keyring.js'
+import {addSubscription} from '../../src/services/webhooks/subscriptions.js'
+import {WebhookReceiverFake} from '../fakes/webhook-receiver-fake.js'
 
 const KEY = randomBytes(32).toString('base64')
 
@@ -59,11 +62,21 @@ describeEachCliBackend('metrics', (target) => {
     return result.stdout
   }
 
+  const receiver = new WebhookReceiverFake()
+  afterAll(() => receiver.close())
+
   beforeAll(async () => {
     // Figures in every family: tenants of two types, credentials (one expiring soon, so an
     // alert fires), a check-now run (the heartbeat), a health check, and the commands themselves.
     const tenant = (id: string, type: string, extra: string[]) => ok(['tenant', 'tenants', 'create', '--tenant-id', id, '--name', `Tenant ${id}`, '--type', type, ...extra])
     await tenant('m1', 'shopify', ['--shopify-shop', 'm1.myshopify.com'])
+    // A webhook subscription whose receiver refuses the first delivery for an hour: one sent, one pending.
+    await receiver.listen()
+    receiver.failNext({headers: {'retry-after': '3600'}, status: 503})
+    const key = Buffer.from(KEY, 'base64')
+    await withDatabase(target(), (db) =>
+      addSubscription(db, new Keyring({id: derivedKeyId(key), key}), {actor: 'test', source: 'cli'}, {allowHttp: true, allowPrivateNetwork: true, events: ['tenant.created'], name: 'crm', url: `${receiver.url}/hook`}),
+    )
     await tenant('m2', 'shopify', ['--shopify-shop', 'm2.myshopify.com'])
     await tenant('m3', 'google_merchant', ['--gmc-merchant-id', '123456'])
     await ok(['credentials', 'set', 'm1', '--service', 'shopify', '--value-stdin', '--expires-in', '5d'], 'shpat_m1')
@@ -107,6 +120,7 @@ describeEachCliBackend('metrics', (target) => {
       'synthex_credential_next_expiry_seconds',
       'synthex_alerts_firing',
       'synthex_alert_deliveries',
+      'synthex_webhook_deliveries',
       'synthex_alerts_last_run_timestamp_seconds',
       'synthex_command_runs_total',
       'synthex_command_errors_total',
@@ -128,6 +142,8 @@ describeEachCliBackend('metrics', (target) => {
     expect(nextExpiry).toBeLessThanOrEqual(5 * 86_400)
     expect(sample(text, 'synthex_alerts_firing', {severity: 'warning'})).toBe(1)
     expect(sample(text, 'synthex_alerts_firing', {severity: 'critical'})).toBe(0)
+    expect(['pending', 'sent', 'failed'].map((state) => sample(text, 'synthex_webhook_deliveries', {state, subscription: 'crm'}))).toEqual([1, 1, 0])
+    expect(receiver.received).toHaveLength(2)
     const lastRun = sample(text, 'synthex_alerts_last_run_timestamp_seconds') ?? 0
     expect(Math.abs(lastRun - Date.now() / 1000)).toBeLessThan(600)
     expect(sample(text, 'synthex_command_runs_total', {command: 'tenant tenants create'})).toBe(3)
@@ -175,7 +191,7 @@ describeEachCliBackend('metrics', (target) => {
     const result = await run(['metrics', '--textfile', path])
     expect(result.code, result.stderr).toBe(0)
     expect(result.stdout).toBe('')
-    expect(result.stderr).toContain(`Wrote 14 metrics to ${path}.`)
+    expect(result.stderr).toContain(`Wrote 15 metrics to ${path}.`)
     expect(readdirSync(directory)).toEqual(['synthex.prom'])
     const text = readFileSync(path, 'utf8')
     expect(problems(text)).toEqual([])
@@ -210,7 +226,7 @@ describeEachCliBackend('metrics', (target) => {
     // A URL naming its own job keeps it; a push replaces the group's figures (PUT).
     const nightly = await run(['metrics', '--push', `${gatewayUrl}/metrics/job/nightly`])
     expect(nightly.code, nightly.stderr).toBe(0)
-    expect(nightly.stderr).toContain(`Pushed 14 metrics to the Pushgateway at ${gatewayUrl}/metrics/job/nightly.`)
+    expect(nightly.stderr).toContain(`Pushed 15 metrics to the Pushgateway at ${gatewayUrl}/metrics/job/nightly.`)
     await ok(['tenant', 'tenants', 'create', '--tenant-id', 'm4', '--name', 'Tenant m4', '--type', 'shopify', '--shopify-shop', 'm4.myshopify.com'])
     expect((await run(['metrics', '--push', `${gatewayUrl}/`])).code).toBe(0)
     const after = await (await fetch(`${gatewayUrl}/metrics`)).text()

@@ -71,6 +71,9 @@ export abstract class HttpFake {
   /** The provider's own answer to a well-formed or malformed request. */
   protected abstract answer(request: Received): Answer
 
+  /** What a fake does before answering a request it has received (keep it waiting, say). */
+  protected async wait(_request: Received): Promise<void> {}
+
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const chunks: Buffer[] = []
     for await (const chunk of request) chunks.push(chunk as Buffer)
@@ -84,6 +87,7 @@ export abstract class HttpFake {
 
     const received: Received = {at: Date.now(), body, headers: request.headers, json, method: request.method ?? 'GET', path: request.url ?? '/'}
     this.received.push(received)
+    await this.wait(received)
     const scripted = this.#script.shift()
     const answer = scripted ?? this.answer(received)
     const delay = (answer.delayMs ?? 0) + this.#latencyMs

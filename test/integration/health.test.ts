@@ -14,6 +14,7 @@ import {type CheckOutcome, checkHealth, type HealthOptions, type HealthReport} f
 import {changeTenantStatus, createTenant} from '../../src/services/tenants/tenants.js'
 import type {VerificationOutcome} from '../../src/services/verification/verification-result.js'
 import {recordVerifications} from '../../src/services/verification/verification-store.js'
+import {addSubscription} from '../../src/services/webhooks/subscriptions.js'
 import {findWorkspace, type Workspace} from '../../src/services/workspaces/workspaces.js'
 import {describeEachBackend} from '../helpers/backends.js'
 import {channelEnvironment, type Environment, providerEnvironment} from '../../src/config/environment.js'
@@ -29,7 +30,7 @@ const keyring = new Keyring(keyA)
 // A stand-in on http://127.0.0.1 needs the address policy's opt-outs.
 const SLACK_ENV = {SLACK_WEBHOOK_URL: 'http://127.0.0.1:9/services/T000/B000/XXXX', SYNTHEX_ALLOW_HTTP: '1', SYNTHEX_ALLOW_PRIVATE_NETWORK: '1'}
 
-type CheckName = 'channel env-slack' | 'channels' | 'credential_verification' | 'credentials' | 'cron' | 'database' | 'deliveries' | 'encryption' | 'google api' | 'migrations' | 'shopify api'
+type CheckName = 'channel env-slack' | 'channels' | 'credential_verification' | 'credentials' | 'cron' | 'database' | 'deliveries' | 'encryption' | 'google api' | 'migrations' | 'shopify api' | 'webhooks'
 /** The report's checks by name (a missing one is undefined, and fails the assertion on it). */
 const byName = (report: HealthReport) => Object.fromEntries(report.checks.map((check) => [check.name, check])) as Record<CheckName, CheckOutcome>
 
@@ -98,14 +99,14 @@ describeEachBackend('health check', (database) => {
   })
 
   beforeEach(async () => {
-    await sql`truncate health_runs, alert_notifications, alerts, alert_runs, channels, tenants cascade`.execute(database().db)
+    await sql`truncate health_runs, alert_notifications, alerts, alert_runs, channels, tenants, webhook_deliveries, webhook_subscriptions cascade`.execute(database().db)
   })
 
   it('finds a fresh setup degraded (no channel, cron never ran), records the run, and healthy once both are there', async () => {
     const {db} = database()
     const fresh = await health()
     expect(fresh.status).toBe('degraded')
-    expect(fresh.checks.map((check) => check.name)).toEqual(['database', 'migrations', 'encryption', 'credentials', 'credential_verification', 'channels', 'deliveries', 'cron'])
+    expect(fresh.checks.map((check) => check.name)).toEqual(['database', 'migrations', 'encryption', 'credentials', 'credential_verification', 'channels', 'deliveries', 'webhooks', 'cron'])
     expect(byName(fresh)).toMatchObject({
       channels: {reason: 'no channel configured: alerts only go to stderr (synthex alerts channels add)', status: 'degraded'},
       credentials: {reason: 'none expiring', status: 'healthy'},
@@ -114,6 +115,7 @@ describeEachBackend('health check', (database) => {
       deliveries: {status: 'healthy'},
       encryption: {reason: 'key present; no credential stored yet', status: 'healthy'},
       migrations: {reason: 'up to date', status: 'healthy'},
+      webhooks: {reason: 'no failed or waiting webhook deliveries', status: 'healthy'},
     })
     for (const check of fresh.checks) expect(check.durationMs, check.name).toBeGreaterThanOrEqual(0)
 
@@ -294,6 +296,37 @@ describeEachBackend('health check', (database) => {
     )
   })
 
+  it('is degraded by webhook deliveries failed in the last day, waiting on their receiver, or held by a subscription a 410 disabled, naming each', async () => {
+    const {db} = database()
+    const now = new Date('2025-06-01T12:00:00.000Z')
+    const subscription = async (name: string) => (await addSubscription(db, keyring, audit, {allowHttp: true, allowPrivateNetwork: true, events: ['*'], name, url: 'http://127.0.0.1:9/hook'})).subscription.id
+    const delivery = (subscriptionId: string, state: 'failed' | 'pending' | 'sent', values: {attempts?: number; createdAt: Date; finishedAt?: Date; nextAttemptAt?: Date}) =>
+      db
+        .insertInto('webhook_deliveries')
+        .values({attempts: values.attempts ?? 0, created_at: values.createdAt, event_type: 'tenant.created', finished_at: values.finishedAt ?? null, next_attempt_at: values.nextAttemptAt ?? values.createdAt, payload: '{}', state, subscription_id: subscriptionId})
+        .execute()
+    const crm = await subscription('crm')
+    const erp = await subscription('erp')
+    const gone = await subscription('gone')
+    // Healthy: sent, failed over a day ago, pending and fresh.
+    await delivery(crm, 'sent', {attempts: 1, createdAt: new Date(now.getTime() - HOUR)})
+    await delivery(crm, 'failed', {attempts: 9, createdAt: new Date(now.getTime() - 4 * DAY), finishedAt: new Date(now.getTime() - 25 * HOUR)})
+    await delivery(erp, 'pending', {createdAt: new Date(now.getTime() - MINUTE)})
+    expect(byName(await health({now: () => now})).webhooks).toMatchObject({reason: 'no failed or waiting webhook deliveries', status: 'healthy', value: {value: 0}})
+
+    await delivery(crm, 'failed', {attempts: 12, createdAt: new Date(now.getTime() - 3 * DAY), finishedAt: new Date(now.getTime() - HOUR)})
+    await delivery(erp, 'pending', {attempts: 2, createdAt: new Date(now.getTime() - 3 * MINUTE), nextAttemptAt: new Date(now.getTime() + 2 * MINUTE)})
+    await delivery(gone, 'pending', {attempts: 1, createdAt: new Date(now.getTime() - 3 * MINUTE)})
+    await db.updateTable('webhook_subscriptions').set({disabled_at: now, disabled_reason: 'gone (410)'}).where('id', '=', gone).execute()
+    expect(byName(await health({now: () => now})).webhooks).toMatchObject({
+      reason:
+        '1 failed on crm in the last 24 h, 1 pending on erp since 2025-06-01T11:57:00Z (3m ago, 2 attempts failed, next attempt in 2m), ' +
+        'gone disabled (its receiver answered 410 Gone) with 1 waiting: see synthex webhooks deliveries',
+      status: 'degraded',
+      value: {unit: '', value: 3},
+    })
+  })
+
   it('is degraded when the last check-now is older than the cron maximum age (a dead man\'s switch)', async () => {
     const now = new Date()
     await heartbeat(new Date(now.getTime() - 20 * MINUTE))
@@ -329,7 +362,7 @@ describeEachBackend('health check', (database) => {
     const [first, ...rest] = report.checks
     expect(first).toMatchObject({name: 'database', reason: 'Cannot connect to the database at postgres://127.0.0.1:1/x: connection refused.', status: 'unhealthy'})
     expect(rest.map((check) => [check.name, check.status, check.reason])).toEqual(
-      ['migrations', 'encryption', 'credentials', 'credential_verification', 'channels', 'deliveries', 'cron'].map((name) => [name, 'unhealthy', 'not checked: the database is unreachable']),
+      ['migrations', 'encryption', 'credentials', 'credential_verification', 'channels', 'deliveries', 'webhooks', 'cron'].map((name) => [name, 'unhealthy', 'not checked: the database is unreachable']),
     )
     expect(await healthRuns(database().db)).toHaveLength(before)
   })
@@ -356,14 +389,14 @@ describeEachBackend('health check', (database) => {
     await heartbeat(new Date())
     const env = {...SLACK_ENV, SLACK_WEBHOOK_URL: `http://127.0.0.1:${port}/services/T/B/X`, SYNTHEX_GOOGLE_API_URL: `http://127.0.0.1:${closed}`, SYNTHEX_SHOPIFY_API_URL: `http://127.0.0.1:${port}`}
     const report = await health({deep: true, env, timeoutMs: 2000})
-    expect(report.checks.map((check) => check.name)).toEqual(['database', 'migrations', 'encryption', 'credentials', 'credential_verification', 'channels', 'deliveries', 'cron', 'channel env-slack', 'shopify api', 'google api'])
+    expect(report.checks.map((check) => check.name)).toEqual(['database', 'migrations', 'encryption', 'credentials', 'credential_verification', 'channels', 'deliveries', 'webhooks', 'cron', 'channel env-slack', 'shopify api', 'google api'])
     expect(byName(report)['channel env-slack']).toMatchObject({reason: expect.stringMatching(new RegExp(`^127\\.0\\.0\\.1:${port} reachable in [\\d.]+ ms$`)), status: 'healthy'})
     expect(byName(report)['shopify api']).toMatchObject({reason: expect.stringMatching(new RegExp(`^127\\.0\\.0\\.1:${port} reachable in `)), status: 'healthy', value: {unit: 'ms'}})
     expect(byName(report)['google api']).toMatchObject({reason: `127.0.0.1:${closed}: network error: ECONNREFUSED`, status: 'unhealthy'})
     expect(report.status).toBe('unhealthy')
 
     // Without --deep nothing is probed.
-    expect((await health({env})).checks).toHaveLength(8)
+    expect((await health({env})).checks).toHaveLength(9)
   })
 
   it('raises a critical health_failing alert after 3 unhealthy runs in a row, and resolves it after a healthy one', async () => {

@@ -13,7 +13,7 @@ import {DEFAULT_STORM_THRESHOLD} from '../../services/alerts/alert-storms.js'
 export default class AlertsCheckNow extends BaseCommand<typeof AlertsCheckNow> {
   // Delivery workers of several channels claim and record at once.
   static override databasePoolSize = 8
-  static override description = `Evaluates the alert rules, reconciles the alerts (new, escalated, reminded, resolved, silenced) and delivers the notifications this calls for to every channel, then prints a one-line summary. Run it from cron every few minutes.
+  static override description = `Evaluates the alert rules, reconciles the alerts (new, escalated, reminded, resolved, silenced) and delivers the notifications this calls for to every channel, then sends the webhook deliveries that are due (as \`synthex webhooks deliver\` does), then prints a one-line summary. Run it from cron every few minutes.
 
 Overlapping runs are safe: the reconcile runs under a database lock and each notification is delivered once. A channel that is down loses nothing: its notifications stay in the outbox and are retried with backoff (honouring Retry-After, for an hour at most) by this and later runs; \`synthex alerts deliveries\` shows them. With no channel configured, alerts are printed on stderr.
 
@@ -96,6 +96,9 @@ A storm (more than --digest-over notifications of one rule, severity and kind in
       process.stdout.write(`${summaryLine(result)}\n`)
     }
 
+    for (const name of result.webhooks.unopened) this.output.warn(`Webhook subscription ${name} could not be opened (is its encryption key configured?): its deliveries wait.`)
+    for (const name of result.webhooks.disabled) this.output.warn(`Webhook subscription ${name} answered 410 Gone and was disabled: its deliveries wait until it is enabled again.`)
+
     if (failOn && result.highestFiring && severityRank(result.highestFiring) >= severityRank(failOn as Severity)) {
       this.output.info(`A ${result.highestFiring} alert is firing (--fail-on ${failOn}): exit 3. See \`synthex alerts list\`.`)
       process.exitCode = 3
@@ -113,5 +116,8 @@ export function summaryLine(result: CheckResult): string {
   const changes = `new ${n(result.new)}, escalated ${n(result.escalated)}, reminded ${n(result.reminded)}, resolved ${n(result.resolved)}, silenced ${n(result.silenced)}`
   const prefix = result.dryRun ? 'dry run: ' : ''
   const delivery = result.dryRun ? `would send ${n(result.queued)}` : `sent ${n(result.sent)} · failed ${n(result.failed)} · pending retry ${n(result.pendingRetry)}`
-  return `${prefix}evaluated ${n(result.evaluated)} · firing ${n(result.firing)} (${changes}) · ${delivery}`
+  const {webhooks} = result
+  // Said only where there are webhooks to speak of: without subscriptions the line is as it was.
+  const hooks = webhooks.sent + webhooks.retried + webhooks.failed + webhooks.pending + webhooks.disabled.length > 0 ? ` · webhooks sent ${n(webhooks.sent)}, retried ${n(webhooks.retried)}, failed ${n(webhooks.failed)}, pending ${n(webhooks.pending)}` : ''
+  return `${prefix}evaluated ${n(result.evaluated)} · firing ${n(result.firing)} (${changes}) · ${delivery}${hooks}`
 }

@@ -9,9 +9,14 @@ import {recordAlertRun} from './alerts.js'
 import {notifierFor, resolveChannels} from './channels.js'
 import {type Severity} from '../../domain/severity.js'
 import type {ChannelEnvironment, DogStatsdTarget} from '../../config/environment.js'
+import {deliverWebhooks} from '../webhooks/webhook-delivery.js'
 import {sendExpiryEvents} from './expiry-datadog-events.js'
 
-/** `alerts check-now`: evaluate and reconcile, then deliver the outbox, then record the run. */
+/**
+ * `alerts check-now`: evaluate and reconcile, then deliver the outbox, then the webhook
+ * outbox (src/services/webhooks/webhook-delivery.ts) in what is left of --max-wait, then
+ * record the run.
+ */
 
 export interface CheckOptions {
   readonly consoleUrl?: string
@@ -47,13 +52,29 @@ export interface CheckResult {
   readonly runId: string
   readonly sent: number
   readonly silenced: number
+  /** The webhook deliveries this run sent, retried, failed for good, and left pending; subscriptions a 410 disabled. None on a dry run, nor without a keyring. */
+  readonly webhooks: WebhookFigures
   /** On a dry run: what would be sent. */
   readonly wouldSend?: ReadonlyArray<{channel: string; kind: string; severity: Severity; summary: string}>
 }
 
+export interface WebhookFigures {
+  readonly disabled: readonly string[]
+  /** Subscriptions whose URL and secrets could not be opened (a missing key): their deliveries wait. */
+  readonly unopened: readonly string[]
+  readonly failed: number
+  readonly pending: number
+  readonly retried: number
+  readonly sent: number
+}
+
+/** Webhooks get at least this long, whatever the alert notifications took of --max-wait. */
+const MIN_WEBHOOK_WAIT_MS = 5000
+
 export async function checkAlerts(db: Db, options: CheckOptions): Promise<CheckResult> {
   const now = options.now ?? (() => new Date())
   const started = now()
+  const startedMs = performance.now()
   const runId = randomUUID()
   const channels = await resolveChannels(db, options.keyring, options.channelEnvironment)
   const reconciled = await reconcileAlerts(db, {channels, dryRun: options.dryRun, now: started, runId, stormThreshold: options.stormThreshold})
@@ -67,6 +88,16 @@ export async function checkAlerts(db: Db, options: CheckOptions): Promise<CheckR
         {claimant: runId, consoleUrl: options.consoleUrl, maxWaitMs: options.maxWaitMs, now, signal: options.signal},
       )
   await datadog
+  const maxWaitMs = options.maxWaitMs ?? 30_000
+  const webhooks =
+    options.dryRun || !options.keyring
+      ? {disabled: [], failed: 0, pending: 0, retried: 0, sent: 0, unopened: [], unrecorded: 0}
+      : await deliverWebhooks(db, options.keyring, {
+          claimant: runId,
+          maxWaitMs: Math.max(MIN_WEBHOOK_WAIT_MS, maxWaitMs - (performance.now() - startedMs)),
+          now,
+          signal: options.signal,
+        })
   const result: CheckResult = {
     channels: channels.map((channel) => channel.name),
     digests: reconciled.digests,
@@ -84,6 +115,7 @@ export async function checkAlerts(db: Db, options: CheckOptions): Promise<CheckR
     runId,
     sent: delivered.sent,
     silenced: reconciled.silenced,
+    webhooks: {disabled: webhooks.disabled, failed: webhooks.failed, pending: webhooks.pending, retried: webhooks.retried, sent: webhooks.sent, unopened: webhooks.unopened.map((entry) => entry.subscription)},
     ...(options.dryRun
       ? {wouldSend: reconciled.notifications.map(({channel, message}) => ({channel, kind: message.kind, severity: message.severity, summary: message.summary}))}
       : {}),
@@ -92,6 +124,14 @@ export async function checkAlerts(db: Db, options: CheckOptions): Promise<CheckR
   const {unrecorded} = delivered
   await recordAlertRun(db, {dryRun: result.dryRun, finishedAt: now(), id: runId, startedAt: started, summary: unrecorded.length > 0 ? {...summary, unrecorded: unrecorded.length} : summary})
   if (unrecorded.length > 0) throw unrecordedError(result, unrecorded)
+  if (webhooks.unrecorded > 0) {
+    throw new SynthexError(`${webhooks.unrecorded} webhook delivery outcome${webhooks.unrecorded === 1 ? '' : 's'} could not be recorded: they are due again once their claim ends, within ${LEASE_MS / 60_000} minutes, and one that had been sent may be sent again (under the same webhook-id).`, {
+      code: 'DELIVERY_NOT_RECORDED',
+      details: {runId, webhooks: result.webhooks},
+      hint: 'Run synthex health check: the database may be failing. synthex webhooks deliveries shows the webhook outbox.',
+    })
+  }
+
   return result
 }
 

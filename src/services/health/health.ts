@@ -9,6 +9,7 @@ import {guardedConnect} from '../../net/guarded-connect.js'
 import {policyOf} from '../../notifiers/network-options.js'
 import {DEFAULT_EVENTS_URL} from '../../notifiers/pagerduty.js'
 import {DEFAULT_SENDGRID_URL} from '../../notifiers/sendgrid.js'
+import {webhookProblems} from '../webhooks/webhook-deliveries.js'
 import {type ChannelProblem, type ChannelSpec, inspectChannels} from '../alerts/channels.js'
 import {credentialAad, describeCredential} from '../credentials/credentials.js'
 import {describeSpan} from '../credentials/credential-expiry.js'
@@ -140,6 +141,7 @@ export async function checkHealth(options: HealthOptions): Promise<HealthReport>
     ['credential_verification', async () => checkVerification(await db()), opened],
     ['channels', async () => checkChannels(await inspecting), opened],
     ['deliveries', async () => checkDeliveries(await db(), startedAt), opened],
+    ['webhooks', async () => checkWebhookDeliveries(await db(), startedAt), opened],
     ['cron', async () => checkCron(await db(), startedAt, options.cronMaxAgeMs), opened],
   ]
   const deadline = performance.now() + options.timeoutMs
@@ -316,6 +318,33 @@ async function checkDeliveries(db: Db, now: Date): ReturnType<Check> {
   return problems.length > 0
     ? {reason: `${problems.join(', ')}: see synthex alerts deliveries`, status: 'degraded', value: {unit: '', value: failed + pending}}
     : {reason: 'no failed or waiting notifications', status: 'healthy', value: {unit: '', value: 0}}
+}
+
+/**
+ * Webhook deliveries that did not get through, named by subscription as the deliveries check
+ * names channels: failed in the last day (refused, or three days of retries), pending on a
+ * receiver that keeps refusing them or for over an hour, and subscriptions a 410 disabled
+ * with deliveries waiting. Healthy when there are none (or no subscription at all).
+ */
+async function checkWebhookDeliveries(db: Db, now: Date): ReturnType<Check> {
+  const {failed, gone, waiting} = await webhookProblems(db, {failedSince: new Date(now.getTime() - FAILED_WINDOW_MS), stuckBefore: new Date(now.getTime() - STUCK_MS)})
+  const named = <T>(rows: readonly T[], say: (row: T) => string): string[] => {
+    const more = rows.length - MAX_CHANNELS_NAMED
+    return [...rows.slice(0, MAX_CHANNELS_NAMED).map(say), ...(more > 0 ? [`and ${more} more subscription${more === 1 ? '' : 's'}`] : [])]
+  }
+
+  const problems = [
+    ...named(failed, (row) => `${row.n} failed on ${row.subscription} in the last 24 h`),
+    ...named(waiting, (row) => {
+      const next = row.nextAt.getTime() > now.getTime() ? `next attempt in ${formatAge(row.nextAt.getTime() - now.getTime())}` : 'next attempt due now'
+      return `${row.n} pending on ${row.subscription} since ${timestamp(row.since)} (${formatAge(now.getTime() - row.since.getTime())} ago, ${row.attempts === 0 ? 'not yet attempted' : `${row.attempts} attempt${row.attempts === 1 ? '' : 's'} failed`}, ${next})`
+    }),
+    ...named(gone, (row) => `${row.subscription} disabled (its receiver answered 410 Gone) with ${row.n} waiting`),
+  ]
+  const count = [...failed, ...waiting, ...gone].reduce((sum, row) => sum + row.n, 0)
+  return problems.length > 0
+    ? {reason: `${problems.join(', ')}: see synthex webhooks deliveries`, status: 'degraded', value: {unit: '', value: count}}
+    : {reason: 'no failed or waiting webhook deliveries', status: 'healthy', value: {unit: '', value: 0}}
 }
 
 /** The dead-man's switch: cron is expected to run `alerts check-now` every few minutes. */

@@ -10,6 +10,7 @@ import {type HealthReport, type HealthStatus} from '../health/health.js'
 import {exposition, type MetricFamily} from '../../exporters/prometheus-text.js'
 import {SEVERITIES} from '../../domain/severity.js'
 import {VERIFICATION_OUTCOMES} from '../verification/verification-result.js'
+import {webhookDeliveryCounts} from '../webhooks/webhook-deliveries.js'
 
 /**
  * Fleet figures for Prometheus (`metrics`): tenants, credentials, the next expiry, firing
@@ -31,7 +32,7 @@ const UNVERIFIED = 'unverified'
 export const HEALTH_VALUE: Record<HealthStatus, number> = {degraded: 0.5, healthy: 1, unhealthy: 0}
 
 export async function fleetMetrics(db: Db, now = new Date()): Promise<MetricFamily[]> {
-  const [tenants, credentials, alerts, deliveries, commands, health, lastRun, verification] = await Promise.all([
+  const [tenants, credentials, alerts, deliveries, commands, health, lastRun, verification, webhooks] = await Promise.all([
     sql<{n: number; status: string; type: string; workspace: string}>`
       select w.slug as workspace, t.type, t.status, count(*)::int as n
       from tenants t join workspaces w on w.id = t.workspace_id group by 1, 2, 3 order by 1, 2, 3`.execute(db),
@@ -57,6 +58,7 @@ export async function fleetMetrics(db: Db, now = new Date()): Promise<MetricFami
     db.selectFrom('health_runs').select(['status', 'started_at', 'checks']).orderBy('id', 'desc').limit(1).executeTakeFirst(),
     db.selectFrom('alert_runs').select('started_at').where('dry_run', '=', false).orderBy('started_at', 'desc').limit(1).executeTakeFirst(),
     verificationMetrics(db),
+    webhookDeliveryCounts(db),
   ])
 
   const nextDays = credentials.rows.map((row) => row.next_days).filter((value): value is number => value !== null).map(Number)
@@ -91,6 +93,12 @@ export async function fleetMetrics(db: Db, now = new Date()): Promise<MetricFami
       help: 'Notifications in the outbox, by state.',
       name: 'synthex_alert_deliveries',
       samples: (['pending', 'sent', 'failed', 'superseded'] as const).map((state) => ({labels: {state}, value: states.get(state) ?? 0})),
+      type: 'gauge',
+    },
+    {
+      help: 'Webhook deliveries by subscription and state (pending, sent, failed); every state of every subscription.',
+      name: 'synthex_webhook_deliveries',
+      samples: webhooks.flatMap(({counts, subscription}) => (['pending', 'sent', 'failed'] as const).map((state) => ({labels: {state, subscription}, value: counts[state]}))),
       type: 'gauge',
     },
     {
