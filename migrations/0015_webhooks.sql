@@ -47,6 +47,8 @@ create table webhook_deliveries (
 
 create index webhook_deliveries_due on webhook_deliveries (next_attempt_at, id) where state = 'pending';
 create index webhook_deliveries_subscription on webhook_deliveries (subscription_id, id desc);
+-- A subscription's claims read only its pending rows, oldest first, not the sent ones before them.
+create index webhook_deliveries_pending on webhook_deliveries (subscription_id, id) where state = 'pending';
 
 -- A subscription's patterns: an exact type (`tenant.created`), a family (`tenant.*`) or `*`.
 create function webhook_matches(patterns text[], event_type text) returns boolean language sql immutable as $$
