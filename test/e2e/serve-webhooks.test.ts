@@ -37,7 +37,8 @@ describeEachCliBackend('synthex serve: webhook subscriptions', (target) => {
     keys.reader = await makeKey('hooks-reader', 'webhooks:read')
     keys.tenants = await makeKey('tenants-only', 'tenants:read,tenants:write')
     keys.eu = await makeKey('eu-admin', 'webhooks:read,webhooks:write', ['--workspace', 'eu'])
-    serve = await startServe(env())
+    // As a server is run: no opt-out of the address policy for the process.
+    serve = await startServe({...env(), SYNTHEX_ALLOW_HTTP: undefined, SYNTHEX_ALLOW_PRIVATE_NETWORK: undefined})
   })
 
   afterAll(async () => {
@@ -70,6 +71,9 @@ describeEachCliBackend('synthex serve: webhook subscriptions', (target) => {
     expect(invalid.json?.error.details.issues.map((issue: {field: string}) => issue.field).sort()).toEqual(['events', 'name', 'url'])
     const inside = await call('POST', '/api/webhook-subscriptions', {body: {events: ['*'], name: 'inside', url: `https://169.254.169.254/${canary}`}, key: keys.writer})
     expect([inside.status, inside.json?.error.details.issues[0].message]).toEqual([422, 'points to a link-local/metadata address, inside the network'])
+    // Nor may a key open the way into the server's network, unless whoever runs serve opted in.
+    const optOut = await call('POST', '/api/webhook-subscriptions', {body: {allowHttp: true, allowPrivateNetwork: true, events: ['*'], name: 'inside', url: `http://169.254.169.254/${canary}`}, key: keys.writer})
+    expect([optOut.status, optOut.json?.error.details.issues.map((issue: {field: string}) => issue.field)]).toEqual([422, ['allowHttp', 'allowPrivateNetwork']])
 
     const listed = await call('GET', '/api/webhook-subscriptions', {key: keys.reader})
     expect(listed.status).toBe(200)

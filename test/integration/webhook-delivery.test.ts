@@ -293,7 +293,7 @@ describeEachBackend('webhook delivery', (database) => {
     await subscribe('crm', other.url)
     receiver.hold()
     for (let index = 0; index < 10; index++) await tenantCreated()
-    const running = deliver(db, {concurrency: 1, requestTimeoutMs: 60_000})
+    const running = deliver(db, {concurrency: 1, maxWaitMs: 60_000, requestTimeoutMs: 60_000})
     // The stuck receiver holds its one request while the other gets all ten.
     await waitFor(() => (other.accepted.length === 10 && receiver.waiting === 1 ? true : undefined), 20_000, 'the healthy subscriber to get every event')
     receiver.release()

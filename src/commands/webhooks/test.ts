@@ -36,10 +36,10 @@ export default class WebhooksTest extends BaseCommand<typeof WebhooksTest> {
       answer: outcome.kind === 'sent' ? outcome.answer : null,
       disabled: result.disabled,
       durationMs: Math.round(result.durationMs),
-      error: outcome.kind === 'sent' ? null : outcome.error,
+      error: outcome.kind === 'sent' ? null : outcome.kind === 'interrupted' ? 'interrupted before an answer' : outcome.error,
       messageId: result.messageId,
       ok: outcome.kind === 'sent',
-      status: outcome.status,
+      status: outcome.kind === 'interrupted' ? null : outcome.status,
       subscription: result.subscription,
       urlHost: result.urlHost,
     }

@@ -1,5 +1,7 @@
 import {createRoute, z} from '@hono/zod-openapi'
 
+import {currentEnvironment} from '../../config/environment.js'
+import {networkSettings} from '../../config/settings.js'
 import {parseDuration} from '../../domain/durations.js'
 import {InvalidInputError} from '../../errors/input-errors.js'
 import type {ApiPrincipal} from '../../services/api-keys/api-keys.js'
@@ -67,8 +69,8 @@ const add = createRoute({
         'application/json': {
           schema: z
             .object({
-              allowHttp: z.boolean().optional().openapi({description: 'Allow a plain http:// URL. Default: https only.'}),
-              allowPrivateNetwork: z.boolean().optional().openapi({description: 'Allow a loopback, private, link-local or metadata address. Default: refused.'}),
+              allowHttp: z.boolean().optional().openapi({description: 'Allow a plain http:// URL (only where serve runs with SYNTHEX_ALLOW_HTTP=1). Default: https only.'}),
+              allowPrivateNetwork: z.boolean().optional().openapi({description: 'Allow a loopback, private, link-local or metadata address (only where serve runs with SYNTHEX_ALLOW_PRIVATE_NETWORK=1). Default: refused.'}),
               events: z.array(z.string().max(100)).max(100).openapi({description: `Event types, families (tenant.*) or *: ${WEBHOOK_EVENT_TYPES.join(', ')}.`}),
               name: z.string().max(63),
               url: z.string().max(2048).openapi({description: 'The receiver\'s https:// URL. Never returned.'}),
@@ -178,6 +180,16 @@ export function webhookSubscriptionRoutes(app: ServeApp, deps: ServeDependencies
   app.openapi(add, async (c) => {
     const principal = requireScope(c.get('principal'), 'webhooks:write')
     const body = c.req.valid('json')
+    // The opt-outs of the address policy open a way into the server's network (SSRF): over
+    // the API only where whoever runs serve opted in for the whole process.
+    const operator = networkSettings(currentEnvironment())
+    const refused = [
+      ...(body.allowHttp && !operator.allowHttp ? [{field: 'allowHttp', message: 'may be set over the API only when serve runs with SYNTHEX_ALLOW_HTTP=1; or use `synthex webhooks add --allow-http`'}] : []),
+      ...(body.allowPrivateNetwork && !operator.allowPrivateNetwork
+        ? [{field: 'allowPrivateNetwork', message: 'may be set over the API only when serve runs with SYNTHEX_ALLOW_PRIVATE_NETWORK=1; or use `synthex webhooks add --allow-private-network`'}]
+        : []),
+    ]
+    if (refused.length > 0) throw new InvalidInputError(refused)
     const workspace = await subscriptionWorkspace(deps, principal, body.workspace)
     const {secret, subscription} = await addSubscription(deps.db(), deps.keyring({sealing: true}), apiAudit(principal), {...body, workspace})
     const answer: Subscription & {secret: null | string; workspace: null | string} = {...subscription, secret, workspace: workspace?.slug ?? null}

@@ -238,8 +238,9 @@ async function work(subscription: DueSubscription, target: WebhookTarget, feed: 
       continue
     }
 
-    // Serialized once: these are the bytes signed and sent.
-    const body = JSON.stringify(row.payload)
+    // Serialized once: these are the bytes signed and sent, keys in the documented order
+    // (jsonb keeps its own), the same on every attempt.
+    const body = webhookBody(row.payload)
     const outcome = await sendWebhook(target, {body, id: row.message_id}, {signal: run.signal, timeoutMs: run.requestTimeoutMs})
     await record(subscription, row, outcome, state, run)
   }
@@ -248,6 +249,11 @@ async function work(subscription: DueSubscription, target: WebhookTarget, feed: 
 async function record(subscription: DueSubscription, row: ClaimedRow, outcome: SendOutcome, state: SubscriptionState, run: RunContext): Promise<void> {
   const attempt = row.attempts + 1
   switch (outcome.kind) {
+    case 'interrupted': {
+      run.recorder.release([row])
+      return
+    }
+
     case 'sent': {
       run.recorder.markSent(row, outcome.status, run.now())
       return
@@ -484,4 +490,10 @@ class OutcomeRecorder {
       ) as u(id, state, attempted, status, error, sent_at, finished_at, next_attempt_at)
       where d.id = u.id and d.claimed_by = ${this.claimant}`.execute(this.db)
   }
+}
+
+/** A stored payload as sent: `{"type","timestamp","data"}` in that order (CONTRACT, README). */
+export function webhookBody(payload: unknown): string {
+  const {data, timestamp, type, ...rest} = payload as Record<string, unknown>
+  return JSON.stringify({type, timestamp, data, ...rest})
 }

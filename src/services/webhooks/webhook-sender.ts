@@ -47,6 +47,7 @@ export type SendOutcome =
   | {readonly answer: null | string; readonly kind: 'sent'; readonly status: number}
   | {readonly error: string; readonly kind: 'failed' | 'gone'; readonly status: null | number}
   | {readonly error: string; readonly kind: 'retry'; readonly retryAfterMs: number | undefined; readonly status: null | number}
+  | {readonly kind: 'interrupted'}
 
 export interface SendOptions {
   readonly signal?: AbortSignal
@@ -79,11 +80,13 @@ export async function sendWebhook(target: WebhookTarget, message: WebhookMessage
   } catch (error) {
     // OutboundError messages never carry the URL or the host name (outbound-error.ts).
     if (!(error instanceof OutboundError)) throw error
+    // This run gave up (Ctrl-C, SIGTERM, its own stop): not the receiver's failure, no attempt.
+    if (error.reason === 'interrupted') return {kind: 'interrupted'}
     return error.retryable ? {error: error.message, kind: 'retry', retryAfterMs: undefined, status: null} : {error: error.message, kind: 'failed', status: null}
   }
 
   const {status} = response
-  const said = providerMessage(response.body, [target.url, ...target.secrets])
+  const said = providerMessage(response.body, [target.url, ...urlSecrets(target.url), ...target.secrets])
   const answer = said === null ? null : response.truncated && !said.endsWith('...') ? `${said}...` : said
   if (status >= 200 && status < 300) return {answer, kind: 'sent', status}
   if (status >= 300 && status < 400) {
@@ -99,4 +102,29 @@ export async function sendWebhook(target: WebhookTarget, message: WebhookMessage
   }
 
   return {error: text, kind: 'failed', status}
+}
+
+/**
+ * The parts of a URL that may be its secret, for scrubbing an answer that quotes them
+ * (Express's `Cannot POST /hooks/<token>`, n8n's `webhook "<uuid>" is not registered`):
+ * the path with its query, each path segment and query value of 8 characters or more.
+ */
+export function urlSecrets(url: string): string[] {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return []
+  }
+
+  const parts = [`${parsed.pathname}${parsed.search}`, parsed.pathname, ...parsed.pathname.split('/'), ...[...parsed.searchParams.values()]]
+  return [...new Set(parts.flatMap((part) => [part, safeDecode(part)]))].filter((part) => part.length >= 8)
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
 }
