@@ -37,6 +37,8 @@ create table credential_verifications (
 create index credential_verifications_tenant on credential_verifications (tenant_id, verified_at desc);
 create index credential_verifications_credential on credential_verifications (credential_id, verified_at desc);
 create index credential_verifications_run on credential_verifications (run_id) where run_id is not null;
+-- Pruning reads the oldest answers only.
+create index credential_verifications_age on credential_verifications (verified_at);
 
 -- The latest answer per credential, kept beside the history so that credential_invalid,
 -- health check and reports read one row per credential, not the history.

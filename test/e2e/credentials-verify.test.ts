@@ -61,7 +61,7 @@ describeEachCliBackend('credentials verify', (target) => {
       valid: {},
     })
     const transcript: CliResult[] = []
-    const all = await run(['credentials', 'verify', '--all', '-w', workspace, '--timeout', '2s', '--json'])
+    const all = await run(['credentials', 'verify', '--all', '-w', workspace, '--timeout', '5s', '--json'])
     transcript.push(all)
     expect(all.code, all.stderr).toBe(3)
     const report = parseJson<Report>(all)
@@ -132,7 +132,7 @@ describeEachCliBackend('credentials verify', (target) => {
   it('stops on SIGINT with exit 130 keeping what was answered, and the next --all verifies only the rest', async () => {
     const shops = Object.fromEntries(Array.from({length: 24}, (_, index) => [`t${String(index).padStart(2, '0')}`, {}]))
     const {workspace} = await fleet(shops)
-    fake.answerDelay(100)
+    fake.answerDelay(300)
     const first = startCli(['credentials', 'verify', '--all', '-w', workspace, '--concurrency', '2'], {
       env: {...target().env, SHOPIFY_SCOPES: REQUIRED, SYNTHEX_ENCRYPTION_KEY: `k:${key}`, SYNTHEX_SHOPIFY_API_URL: fake.apiUrl},
     })

@@ -40,7 +40,7 @@ describeEachCliBackend('serve --verify-every', (target) => {
 
     // Stopped midway: answers are slow, and the process is stopped once some have come.
     fake.reset()
-    fake.answerDelay(250)
+    fake.answerDelay(600)
     const first = await startServe(env, ['--verify-every', '1h'])
     try {
       // Eight in flight at a time, two requests each: twenty requests mean eight answered.

@@ -20,11 +20,11 @@ export default class CredentialsVerify extends BaseCommand<typeof CredentialsVer
   static override args = {'tenant-id': Args.string({description: 'The tenant whose credentials to verify (or --all).'})}
   static override description = `Calls each credential's provider with it, read-only, and records the answer: Shopify's Admin API (GET shop.json, then the token's access scopes against SHOPIFY_SCOPES, with X-Shopify-Access-Token), Google's token endpoint and Merchant API. The value goes to the provider and nowhere else; the provider's error text is kept verbatim but scrubbed.
 
-Outcomes: valid; scopes_missing (a scope of SHOPIFY_SCOPES not granted, or 403); rejected (401 revoked or invalid, 402 shop frozen, 404 no such shop, 423 shop locked); throttled (still 429 after honouring Retry-After 3 times); timeout (no answer within --timeout); error (5xx, network, an answer that is not the provider's).
+Outcomes: valid; scopes_missing (a required scope not granted: SHOPIFY_SCOPES, SYNTHEX_GOOGLE_SCOPES; or 403); rejected (401 revoked or invalid, Google's invalid_grant, 402 shop frozen, 404 no such shop or account, 423 shop locked, a value that is no credential); throttled (still 429 on the third attempt, each after the Retry-After asked, up to a minute); timeout (no answer within --timeout); error (5xx, network, an answer that is not the provider's).
 
 --all verifies every active credential of the fleet (every workspace, or only the one given with --workspace / SYNTHEX_WORKSPACE), --concurrency at a time and never more than Shopify's REST rate per shop (a bucket of 40 leaking 2 a second). Interrupted (Ctrl-C, SIGTERM, or killed), the next --all of the same scope resumes where it stopped; --restart starts afresh.
 
-Exit codes: 0 when every credential verified is valid; 3 when any is rejected or scopes_missing (with --fail-on any, also throttled, timeout or error); 130 when interrupted. SYNTHEX_SHOPIFY_API_URL ({shop} is replaced by the shop's domain) points the calls at a proxy or a stand-in.`
+Exit codes: 0 when no credential is rejected or scopes_missing (throttled, timeout and error are reported, and exit 3 only with --fail-on any); 3 when one is; 1 when a run of the same credentials is in progress elsewhere; 130 when interrupted. SYNTHEX_SHOPIFY_API_URL ({shop} is replaced by the shop's domain) points the calls at a proxy or a stand-in.`
 
   static override examples = [
     example('acme-us', "Is acme-us's Shopify token still accepted, with the scopes the app needs?"),

@@ -45,7 +45,8 @@ export const verifyShopify: Verifier = async (target, options) => {
   }
 
   const token = target.value.trim()
-  if (!HEADER_SAFE.test(token)) return result({message: 'The stored value is not an access token (empty, or with spaces or control characters).', outcome: 'error', reason: 'malformed_credential'})
+  // A value that can never work is the credential's fault, as a malformed Google file is.
+  if (!HEADER_SAFE.test(token)) return result({message: 'The stored value is not an access token (empty, or with spaces or control characters).', outcome: 'rejected', reason: 'malformed_credential'})
 
   const base = shopBase(options, shop)
   const headers: Record<string, string> = {accept: 'application/json', 'x-shopify-access-token': token}

@@ -1,3 +1,4 @@
+import {randomUUID} from 'node:crypto'
 import {hostname} from 'node:os'
 
 import {sql} from 'kysely'
@@ -74,6 +75,8 @@ export interface RunOptions {
   readonly onProgress?: (progress: VerificationProgress) => void
   /** Start a new fleet run even if the last one of the scope did not finish. */
   readonly restart?: boolean
+  /** Scheduled fleet runs: do nothing (VerificationNotDue) when a run of the scope started within this many ms. */
+  readonly dueAfterMs?: number
   /** Aborted to stop: nothing new starts, requests in flight are abandoned, what was answered is stored. */
   readonly signal?: AbortSignal
   readonly timeoutMs: number
@@ -119,6 +122,8 @@ export interface VerificationRunResult {
 }
 
 export const MAX_FAILURES = 1000
+/** The longest Retry-After a run waits out before asking again. */
+const MAX_RETRY_AFTER_MS = 60_000
 
 interface Row {
   readonly ciphertext: string
@@ -154,15 +159,27 @@ export async function runVerification(db: Db, scope: VerificationScope, options:
 
   // A fleet run picks up the last run of its scope if that one did not finish; a run of one
   // tenant, or --restart, starts afresh. Either way it holds the run's lease while it works.
-  const {resumed, runId, total} = await claimRun(db, key, await countOf(select(null)), {resume: !tenantUuid && !options.restart})
+  const {claimant, resumed, runId, total} = await claimRun(db, key, await countOf(select(null)), {dueAfterMs: tenantUuid ? undefined : options.dueAfterMs, resume: !tenantUuid && !options.restart})
   const left = resumed ? await countOf(select(runId)) : total
-  const lease = setInterval(() => void renewLease(db, runId).catch(() => {}), LEASE_RENEW_MS)
+  // A renewal that finds the lease another's stops the run: two processes must never verify
+  // the same credentials (nor fill the same shops' buckets) at once. A renewal that fails
+  // (the database away for a moment) is tried again at the next tick, within the lease.
+  const lost = new AbortController()
+  const lease = setInterval(() => {
+    renewLease(db, runId, claimant)
+      .then((held) => {
+        if (!held) lost.abort()
+      })
+      .catch(() => {})
+  }, LEASE_RENEW_MS)
   let outcome: {verified: number}
   try {
-    outcome = await verifyAll(db, select, runId, left, options)
+    outcome = await verifyAll(db, select, runId, left, {...options, signal: options.signal ? AbortSignal.any([options.signal, lost.signal]) : lost.signal})
   } finally {
     clearInterval(lease)
   }
+
+  if (lost.signal.aborted) throw new LeaseLost()
 
   const counts = await runCounts(db, runId)
   const alreadyVerified = Math.max(0, Object.values(counts).reduce((sum, n) => sum + n, 0) - outcome.verified)
@@ -171,15 +188,22 @@ export async function runVerification(db: Db, scope: VerificationScope, options:
   if (!interrupted) {
     const summary = {counts, total}
     await db.transaction().execute(async (trx) => {
-      await trx.updateTable('verification_runs').set({claimed_until: null, finished_at: new Date(), summary: JSON.stringify(summary)}).where('id', '=', runId).execute()
+      const finished = await trx
+        .updateTable('verification_runs')
+        .set({claimed_until: null, finished_at: new Date(), summary: JSON.stringify(summary)})
+        .where('id', '=', runId)
+        .where('claimed_by', '=', claimant)
+        .executeTakeFirst()
+      if (Number(finished.numUpdatedRows) === 0) throw new LeaseLost()
       await recordEvents(trx, options.audit, [
         {aggregateId: runId, aggregateType: 'verification_run', data: {counts, resumed, scope: key, total}, type: 'credentials.verified', workspaceId: scope.workspace?.id ?? null},
       ])
     })
-    await pruneVerifications(db, new Date())
+    // Fleet runs prune; a run of one tenant should not pay for a pass over the history.
+    if (!tenantUuid) await pruneVerifications(db, new Date())
   } else {
     // Let the next run resume at once rather than wait for the lease to expire.
-    await db.updateTable('verification_runs').set({claimed_until: null}).where('id', '=', runId).where('claimed_by', '=', CLAIMANT).execute()
+    await db.updateTable('verification_runs').set({claimed_until: null}).where('id', '=', runId).where('claimed_by', '=', claimant).execute()
   }
 
   return {
@@ -199,8 +223,18 @@ export async function runVerification(db: Db, scope: VerificationScope, options:
 /** A run's lease: renewed every 15 s while it works, so one that died is resumed within a minute. */
 const LEASE_MS = 60_000
 const LEASE_RENEW_MS = 15_000
-/** Who holds a lease, for the message another process gets. */
-const CLAIMANT = `${hostname()} pid ${process.pid}`
+/** Who holds a lease: the process, for the message another one gets, and a token of this claim. */
+const newClaimant = (): string => `${hostname()} pid ${process.pid} claim ${randomUUID().slice(0, 8)}`
+
+/** A scheduled run's scope was verified within its period (verification-schedule.ts): nothing to do. */
+export class VerificationNotDue extends Error {}
+
+/** This run's lease was taken over (it could not renew it in time): it stopped. */
+export class LeaseLost extends ConflictError {
+  constructor() {
+    super('This verification run stopped: it could not renew its lease in time and another process took the run over.', 'The answers it wrote are kept; the other process goes on with the rest.')
+  }
+}
 
 /**
  * Claims the run of a scope: resumes the unfinished one when `resume` (unless another
@@ -208,7 +242,7 @@ const CLAIMANT = `${hostname()} pid ${process.pid}`
  * unfinished run per scope (verification_runs_one_open), so two processes starting at once
  * cannot both start one: the second finds the first's lease.
  */
-async function claimRun(db: Db, scope: string, total: number, options: {resume: boolean}): Promise<{resumed: boolean; runId: string; total: number}> {
+async function claimRun(db: Db, scope: string, total: number, options: {dueAfterMs?: number; resume: boolean}): Promise<{claimant: string; resumed: boolean; runId: string; total: number}> {
   return db.transaction().execute(async (trx) => {
     const open = await trx
       .selectFrom('verification_runs')
@@ -225,10 +259,23 @@ async function claimRun(db: Db, scope: string, total: number, options: {resume: 
       )
     }
 
-    const lease = {claimed_by: CLAIMANT, claimed_until: sql<Date>`now() + make_interval(secs => ${LEASE_MS / 1000})`}
+    const claimant = newClaimant()
+    const lease = {claimed_by: claimant, claimed_until: sql<Date>`now() + make_interval(secs => ${LEASE_MS / 1000})`}
     if (open && options.resume) {
       await trx.updateTable('verification_runs').set(lease).where('id', '=', open.id).execute()
-      return {resumed: true, runId: open.id, total: open.total}
+      return {claimant, resumed: true, runId: open.id, total: open.total}
+    }
+
+    if (!open && options.dueAfterMs !== undefined) {
+      // Decided here, under the same lock as the claim: a run that finished since the caller
+      // looked is seen, and the fleet is not verified twice in one period.
+      const recent = await trx
+        .selectFrom('verification_runs')
+        .select('id')
+        .where('scope', '=', scope)
+        .where('started_at', '>', sql<Date>`now() - make_interval(secs => ${options.dueAfterMs / 1000})`)
+        .executeTakeFirst()
+      if (recent) throw new VerificationNotDue()
     }
 
     if (open) await trx.updateTable('verification_runs').set({finished_at: new Date(), summary: JSON.stringify({abandoned: true})}).where('id', '=', open.id).execute()
@@ -241,17 +288,20 @@ async function claimRun(db: Db, scope: string, total: number, options: {resume: 
       .returning('id')
       .executeTakeFirst()
     if (!inserted) throw new ConflictError('A verification of the same credentials has just started in another process.', 'Wait for it to finish; should it stop, the next run resumes where it stopped.')
-    return {resumed: false, runId: inserted.id, total}
+    return {claimant, resumed: false, runId: inserted.id, total}
   })
 }
 
-async function renewLease(db: Db, runId: string): Promise<void> {
-  await db
+/** Extends the lease while this claim holds it; false when another process took the run over. */
+async function renewLease(db: Db, runId: string, claimant: string): Promise<boolean> {
+  const renewed = await db
     .updateTable('verification_runs')
     .set({claimed_until: sql<Date>`now() + make_interval(secs => ${LEASE_MS / 1000})`})
     .where('id', '=', runId)
+    .where('claimed_by', '=', claimant)
     .where('finished_at', 'is', null)
-    .execute()
+    .executeTakeFirst()
+  return Number(renewed.numUpdatedRows) > 0
 }
 
 async function findTenant(db: Db, scope: VerificationScope): Promise<string> {
@@ -495,7 +545,9 @@ async function verifyAll(db: Db, select: (runId: null | string) => Selection, ru
     const result = await attempt(row, verifierOf, options)
     // An interrupted run keeps what was answered before the interruption, not the abandoned requests.
     if (signal?.aborted) return
-    if (result.outcome === 'throttled' && item.attempts + 1 < maxAttempts) {
+    // A provider asking to wait longer than a minute is recorded throttled now: one shop must
+    // not hold a fleet run (or the schedule) for hours.
+    if (result.outcome === 'throttled' && item.attempts + 1 < maxAttempts && (result.retryAfterMs ?? 0) <= MAX_RETRY_AFTER_MS) {
       item.attempts++
       item.booked = false
       item.readyAt = Date.now() + (result.retryAfterMs ?? 1000)

@@ -3,7 +3,7 @@ import {sql} from 'kysely'
 import type {Db} from '../../db/schema.js'
 import {ConflictError} from '../../errors/input-errors.js'
 import {runEvery, type Schedule} from '../../util/run-every.js'
-import {type RunOptions, runVerification, scopeKey, type VerificationRunResult} from './verification-run.js'
+import {type RunOptions, runVerification, scopeKey, VerificationNotDue, type VerificationRunResult} from './verification-run.js'
 
 /** How often a schedule asks whether a run is due: a look at one row. */
 const LOOK_EVERY_MS = 60_000
@@ -29,8 +29,13 @@ export function scheduleVerification(db: () => Db, options: Omit<RunOptions, 're
         return
       }
 
-      options.onRun(await runVerification(db(), {}, {...options, signal}))
+      options.onRun(await runVerification(db(), {}, {...options, dueAfterMs: options.everyMs, signal}))
     } catch (error) {
+      if (error instanceof VerificationNotDue) {
+        if (said) options.onRun({skipped: 'not_due'})
+        return
+      }
+
       options.onRun(error instanceof ConflictError ? {skipped: 'in_progress'} : {error})
     }
   })
