@@ -413,6 +413,8 @@ async function verifyAll(db: Db, select: (runId: null | string) => Selection, ru
   const flushEvery = options.flushEvery ?? 100
   const pageSize = options.pageSize ?? 500
   const buckets = new LeakyBuckets({capacity: SHOPIFY_BUCKET.capacity - BUCKET_HEADROOM, leakPerSecond: SHOPIFY_BUCKET.leakPerSecond})
+  /** Shops that answered 429, until when: credentials of theirs booked before wait too. */
+  const holds = new Map<string, number>()
   const verifiers = new Map<string, Promise<Verifier>>()
   const verifierOf = (service: VerificationTarget['service']): Promise<Verifier> => {
     let found = verifiers.get(service)
@@ -490,6 +492,14 @@ async function verifyAll(db: Db, select: (runId: null | string) => Selection, ru
       const first = delayed[0]
       if (first && first.readyAt <= now) {
         delayed.shift()
+        // Booked before its shop answered 429: it waits out the shop's Retry-After too.
+        const hold = first.row.service === 'shopify' && first.row.shopify_shop ? holds.get(first.row.shopify_shop.toLowerCase()) : undefined
+        if (first.booked && hold !== undefined && hold > now) {
+          first.readyAt = hold
+          delay(first)
+          continue
+        }
+
         if (book(first, now)) return first
         continue
       }
@@ -551,7 +561,11 @@ async function verifyAll(db: Db, select: (runId: null | string) => Selection, ru
       item.attempts++
       item.booked = false
       item.readyAt = Date.now() + (result.retryAfterMs ?? 1000)
-      if (row.service === 'shopify' && row.shopify_shop) buckets.holdUntil(row.shopify_shop.toLowerCase(), item.readyAt)
+      if (row.service === 'shopify' && row.shopify_shop) {
+        const shop = row.shopify_shop.toLowerCase()
+        buckets.holdUntil(shop, item.readyAt)
+        holds.set(shop, Math.max(holds.get(shop) ?? 0, item.readyAt))
+      }
       retried++
       delay(item)
       return
