@@ -104,8 +104,10 @@ async function readStdin(): Promise<string> {
 /** A prompt that echoes nothing, like `passwd`; Ctrl-C cancels the command. */
 async function promptHidden(prompt: string): Promise<string> {
   const {stdin, stderr} = process
-  stderr.write(prompt)
+  // Echo off before the prompt shows: a secret typed or pasted the moment it appears must
+  // not be echoed by the terminal.
   stdin.setRawMode(true)
+  stderr.write(prompt)
   stdin.resume()
   stdin.setEncoding('utf8')
   try {
