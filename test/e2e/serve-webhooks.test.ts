@@ -3,7 +3,9 @@ import {randomBytes, randomUUID} from 'node:crypto'
 import {afterAll, beforeAll, expect, it} from 'vitest'
 
 import {parseJson, runCli} from '../helpers/cli.js'
-import {describeEachCliBackend} from '../helpers/cli-backends.js'
+import {// Receivers are literal addresses of TEST-NET-3 (203.0.113.0/24, RFC 5737): public to the
+// address policy, and never resolved, so no test asks a DNS server beyond this machine.
+describeEachCliBackend} from '../helpers/cli-backends.js'
 import {type ServeProcess, startServe} from '../helpers/serve-process.js'
 
 const ENCRYPTION_KEY = randomBytes(32).toString('base64')
@@ -47,7 +49,7 @@ describeEachCliBackend('synthex serve: webhook subscriptions', (target) => {
 
   it('adds, lists, rotates and removes subscriptions with the webhooks scopes; the secret is answered once and never replayed', async () => {
     const canary = `path${randomUUID().replaceAll('-', '')}`
-    const url = `https://zaps.example.com/hooks/catch/${canary}`
+    const url = `https://203.0.113.13/hooks/catch/${canary}`
     const body = {events: ['tenant.created', 'credential.*'], name: 'zapier', url}
 
     expect((await call('GET', '/api/webhook-subscriptions', {key: keys.tenants})).status).toBe(403)
@@ -58,7 +60,7 @@ describeEachCliBackend('synthex serve: webhook subscriptions', (target) => {
     const created = await call('POST', '/api/webhook-subscriptions', {body, headers: {'idempotency-key': 'add-zapier-1'}, key: keys.writer})
     expect(created.status).toBe(201)
     expect(created.headers.get('location')).toBe('/api/webhook-subscriptions/zapier')
-    expect(created.json).toMatchObject({events: ['tenant.created', 'credential.*'], name: 'zapier', urlHost: 'zaps.example.com', workspace: null})
+    expect(created.json).toMatchObject({events: ['tenant.created', 'credential.*'], name: 'zapier', urlHost: '203.0.113.13', workspace: null})
     const secret = created.json?.secret as string
     expect(secret).toMatch(/^whsec_/)
     // A replay says what was created, but not the secret: the idempotency store keeps answers in clear.
@@ -77,7 +79,7 @@ describeEachCliBackend('synthex serve: webhook subscriptions', (target) => {
 
     const listed = await call('GET', '/api/webhook-subscriptions', {key: keys.reader})
     expect(listed.status).toBe(200)
-    expect(listed.json?.subscriptions.map((subscription: {deliveries: unknown; name: string; urlHost: string}) => [subscription.name, subscription.urlHost, subscription.deliveries])).toEqual([['zapier', 'zaps.example.com', {failed: 0, last: null, pending: 0}]])
+    expect(listed.json?.subscriptions.map((subscription: {deliveries: unknown; name: string; urlHost: string}) => [subscription.name, subscription.urlHost, subscription.deliveries])).toEqual([['zapier', '203.0.113.13', {failed: 0, last: null, pending: 0}]])
 
     const rotated = await call('POST', '/api/webhook-subscriptions/zapier/rotate-secret', {body: {overlap: '1h'}, headers: {'idempotency-key': 'rotate-1'}, key: keys.writer})
     expect(rotated.status).toBe(200)
@@ -111,11 +113,11 @@ describeEachCliBackend('synthex serve: webhook subscriptions', (target) => {
   })
 
   it('limits a key of one workspace to that workspace\'s subscriptions', async () => {
-    const everywhere = await call('POST', '/api/webhook-subscriptions', {body: {events: ['*'], name: 'global', url: 'https://global.example.com/'}, key: keys.writer})
+    const everywhere = await call('POST', '/api/webhook-subscriptions', {body: {events: ['*'], name: 'global', url: 'https://203.0.113.16/'}, key: keys.writer})
     expect([everywhere.status, everywhere.json?.workspace]).toEqual([201, null])
     const own = await call('POST', '/api/webhook-subscriptions', {body: {events: ['tenant.*'], name: 'eu-crm', url: 'https://crm.example.eu/'}, key: keys.eu})
     expect([own.status, own.json?.workspace]).toEqual([201, 'eu'])
-    expect((await call('POST', '/api/webhook-subscriptions', {body: {events: ['*'], name: 'sneaky', url: 'https://x.example.com/', workspace: 'default'}, key: keys.eu})).status).toBe(404)
+    expect((await call('POST', '/api/webhook-subscriptions', {body: {events: ['*'], name: 'sneaky', url: 'https://203.0.113.18/', workspace: 'default'}, key: keys.eu})).status).toBe(404)
     const seen = await call('GET', '/api/webhook-subscriptions', {key: keys.eu})
     expect(seen.json?.subscriptions.map((subscription: {name: string}) => subscription.name)).toEqual(['eu-crm'])
     expect((await call('DELETE', '/api/webhook-subscriptions/global', {key: keys.eu})).status).toBe(404)

@@ -17,7 +17,9 @@ import {
 } from '../../src/services/webhooks/subscriptions.js'
 import {queueWebhookEvents} from '../../src/services/webhooks/webhook-queue.js'
 import {createWorkspace, findWorkspace} from '../../src/services/workspaces/workspaces.js'
-import {describeEachBackend} from '../helpers/backends.js'
+import {// Receivers are literal addresses of TEST-NET-3 (203.0.113.0/24, RFC 5737): public to the
+// address policy, and never resolved, so no test asks a DNS server beyond this machine.
+describeEachBackend} from '../helpers/backends.js'
 
 const audit = {actor: 'alice', source: 'cli'}
 const keyA = {id: 'a', key: randomBytes(32)}
@@ -29,7 +31,7 @@ const HOUR = 3_600_000
 describeEachBackend('webhook subscriptions', (database) => {
   // A URL that is itself a secret (as Zapier's and n8n's are): it must never come back out.
   const canary = `canary${randomUUID().replaceAll('-', '')}`
-  const url = `https://hooks.example.com/${canary}`
+  const url = `https://203.0.113.14/${canary}`
 
   beforeEach(async () => {
     await sql`truncate webhook_deliveries, webhook_subscriptions, tenants cascade`.execute(database().db)
@@ -50,7 +52,7 @@ describeEachBackend('webhook subscriptions', (database) => {
     expect((await refusal({name: 'Bad Name!'})).issues).toEqual([{field: 'name', message: 'must be 1-63 lower-case letters, digits, "-" or "_"'}])
     const unknown = await refusal({events: ['tenant.created', 'tenant.made', 'nothing.*']})
     expect(unknown.issues[0]?.message).toMatch(/^"tenant\.made", "nothing\.\*" are not an event type or pattern; known: tenant\.created, tenant\.updated, .*health\.status_changed$/)
-    expect((await refusal({url: `http://hooks.example.com/${canary}`})).issues).toEqual([{field: 'url', message: 'must be an https:// URL: plain http:// would send it unencrypted'}])
+    expect((await refusal({url: `http://203.0.113.14/${canary}`})).issues).toEqual([{field: 'url', message: 'must be an https:// URL: plain http:// would send it unencrypted'}])
     for (const [host, range] of [['127.0.0.1', 'loopback'], ['10.1.2.3', 'private'], ['169.254.169.254', 'link-local'], ['[::1]', 'loopback']]) {
       const error = await refusal({url: `https://${host}/${canary}`})
       expect(error.issues[0]?.field).toBe('url')
@@ -59,7 +61,7 @@ describeEachBackend('webhook subscriptions', (database) => {
 
     // A name is judged by what it resolves to.
     expect((await refusal({url: `https://localhost:8443/${canary}`})).issues[0]?.message).toMatch(/^address (127\.0\.0\.1|::1) is loopback; refused$/)
-    expect((await refusal({url: `https://user:${canary}@hooks.example.com/x`})).issues).toEqual([{field: 'url', message: 'must not hold a user name or password (user:password@)'}])
+    expect((await refusal({url: `https://user:${canary}@203.0.113.14/x`})).issues).toEqual([{field: 'url', message: 'must not hold a user name or password (user:password@)'}])
     expect(await db.selectFrom('webhook_subscriptions').select('id').execute()).toEqual([])
 
     // Opted in, inside addresses and http are allowed.
@@ -74,7 +76,7 @@ describeEachBackend('webhook subscriptions', (database) => {
     const {db} = database()
     const eu = await createWorkspace(db, audit, {slug: 'eu'})
     const {secret} = await addSubscription(db, keyring, audit, {events: ['tenant.*'], name: 'crm', url})
-    await addSubscription(db, keyring, audit, {events: ['credential.expiring'], name: 'eu-jira', url: 'https://jira.example.com/hook', workspace: eu})
+    await addSubscription(db, keyring, audit, {events: ['credential.expiring'], name: 'eu-jira', url: 'https://203.0.113.11/hook', workspace: eu})
     const home = await findWorkspace(db, 'default')
     for (const id of ['t1', 't2', 't3', 't4']) await createTenant(db, home, audit, {name: id, shopify_shop: `${id}.myshopify.com`, tenant_id: id, type: 'shopify'})
     const crm = await rowOf('crm')
@@ -86,8 +88,8 @@ describeEachBackend('webhook subscriptions', (database) => {
 
     const listed = await listSubscriptions(db)
     expect(listed.map((subscription) => [subscription.name, subscription.urlHost, subscription.events, subscription.workspace, subscription.disabledReason, subscription.deliveries])).toEqual([
-      ['crm', 'hooks.example.com', ['tenant.*'], null, null, {failed: 1, last: {at: new Date('2030-01-02T00:00:00Z'), state: 'failed', status: 503}, pending: 2}],
-      ['eu-jira', 'jira.example.com', ['credential.expiring'], 'eu', 'the receiver answered 410 Gone', {failed: 0, last: null, pending: 0}],
+      ['crm', '203.0.113.14', ['tenant.*'], null, null, {failed: 1, last: {at: new Date('2030-01-02T00:00:00Z'), state: 'failed', status: 503}, pending: 2}],
+      ['eu-jira', '203.0.113.11', ['credential.expiring'], 'eu', 'the receiver answered 410 Gone', {failed: 0, last: null, pending: 0}],
     ])
     // A key limited to a workspace sees only that workspace's subscriptions.
     expect((await listSubscriptions(db, {workspaceId: eu.id})).map((subscription) => subscription.name)).toEqual(['eu-jira'])
@@ -128,7 +130,7 @@ describeEachBackend('webhook subscriptions', (database) => {
     const {db} = database()
     const eu = await createWorkspace(db, audit, {slug: 'eu'})
     await addSubscription(db, keyring, audit, {events: ['*'], name: 'crm', url})
-    await addSubscription(db, keyring, audit, {events: ['*'], name: 'keep', url: 'https://keep.example.com/'})
+    await addSubscription(db, keyring, audit, {events: ['*'], name: 'keep', url: 'https://203.0.113.15/'})
     await queueWebhookEvents(db, [{data: {n: 1}, type: 'health.status_changed', workspaceId: null}, {data: {n: 2}, type: 'health.status_changed', workspaceId: null}])
     expect(await removeSubscription(db, audit, 'crm', {workspaceId: eu.id}).catch((error: unknown) => error)).toBeInstanceOf(NotFoundError)
     expect(await removeSubscription(db, audit, 'crm')).toEqual({name: 'crm', pendingDropped: 2})
@@ -136,7 +138,7 @@ describeEachBackend('webhook subscriptions', (database) => {
     expect(left.map((row) => row.name)).toEqual(['keep', 'keep'])
     expect(await removeSubscription(db, audit, 'crm').catch((error: unknown) => error)).toBeInstanceOf(NotFoundError)
     const removed = await db.selectFrom('events').select(['actor', 'data']).where('type', '=', 'webhook.removed').executeTakeFirstOrThrow()
-    expect(removed).toEqual({actor: 'alice', data: {name: 'crm', pendingDropped: 2, urlHost: 'hooks.example.com'}})
+    expect(removed).toEqual({actor: 'alice', data: {name: 'crm', pendingDropped: 2, urlHost: '203.0.113.14'}})
   })
 
   it('re-enables a subscription disabled by a 410: events queue again and its pending deliveries are due', async () => {
@@ -161,7 +163,7 @@ describeEachBackend('webhook subscriptions', (database) => {
   it('re-seals subscriptions under the new key with credentials rekey, reporting one that does not open', async () => {
     const {db} = database()
     const {secret} = await addSubscription(db, keyring, audit, {events: ['*'], name: 'crm', url})
-    await addSubscription(db, keyring, audit, {events: ['*'], name: 'tampered', url: 'https://other.example.com/'})
+    await addSubscription(db, keyring, audit, {events: ['*'], name: 'tampered', url: 'https://203.0.113.17/'})
     // Another row's sealed value does not open here (its additional data names the row).
     await sql`update webhook_subscriptions set secrets_ciphertext = (select secrets_ciphertext from webhook_subscriptions where name = 'crm') where name = 'tampered'`.execute(db)
     const both = new Keyring(keyB, [keyA])
