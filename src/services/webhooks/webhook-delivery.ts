@@ -6,6 +6,7 @@ import {sql} from 'kysely'
 
 import type {Keyring} from '../../crypto/keyring.js'
 import type {Db} from '../../db/schema.js'
+import {OutcomeBatches} from '../../db/outcome-batches.js'
 import {recordEvents} from '../events/events.js'
 import {storedError, textOf} from '../alerts/delivery/delivery-outcome.js'
 import {openSubscription} from './subscriptions.js'
@@ -378,18 +379,24 @@ interface Outcome {
 /**
  * Writes outcomes in batches a few milliseconds apart, each only where this claimant still
  * holds the row (a run that overran its lease cannot undo what the run that took over
- * recorded). Sent outcomes go first, in a statement of their own. A batch the database
- * refuses is written again row by row; rows still refused are counted (`unrecorded`) and
- * come due again when their claim ends.
+ * recorded). Sent outcomes go first, and a batch refused is written row by row
+ * (src/db/outcome-batches.ts); rows still refused are counted (`unrecorded`) and come due
+ * again when their claim ends.
  */
 class OutcomeRecorder {
   failed = 0
   retried = 0
   sent = 0
   unrecorded = 0
-  #flushing: Promise<void> = Promise.resolve()
-  #timer: NodeJS.Timeout | undefined
-  #waiting: Outcome[] = []
+  readonly #batches = new OutcomeBatches<Outcome>({
+    first: (outcome) => outcome.state === 'sent',
+    lingerMs: RECORD_LINGER_MS,
+    // Counted; the rows come due again when their claim ends.
+    onUnrecorded: (outcomes) => {
+      this.unrecorded += outcomes.length
+    },
+    write: (batch) => this.#update(batch),
+  })
 
   constructor(
     private readonly db: Db,
@@ -397,77 +404,32 @@ class OutcomeRecorder {
   ) {}
 
   async close(): Promise<void> {
-    clearTimeout(this.#timer)
-    this.#timer = undefined
-    this.#flush()
-    await this.#flushing
+    await this.#batches.settle()
   }
 
   /** An attempt that leaves the row pending with its next attempt as it was (a 410: it waits for the subscription). */
   markAttempted(row: ClaimedRow, status: null | number, error: string): void {
-    this.#add({attempted: true, error, finishedAt: null, id: row.id, nextAttemptAt: null, sentAt: null, state: 'pending', status})
+    this.#batches.add([{attempted: true, error, finishedAt: null, id: row.id, nextAttemptAt: null, sentAt: null, state: 'pending', status}])
   }
 
   markFailed(row: ClaimedRow, status: null | number, error: string, at: Date): void {
     this.failed++
-    this.#add({attempted: true, error, finishedAt: at, id: row.id, nextAttemptAt: null, sentAt: null, state: 'failed', status})
+    this.#batches.add([{attempted: true, error, finishedAt: at, id: row.id, nextAttemptAt: null, sentAt: null, state: 'failed', status}])
   }
 
   markRetry(row: ClaimedRow, status: null | number, error: string, nextAttemptAt: Date): void {
     this.retried++
-    this.#add({attempted: true, error, finishedAt: null, id: row.id, nextAttemptAt, sentAt: null, state: 'pending', status})
+    this.#batches.add([{attempted: true, error, finishedAt: null, id: row.id, nextAttemptAt, sentAt: null, state: 'pending', status}])
   }
 
   markSent(row: ClaimedRow, status: number, at: Date): void {
     this.sent++
-    this.#add({attempted: true, error: null, finishedAt: at, id: row.id, nextAttemptAt: null, sentAt: at, state: 'sent', status})
+    this.#batches.add([{attempted: true, error: null, finishedAt: at, id: row.id, nextAttemptAt: null, sentAt: at, state: 'sent', status}])
   }
 
   /** Claimed but not sent: due again at once, for this run or another. */
   release(rows: readonly ClaimedRow[]): void {
-    for (const row of rows) this.#add({attempted: false, error: null, finishedAt: null, id: row.id, nextAttemptAt: null, sentAt: null, state: 'pending', status: null})
-  }
-
-  #add(outcome: Outcome): void {
-    this.#waiting.push(outcome)
-    this.#timer ??= setTimeout(() => {
-      this.#timer = undefined
-      this.#flush()
-    }, RECORD_LINGER_MS)
-  }
-
-  #flush(): void {
-    const batch = this.#waiting
-    if (batch.length === 0) return
-    this.#waiting = []
-    const sent = batch.filter((outcome) => outcome.state === 'sent')
-    const others = batch.filter((outcome) => outcome.state !== 'sent')
-    // #write never rejects: the chain of flushes goes on whatever one of them meets.
-    this.#flushing = this.#flushing.then(async () => {
-      await this.#write(sent)
-      await this.#write(others)
-    })
-  }
-
-  async #write(batch: readonly Outcome[]): Promise<void> {
-    if (batch.length === 0) return
-    try {
-      await this.#update(batch)
-      return
-    } catch {
-      if (batch.length === 1) {
-        this.unrecorded++
-        return
-      }
-    }
-
-    for (const outcome of batch) {
-      try {
-        await this.#update([outcome])
-      } catch {
-        this.unrecorded++
-      }
-    }
+    this.#batches.add(rows.map((row) => ({attempted: false, error: null, finishedAt: null, id: row.id, nextAttemptAt: null, sentAt: null, state: 'pending' as const, status: null})))
   }
 
   async #update(batch: readonly Outcome[]): Promise<void> {

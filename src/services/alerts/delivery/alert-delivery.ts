@@ -6,6 +6,7 @@ import {sql} from 'kysely'
 
 import type {Db, NotificationRow, NotificationState} from '../../../db/schema.js'
 import {type AlertMessage, DeliveryError, type Notifier} from '../../../notifiers/notifier.js'
+import {OutcomeBatches} from '../../../db/outcome-batches.js'
 import {excerpt, failureOf, MAX_STORED_BYTES, responseOf, storedError, textOf, validDate} from './delivery-outcome.js'
 import {RateLimiter} from '../../../net/rate-limiter.js'
 import {DEFAULT_MAX_ATTEMPTS, retryPlan} from './retry-policy.js'
@@ -346,19 +347,19 @@ export interface UnrecordedOutcome {
  * still holds the row, so a run that overran its lease cannot undo what the run that took
  * over recorded.
  *
- * Sent outcomes are written first, in a statement of their own: a message that arrived is
- * recorded as sent, and never sent again, whatever happens to the outcomes beside it. A
- * batch the database refuses is written again row by row, so that only a row at fault is
- * left unrecorded; such rows are reported (`unrecorded`), never dropped silently. A healthy
- * run costs one statement per batch: the row-by-row path is taken only after a failure.
+ * Sent outcomes are written first, and a batch refused is written row by row
+ * (src/db/outcome-batches.ts); rows still refused are reported (`unrecorded`).
  */
 class OutcomeRecorder {
   failed = 0
   sent = 0
   readonly unrecorded: UnrecordedOutcome[] = []
-  #flushing: Promise<void> = Promise.resolve()
-  #timer: NodeJS.Timeout | undefined
-  #waiting: Outcome[] = []
+  readonly #batches = new OutcomeBatches<Outcome>({
+    first: (outcome) => outcome.state === 'sent',
+    lingerMs: RECORD_LINGER_MS,
+    onUnrecorded: (outcomes, error) => this.#unrecorded(outcomes, error),
+    write: (batch) => this.#update(batch),
+  })
 
   constructor(
     private readonly db: Db,
@@ -367,10 +368,7 @@ class OutcomeRecorder {
 
   /** Writes what is waiting now, so that the next claim sees it (an alert's next notification becomes due once its previous one is sent). */
   async settle(): Promise<void> {
-    clearTimeout(this.#timer)
-    this.#timer = undefined
-    this.#flush()
-    await this.#flushing
+    await this.#batches.settle()
   }
 
   async close(): Promise<void> {
@@ -379,7 +377,7 @@ class OutcomeRecorder {
 
   markFailed(rows: readonly NotificationRow[], outcome: {error: string; final: boolean; nextAttemptAt: Date}): void {
     if (outcome.final) this.failed += rows.length
-    this.#add(
+    this.#batches.add(
       rows.map((row) => ({
         attempted: true,
         channel: row.channel,
@@ -395,64 +393,12 @@ class OutcomeRecorder {
 
   /** Claimed but not sent: due again at once, for this run or another. */
   release(rows: readonly NotificationRow[]): void {
-    this.#add(rows.map((row) => ({attempted: false, channel: row.channel, error: null, id: Number(row.id), nextAttemptAt: null, response: null, sentAt: null, state: 'pending'})))
+    this.#batches.add(rows.map((row) => ({attempted: false, channel: row.channel, error: null, id: Number(row.id), nextAttemptAt: null, response: null, sentAt: null, state: 'pending'})))
   }
 
   markSent(rows: readonly NotificationRow[], response: string, at: Date): void {
     this.sent += rows.length
-    this.#add(rows.map((row) => ({attempted: true, channel: row.channel, error: null, id: Number(row.id), nextAttemptAt: null, response, sentAt: at, state: 'sent'})))
-  }
-
-  #add(outcomes: readonly Outcome[]): void {
-    if (outcomes.length === 0) return
-    this.#waiting.push(...outcomes)
-    this.#timer ??= setTimeout(() => {
-      this.#timer = undefined
-      this.#flush()
-    }, RECORD_LINGER_MS)
-  }
-
-  #flush(): void {
-    const batch = this.#waiting
-    if (batch.length === 0) return
-    this.#waiting = []
-    const sent = batch.filter((outcome) => outcome.state === 'sent')
-    const others = batch.filter((outcome) => outcome.state !== 'sent')
-    // #write never rejects: the chain of flushes goes on whatever one of them meets.
-    this.#flushing = this.#flushing.then(async () => {
-      await this.#write(sent)
-      await this.#write(others)
-    })
-  }
-
-  async #write(batch: readonly Outcome[]): Promise<void> {
-    if (batch.length === 0) return
-    let error: unknown
-    try {
-      await this.#update(batch)
-      return
-    } catch (caught) {
-      error = caught
-    }
-
-    if (batch.length > 1 && !databaseUnavailable(error)) {
-      for (const [index, outcome] of batch.entries()) {
-        try {
-          await this.#update([outcome])
-        } catch (caught) {
-          this.#unrecorded([outcome], caught)
-          // A database that stopped answering would fail every row, each after its own wait.
-          if (databaseUnavailable(caught)) {
-            this.#unrecorded(batch.slice(index + 1), caught)
-            return
-          }
-        }
-      }
-
-      return
-    }
-
-    this.#unrecorded(batch, error)
+    this.#batches.add(rows.map((row) => ({attempted: true, channel: row.channel, error: null, id: Number(row.id), nextAttemptAt: null, response, sentAt: at, state: 'sent'})))
   }
 
   #unrecorded(outcomes: readonly Outcome[], error: unknown): void {
@@ -479,19 +425,6 @@ class OutcomeRecorder {
       ) as u(id, state, attempted, error, response, sent_at, next_attempt_at)
       where n.id = u.id and n.claimed_by = ${this.claimant}::uuid`.execute(this.db)
   }
-}
-
-/**
- * The database itself is failing (connection lost, shut down, out of resources, a statement
- * timeout), rather than one row's values: SQLSTATE classes 08, 53, 57, 58 and XX, or an error
- * of the driver with no SQLSTATE. A value the driver cannot send (a RangeError, a TypeError)
- * is the row's.
- */
-function databaseUnavailable(error: unknown): boolean {
-  if (error instanceof RangeError || error instanceof TypeError) return false
-  const code = (error as {code?: unknown} | null | undefined)?.code
-  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return true
-  return ['08', '53', '57', '58', 'XX'].includes(code.slice(0, 2))
 }
 
 /**
