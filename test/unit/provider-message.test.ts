@@ -3,7 +3,7 @@ import {generateKeyPairSync} from 'node:crypto'
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 
-import {providerMessage, scrubSecrets} from '../../src/services/verification/provider-message.js'
+import {providerMessage, scrubSecrets} from '../../src/net/provider-message.js'
 
 /** What a verification keeps of a provider's answer: verbatim, and never a secret. */
 

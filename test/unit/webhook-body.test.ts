@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {providerMessage} from '../../src/services/verification/provider-message.js'
+import {providerMessage} from '../../src/net/provider-message.js'
 import {webhookBody} from '../../src/services/webhooks/webhook-delivery.js'
 import {urlSecrets} from '../../src/services/webhooks/webhook-sender.js'
 

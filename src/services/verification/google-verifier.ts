@@ -5,7 +5,7 @@ import {outboundRequest, type OutboundResponse} from '../../net/outbound-request
 import {parseRetryAfter} from '../../net/retry-after.js'
 import {signedAssertion} from './google-assertion.js'
 import {type GoogleCredential, parseGoogleCredential} from './google-credential.js'
-import {providerMessage} from './provider-message.js'
+import {providerMessage} from '../../net/provider-message.js'
 import type {VerificationResult} from './verification-result.js'
 import type {Verifier, VerifyOptions} from './verifiers.js'
 

@@ -1,7 +1,7 @@
 import {OutboundError} from '../../net/outbound-error.js'
 import {outboundRequest, type OutboundResponse} from '../../net/outbound-request.js'
 import {parseRetryAfter} from '../../net/retry-after.js'
-import {providerMessage} from './provider-message.js'
+import {providerMessage} from '../../net/provider-message.js'
 import type {VerificationResult} from './verification-result.js'
 import type {Verifier, VerifyOptions} from './verifiers.js'
 

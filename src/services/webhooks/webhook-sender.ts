@@ -2,7 +2,7 @@ import type {NetworkPolicy} from '../../net/address-policy.js'
 import {OutboundError} from '../../net/outbound-error.js'
 import {outboundRequest, redirectHost} from '../../net/outbound-request.js'
 import {parseRetryAfter} from '../../net/retry-after.js'
-import {providerMessage} from '../verification/provider-message.js'
+import {providerMessage} from '../../net/provider-message.js'
 import {signDelivery} from './webhook-signature.js'
 
 /**

@@ -1,6 +1,6 @@
-import {scrubUrls} from '../../net/scrub.js'
+import {scrubUrls} from './scrub.js'
 
-/** At most this much of a provider's message is kept (migrations/0013_credential_verification.sql). */
+/** At most this much of a provider's message is kept (a verification's, a webhook receiver's answer). */
 export const MAX_MESSAGE_CHARACTERS = 500
 
 const REDACTED = '[redacted]'
