@@ -11,7 +11,7 @@ import {activeSilences, silences} from './silences.js'
 import {DEFAULT_STORM_THRESHOLD, groupStorms, type PlannedNotice} from './alert-storms.js'
 import {type Severity, severityRank} from '../../domain/severity.js'
 import {alertEvents, type CredentialExpiryEvent} from '../webhooks/alert-events.js'
-import {queueWantedEvents} from '../webhooks/wanted-events.js'
+import {queueWebhookEvents} from '../webhooks/webhook-queue.js'
 
 /**
  * Step 2 of the alert pipeline (docs/architecture.md): bring the `alerts` table in line
@@ -132,7 +132,7 @@ export async function reconcileAlerts(db: Db, options: ReconcileOptions): Promis
       silenced: (candidate) => muting.some((silence) => silences(silence, candidate, now)),
       workspaces,
     })
-    const webhookEvents = await queueWantedEvents(trx, events.webhooks)
+    const webhookEvents = await queueWebhookEvents(trx, events.webhooks)
     await recordEvaluation(trx, rules, now, evaluation)
     if (options.dryRun) await trx.rollback().execute()
     else await trx.commit().execute()

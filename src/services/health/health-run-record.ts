@@ -1,7 +1,7 @@
 import {sql} from 'kysely'
 
 import type {Db} from '../../db/schema.js'
-import {queueWantedEvents} from '../webhooks/wanted-events.js'
+import {queueWebhookEvents} from '../webhooks/webhook-queue.js'
 import type {HealthReport} from './health.js'
 
 /** Serialises the recording of health runs across processes (an arbitrary, fixed 64-bit key). */
@@ -27,7 +27,7 @@ export async function recordHealthRun(db: Db, report: HealthReport, workspaceId:
       .values({checks: JSON.stringify(report.checks), duration_ms: report.durationMs, started_at: report.startedAt, status: report.status, workspace_id: workspaceId})
       .execute()
     if (!previous || previous.status === report.status) return
-    await queueWantedEvents(trx, [
+    await queueWebhookEvents(trx, [
       {
         at: report.startedAt,
         data: {

@@ -3,7 +3,7 @@ import {randomUUID} from 'node:crypto'
 import type {ControlledTransaction} from 'kysely'
 
 import type {Db, Schema} from '../../db/schema.js'
-import {queueWantedEvents} from '../webhooks/wanted-events.js'
+import {queueWebhookEvents} from '../webhooks/webhook-queue.js'
 import type {Workspace} from '../workspaces/workspaces.js'
 import type {Rejection} from './tenant-row.js'
 
@@ -128,7 +128,7 @@ export async function completeBatch(db: Db, single: ControlledTransaction<Schema
   if (options.dryRun) return finishSingleTransaction(single, options, rejected)
   if (single && rejected === 0) {
     try {
-      await queueWantedEvents(single, event(true))
+      await queueWebhookEvents(single, event(true))
     } catch (error) {
       await single.rollback().execute().catch(() => {})
       throw error
@@ -136,7 +136,7 @@ export async function completeBatch(db: Db, single: ControlledTransaction<Schema
   }
 
   const committed = await finishSingleTransaction(single, options, rejected)
-  if (!single || !committed) await queueWantedEvents(db, event(committed))
+  if (!single || !committed) await queueWebhookEvents(db, event(committed))
   return committed
 }
 

@@ -1,7 +1,7 @@
 import {sql} from 'kysely'
 
 import type {Db} from '../../db/schema.js'
-import type {WebhookEventType} from './event-catalogue.js'
+import {matchesPatterns, type WebhookEventType} from './event-catalogue.js'
 
 export interface QueuedEvent {
   /** When it happened (the body's `timestamp`); now if not said. */
@@ -16,11 +16,19 @@ export interface QueuedEvent {
 /**
  * Queues events that are not audit events (alerts, expiry, health, a finished import) for
  * the subscriptions that want them, in the caller's transaction: they are sent only if it
- * commits. One statement, whatever the number of events (queue_webhook_events,
- * migrations/0015_webhooks.sql); nothing when no subscription wants them.
+ * commits. One look at the enabled subscriptions (a handful of rows) decides which events
+ * anyone wants, so a reconcile opening 20,000 alerts that no one subscribed to ships none of
+ * them to the database; the wanted ones go in one statement (queue_webhook_events,
+ * migrations/0015_webhooks.sql). Returns how many were queued.
  */
-export async function queueWebhookEvents(db: Db, events: readonly QueuedEvent[]): Promise<void> {
-  if (events.length === 0) return
-  const rows = events.map((event) => ({at: (event.at ?? new Date()).toISOString(), data: event.data, type: event.type, workspace_id: event.workspaceId}))
+export async function queueWebhookEvents(db: Db, events: readonly QueuedEvent[]): Promise<number> {
+  if (events.length === 0) return 0
+  const subscriptions = await db.selectFrom('webhook_subscriptions').select(['events', 'workspace_id']).where('disabled_at', 'is', null).execute()
+  const wanted = events.filter((event) =>
+    subscriptions.some((subscription) => (subscription.workspace_id === null || subscription.workspace_id === event.workspaceId) && matchesPatterns(subscription.events, event.type)),
+  )
+  if (wanted.length === 0) return 0
+  const rows = wanted.map((event) => ({at: (event.at ?? new Date()).toISOString(), data: event.data, type: event.type, workspace_id: event.workspaceId}))
   await sql`select queue_webhook_events(${JSON.stringify(rows)}::jsonb)`.execute(db)
+  return wanted.length
 }
