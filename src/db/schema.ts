@@ -180,7 +180,35 @@ export interface ApiKeysTable {
   prefix: string
   revoked_at: NullableTimestamp
   scopes: string[]
+  /** The user the key acts for; null: made before users existed, acts as a superadmin. */
+  user_id: string | null
   workspace_id: string | null
+}
+
+export type UserRole = 'admin' | 'client' | 'superadmin'
+
+export interface UsersTable {
+  created_at: CreatedAt
+  created_by: string
+  deactivated_at: NullableTimestamp
+  email: string
+  id: Generated<string>
+  role: UserRole
+}
+
+export interface UserWorkspacesTable {
+  created_at: CreatedAt
+  created_by: string
+  user_id: string
+  workspace_id: string
+}
+
+export interface UserTenantsTable {
+  created_at: CreatedAt
+  created_by: string
+  /** tenants.id */
+  tenant_id: string
+  user_id: string
 }
 
 export interface IdempotencyKeysTable {
@@ -285,6 +313,9 @@ export interface Schema {
   verification_runs: VerificationRunsTable
   alert_notifications: AlertNotificationsTable
   api_keys: ApiKeysTable
+  user_tenants: UserTenantsTable
+  user_workspaces: UserWorkspacesTable
+  users: UsersTable
   idempotency_keys: IdempotencyKeysTable
   shopify_webhooks: ShopifyWebhooksTable
   alert_rules: AlertRulesTable
@@ -316,3 +347,4 @@ export type SilenceRow = Selectable<SilencesTable>
 export type ChannelRow = Selectable<ChannelsTable>
 export type NotificationRow = Selectable<AlertNotificationsTable>
 export type ApiKeyRow = Selectable<ApiKeysTable>
+export type UserRow = Selectable<UsersTable>

@@ -14,6 +14,7 @@ export interface AuthVariables {
 const CHALLENGE = 'Bearer realm="synthex"'
 
 const REASONS = {
+  deactivated: 'The API key\'s user has been deactivated.',
   expired: 'The API key has expired.',
   malformed: 'The Authorization header does not carry a synthex API key (Bearer sxk_...).',
   revoked: 'The API key has been revoked.',

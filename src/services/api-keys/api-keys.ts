@@ -3,25 +3,15 @@ import {createHash, randomBytes} from 'node:crypto'
 import {sql} from 'kysely'
 
 import {compiledOnce} from '../../db/compiled-once.js'
-import type {ApiKeyRow, Db} from '../../db/schema.js'
+import type {ApiKeyRow, Db, UserRole} from '../../db/schema.js'
 import {ConflictError, InvalidInputError, NotFoundError} from '../../errors/input-errors.js'
+import {effectiveScopes} from '../access/roles.js'
+import {narrowToWorkspace, REACH_ALL, type Reach, type ReachTenant} from '../access/reach.js'
 import {type Audit, recordEvents} from '../events/events.js'
-import {findWorkspace, type Workspace} from '../workspaces/workspaces.js'
+import {type ApiScope} from './scopes.js'
 
-/** What a key may be allowed to do, one scope per kind of resource and access. */
-export const API_SCOPES = [
-  'alerts:read',
-  'credentials:read',
-  'credentials:write',
-  'events:read',
-  'health:read',
-  'metrics:read',
-  'tenants:read',
-  'tenants:write',
-  'webhooks:read',
-  'webhooks:write',
-] as const
-export type ApiScope = (typeof API_SCOPES)[number]
+export {API_SCOPES, type ApiScope, parseScopes} from './scopes.js'
+import {findWorkspace, type Workspace} from '../workspaces/workspaces.js'
 
 /**
  * Keys look like `sxk_<30 base62 characters><6-character base62 CRC-32 of them>`, as GitHub's
@@ -50,12 +40,27 @@ export interface ApiKey {
   readonly workspace: string | null
 }
 
+/** The user a key acts for. */
+export interface KeyUser {
+  readonly email: string
+  readonly id: string
+}
+
 /** A key that authenticated: who it is and what it may do. */
 export interface ApiPrincipal {
   readonly id: string
+  /** The key's own scopes, as made. */
+  readonly keyScopes: ReadonlySet<ApiScope>
   readonly name: string
   readonly prefix: string
+  /** What the key reaches: its user's reach, narrowed to the key's workspace if it has one. */
+  readonly reach: Reach
+  /** Its user's role; `superadmin` for a key made before users existed (user null). */
+  readonly role: UserRole
+  /** What it may do: its scopes within what its user's role allows (src/services/access/roles.ts). */
   readonly scopes: ReadonlySet<ApiScope>
+  /** The user it acts for; null for a key made before users existed (a superadmin key). */
+  readonly user: KeyUser | null
   /** The workspace the key is limited to (its slug), or null for every workspace. */
   readonly workspace: string | null
   readonly workspaceId: string | null
@@ -127,18 +132,6 @@ function toApiKey(row: ApiKeyRow & {workspace_slug: string | null}): ApiKey {
   }
 }
 
-/** Reads `a,b` or `all` into scopes; an unknown one is an input error naming the valid ones. */
-export function parseScopes(text: string): ApiScope[] {
-  const names = text.split(',').map((name) => name.trim()).filter((name) => name !== '')
-  if (names.length === 1 && names[0] === 'all') return [...API_SCOPES]
-  const unknown = names.filter((name) => !(API_SCOPES as readonly string[]).includes(name))
-  if (names.length === 0 || unknown.length > 0) {
-    throw new InvalidInputError([{field: 'scopes', message: `${names.length === 0 ? 'needs at least one scope' : `has unknown scope${unknown.length > 1 ? 's' : ''} ${unknown.map((name) => JSON.stringify(name)).join(', ')}`}; valid: ${API_SCOPES.join(', ')}, or all`}])
-  }
-
-  return [...new Set(names as ApiScope[])].sort()
-}
-
 export interface NewApiKey {
   readonly expiresAt: Date | null
   readonly name: string
@@ -196,7 +189,13 @@ export async function revokeApiKey(db: Db, audit: Audit, name: string): Promise<
 }
 
 export type Authentication =
-  | {readonly ok: false; readonly reason: 'expired' | 'malformed' | 'revoked' | 'unknown'}
+  | {readonly ok: false; readonly reason: 'malformed' | 'unknown'}
+  | {
+      /** A key that exists but may not be used: its name and user, for the audit trail. */
+      readonly key: {readonly name: string; readonly role: UserRole; readonly user: KeyUser | null}
+      readonly ok: false
+      readonly reason: 'deactivated' | 'expired' | 'revoked'
+    }
   | {
       readonly ok: true
       readonly principal: ApiPrincipal
@@ -231,11 +230,32 @@ const selectKeys = compiledOnce((db) =>
   db
     .selectFrom('api_keys')
     .leftJoin('workspaces', 'workspaces.id', 'api_keys.workspace_id')
+    .leftJoin('users', 'users.id', 'api_keys.user_id')
     .leftJoin('workspaces as requested', (join) => join.on('requested.slug', '=', sql<string>`any(${[]}::text[])`))
     .select(['api_keys.id', 'api_keys.key_hash', 'api_keys.name', 'api_keys.prefix', 'api_keys.scopes', 'api_keys.workspace_id', 'api_keys.revoked_at', 'api_keys.expires_at', 'api_keys.last_used_at', 'workspaces.slug'])
+    .select(['users.id as user_id', 'users.email as user_email', 'users.role as user_role', 'users.deactivated_at as user_deactivated_at'])
+    // The user's reach, in the same statement: an admin's workspaces, a client's tenants.
+    .select([
+      sql<null | string[]>`array(select uw.workspace_id::text from user_workspaces uw where uw.user_id = users.id)`.as('user_workspaces'),
+      sql<null | string[]>`array(select t.id::text || '/' || t.workspace_id::text || '/' || t.tenant_id from user_tenants ut join tenants t on t.id = ut.tenant_id where ut.user_id = users.id)`.as('user_tenants'),
+    ])
     .select(['requested.id as requested_id', 'requested.name as requested_name', 'requested.slug as requested_slug', 'requested.created_at as requested_created_at'])
     .where('api_keys.key_hash', '=', sql<Buffer>`any(array(select decode(hash, 'hex') from unnest(${[]}::text[]) as hash))`),
 )
+
+/** A user's reach from its role and assignments, as selectKeys reads them. */
+function userReach(role: UserRole, workspaces: null | readonly string[], tenants: null | readonly string[]): Reach {
+  if (role === 'superadmin') return REACH_ALL
+  if (role === 'admin') return {kind: 'workspaces', workspaceIds: new Set(workspaces ?? [])}
+  return {
+    kind: 'tenants',
+    tenants: (tenants ?? []).map((entry): ReachTenant => {
+      // <tenants.id>/<workspace id>/<tenant id>: the ids are uuids, the tenant id has no "/".
+      const [id, workspaceId, ...rest] = entry.split('/')
+      return {id: id as string, tenantId: rest.join('/'), workspaceId: workspaceId as string}
+    }),
+  }
+}
 
 /**
  * Several requests' keys checked at once, in one statement (what `authenticateApiKey` does
@@ -262,15 +282,32 @@ export async function authenticateApiKeys(db: Db, checks: readonly KeyCheck[], n
     const own = rowsOf.get(hash.toString('hex'))
     const row = own?.[0]
     if (!own || !row) return {ok: false, reason: 'unknown'}
-    if (row.revoked_at) return {ok: false, reason: 'revoked'}
-    if (row.expires_at && row.expires_at.getTime() <= now.getTime()) return {ok: false, reason: 'expired'}
+    const user = row.user_id === null || row.user_email === null ? null : {email: row.user_email, id: row.user_id}
+    const role: UserRole = user ? (row.user_role as UserRole) : 'superadmin'
+    const key = {name: row.name, role, user}
+    if (row.revoked_at) return {key, ok: false, reason: 'revoked'}
+    if (row.expires_at && row.expires_at.getTime() <= now.getTime()) return {key, ok: false, reason: 'expired'}
+    if (row.user_deactivated_at) return {key, ok: false, reason: 'deactivated'}
     if (!row.last_used_at || now.getTime() - row.last_used_at.getTime() > 60_000) stale.add(row.id)
     const requested = own.find((candidate) => candidate.requested_slug !== null && candidate.requested_slug === check.workspace)
     const workspace =
       !requested || requested.requested_id === null || requested.requested_created_at === null || requested.requested_name === null || requested.requested_slug === null
         ? null
         : {createdAt: requested.requested_created_at, id: requested.requested_id, name: requested.requested_name, slug: requested.requested_slug}
-    return {ok: true, principal: {id: row.id, name: row.name, prefix: row.prefix, scopes: new Set(row.scopes as ApiScope[]), workspace: row.slug ?? null, workspaceId: row.workspace_id}, workspace}
+    const keyScopes = row.scopes as ApiScope[]
+    const principal: ApiPrincipal = {
+      id: row.id,
+      keyScopes: new Set(keyScopes),
+      name: row.name,
+      prefix: row.prefix,
+      reach: narrowToWorkspace(userReach(role, row.user_workspaces, row.user_tenants), row.workspace_id),
+      role,
+      scopes: effectiveScopes(role, keyScopes),
+      user,
+      workspace: row.slug ?? null,
+      workspaceId: row.workspace_id,
+    }
+    return {ok: true, principal, workspace}
   })
   if (stale.size > 0) await db.updateTable('api_keys').set({last_used_at: now}).where('id', 'in', [...stale]).execute()
   return results
