@@ -6,8 +6,11 @@ import type {Db} from '../db/schema.js'
 import type {Keyring} from '../crypto/keyring.js'
 import type {Audit} from '../services/events/events.js'
 import {findWorkspace, type Workspace, workspaceNotFound} from '../services/workspaces/workspaces.js'
+import {type Reach, reachesTenant, reachesWorkspace} from '../services/access/reach.js'
 import type {ApiPrincipal} from '../services/api-keys/api-keys.js'
-import {type AuthVariables, authenticate} from './auth.js'
+import {tenantNotFound} from '../services/tenants/tenants.js'
+import {type AuthVariables, authenticate, outsideReach} from './auth.js'
+import {denialRecorder, matchedRoute} from './denials.js'
 import {errorBody, HttpError, toHttpError} from './http-errors.js'
 import {idempotency} from './idempotency.js'
 import {rateLimit} from './rate-limit.js'
@@ -23,6 +26,12 @@ export interface ServeDependencies {
   readonly log: (line: Record<string, unknown>) => void
   /** Requests a minute each key may make. */
   readonly rateLimitPerMinute: number
+  /**
+   * A database handle that sees only `reach`, when the database enforces it (serve running
+   * under a login bound by row-level security: src/db/reach-scoped-db.ts); undefined when it
+   * would not (the embedded database, an owner's login), and requests use `db`.
+   */
+  readonly reachDb?: (reach: Reach) => Db
 }
 
 export type ServeEnv = {
@@ -33,6 +42,8 @@ export type ServeEnv = {
      * answers in clear (services/api-keys/idempotency.ts), so it keeps this instead.
      */
     replayAnswer?: Record<string, unknown>
+    /** The request's database handle (requestDb), made once per request. */
+    requestDb?: Db
     started: number
   }
 }
@@ -48,11 +59,26 @@ export function apiAudit(principal: ApiPrincipal): Audit {
 }
 
 /**
- * The workspace a request addresses (`?workspace=`, default `default`). One outside the
- * key's reach answers 404 like one that does not exist, so its existence does not leak.
+ * The request's database handle: within the caller's reach on a database that enforces it
+ * (row-level security, the second line behind the checks below), else the shared one. Routes
+ * read and write through it; a query that forgot its filter still sees only the caller's rows.
  */
-export async function requestWorkspace(c: ServeContext, deps: ServeDependencies, principal: ApiPrincipal): Promise<Workspace> {
-  const slug = c.req.query('workspace') ?? 'default'
+export function requestDb(c: ServeContext, deps: ServeDependencies): Db {
+  let db = c.get('requestDb')
+  if (!db) {
+    const principal = c.get('principal')
+    db = principal && deps.reachDb ? deps.reachDb(principal.reach) : deps.db()
+    c.set('requestDb', db)
+  }
+
+  return db
+}
+
+/**
+ * The workspace a request addresses (`?workspace=`, default `default`). One outside the
+ * caller's reach answers 404 like one that does not exist, so its existence does not leak.
+ */
+export async function requestWorkspace(c: ServeContext, deps: ServeDependencies, principal: ApiPrincipal, slug = c.req.query('workspace') ?? 'default'): Promise<Workspace> {
   // Read with the key (auth.ts) when the request has one: no second round trip.
   const known = c.get('requestedWorkspace')
   let workspace: Workspace
@@ -63,11 +89,13 @@ export async function requestWorkspace(c: ServeContext, deps: ServeDependencies,
     workspace = await findWorkspace(deps.db(), slug)
   }
 
-  if (principal.workspaceId !== null && principal.workspaceId !== workspace.id) {
-    throw new HttpError(404, 'NOT_FOUND', `Workspace "${slug}" does not exist.`, {details: {workspace: slug}})
-  }
-
+  if (!reachesWorkspace(principal.reach, workspace.id)) throw outsideReach(workspaceNotFound(slug))
   return workspace
+}
+
+/** 404 unless the tenant is within the caller's reach (a client's own), answered as for one that does not exist. */
+export function requireTenantInReach(principal: ApiPrincipal, workspace: Workspace, tenantId: string): void {
+  if (!reachesTenant(principal.reach, workspace.id, tenantId)) throw outsideReach(tenantNotFound(workspace, tenantId))
 }
 
 /** JSON in: a body that is not `application/json` answers 415 before any route sees it. */
@@ -132,7 +160,8 @@ export function buildApp(deps: ServeDependencies, register: ReadonlyArray<(app: 
 
   // Routes that answer without a key do so with less; the others require one (requireScope).
   const open = new Set(['/api/health', '/api/openapi.json', '/api/webhooks/shopify', ...(deps.publicMetrics ? ['/api/metrics'] : [])])
-  app.use('/api/*', authenticate(deps.db, {required: (c) => !open.has(c.req.path)}) as never)
+  const onDenied = denialRecorder(deps.db, deps.log)
+  app.use('/api/*', authenticate(deps.db, {onDenied, required: (c) => !open.has(c.req.path)}) as never)
 
   app.use('/api/*', rateLimit(deps.rateLimitPerMinute))
   app.use('/api/*', idempotency(deps))
@@ -146,8 +175,13 @@ export function buildApp(deps: ServeDependencies, register: ReadonlyArray<(app: 
 
   app.notFound((c) => c.json(errorBody(new HttpError(404, 'NOT_FOUND', 'No such route. The routes are listed in /api/openapi.json.')), 404))
 
-  app.onError((error, c) => {
+  app.onError(async (error, c) => {
     const http = toHttpError(error)
+    const principal = c.get('principal')
+    if (http.denial && principal) {
+      await onDenied({key: principal.name, method: c.req.method, reason: http.denial, role: principal.role, route: matchedRoute(c), status: http.status, user: principal.user?.email ?? null})
+    }
+
     for (const [name, value] of Object.entries(http.headers)) c.header(name, value)
     return c.json(errorBody(http), http.status as 400)
   })

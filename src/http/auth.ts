@@ -3,7 +3,8 @@ import type {Context, MiddlewareHandler} from 'hono'
 import type {Db} from '../db/schema.js'
 import {type ApiPrincipal, type ApiScope, type Authentication, authenticateApiKeys, type KeyCheck} from '../services/api-keys/api-keys.js'
 import type {Workspace} from '../services/workspaces/workspaces.js'
-import {HttpError} from './http-errors.js'
+import {type DenialRecorder, matchedRoute} from './denials.js'
+import {HttpError, toHttpError} from './http-errors.js'
 
 export interface AuthVariables {
   principal: ApiPrincipal | undefined
@@ -63,7 +64,7 @@ function keyChecker(db: () => Db): (check: KeyCheck) => Promise<Authentication> 
  * answers 401 with `WWW-Authenticate`, as RFC 6750 says; elsewhere an absent key is let
  * through as anonymous (for routes that answer everyone, with less).
  */
-export function authenticate(db: () => Db, options: {required: (c: Context) => boolean}): MiddlewareHandler<{Variables: AuthVariables}> {
+export function authenticate(db: () => Db, options: {onDenied: DenialRecorder; required: (c: Context) => boolean}): MiddlewareHandler<{Variables: AuthVariables}> {
   const check = keyChecker(db)
   return async (c, next) => {
     const key = bearer(c.req.header('authorization'))
@@ -76,6 +77,10 @@ export function authenticate(db: () => Db, options: {required: (c: Context) => b
     const slug = c.req.query('workspace') ?? 'default'
     const result = await check({key, workspace: slug})
     if (!result.ok) {
+      if ('key' in result) {
+        await options.onDenied({key: result.key.name, method: c.req.method, reason: result.reason, role: result.key.role, route: matchedRoute(c), status: 401, user: result.key.user?.email ?? null})
+      }
+
       throw new HttpError(401, 'UNAUTHENTICATED', REASONS[result.reason], {headers: {'www-authenticate': `${CHALLENGE}, error="invalid_token"`}})
     }
 
@@ -85,15 +90,38 @@ export function authenticate(db: () => Db, options: {required: (c: Context) => b
   }
 }
 
-/** 403 unless the request's key has the scope. */
+/**
+ * 403 unless the request's key may act with the scope: its own scopes must have it, and its
+ * user's role must allow it (src/services/access/roles.ts). Either refusal is a denial.
+ */
 export function requireScope(principal: ApiPrincipal | undefined, scope: ApiScope): ApiPrincipal {
   if (!principal) throw new HttpError(401, 'UNAUTHENTICATED', 'An API key is required.', {headers: {'www-authenticate': CHALLENGE}})
-  if (!principal.scopes.has(scope)) {
+  if (!principal.keyScopes.has(scope)) {
     throw new HttpError(403, 'FORBIDDEN', `The API key ${principal.name} lacks the ${scope} scope.`, {
+      denial: 'scope',
       details: {required: scope},
       headers: {'www-authenticate': `${CHALLENGE}, error="insufficient_scope", scope="${scope}"`},
     })
   }
 
+  if (!principal.scopes.has(scope)) {
+    throw new HttpError(403, 'FORBIDDEN', `The ${principal.role} role may not do this (${scope}).`, {denial: 'role', details: {required: scope, role: principal.role}})
+  }
+
   return principal
+}
+
+/** 403: the caller's role may never take this action, whatever its scopes. */
+export function roleForbids(principal: ApiPrincipal, what: string): HttpError {
+  return new HttpError(403, 'FORBIDDEN', `The ${principal.role} role may not ${what}.`, {denial: 'role', details: {role: principal.role}})
+}
+
+/**
+ * 404 for a resource outside the caller's reach: the very answer `notFound` (the error for one
+ * that does not exist) gives, so that its existence does not leak; only the audit trail and
+ * the metrics tell them apart.
+ */
+export function outsideReach(notFound: Error): HttpError {
+  const http = toHttpError(notFound)
+  return new HttpError(http.status, http.code, http.message, {denial: 'reach', details: http.details as Record<string, unknown> | undefined, headers: {...http.headers}})
 }

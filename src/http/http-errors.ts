@@ -7,16 +7,26 @@ export interface ErrorBody {
   readonly error: {readonly code: string; readonly details?: Readonly<Record<string, unknown>>; readonly message: string}
 }
 
+/** Why a request with a valid key was refused (see HttpError.denial). */
+export type Denial = 'reach' | 'role' | 'scope'
+
 /** An answer other than success, raised by a route or middleware and rendered by the app. */
 export class HttpError extends Error {
   readonly code: string
   readonly details: Readonly<Record<string, unknown>> | undefined
   readonly headers: Readonly<Record<string, string>>
   readonly status: number
+  /**
+   * Why a caller with a valid key was refused, when it was: its key lacks the scope, its role
+   * may never do it, or the resource is outside its reach (answered 404 like one that does
+   * not exist). Such answers are counted and audited (src/http/denials.ts).
+   */
+  readonly denial: Denial | undefined
 
-  constructor(status: number, code: string, message: string, options: {details?: Record<string, unknown>; headers?: Record<string, string>} = {}) {
+  constructor(status: number, code: string, message: string, options: {denial?: Denial; details?: Record<string, unknown>; headers?: Record<string, string>} = {}) {
     super(message)
     this.status = status
+    this.denial = options.denial
     this.code = code
     this.details = options.details
     this.headers = options.headers ?? {}

@@ -207,7 +207,15 @@ describeEachCliBackend('synthex serve over HTTP', (target) => {
     expect(Object.keys(document.paths).sort()).toEqual(
       ['/api/alerts', '/api/events', '/api/health', '/api/me', '/api/metrics', '/api/tenants', '/api/tenants/{tenantId}', '/api/tenants/{tenantId}/credentials', '/api/tenants/{tenantId}/credentials/{service}', '/api/tenants/{tenantId}/events', '/api/webhook-subscriptions', '/api/webhook-subscriptions/{name}', '/api/webhook-subscriptions/{name}/enable', '/api/webhook-subscriptions/{name}/rotate-secret', '/api/webhooks/make', '/api/webhooks/shopify', '/api/webhooks/zapier'].sort(),
     )
-    expect((await call('GET', '/api/me', {key: keys.reader})).json).toEqual({key: {name: 'reader', prefix: (keys.reader ?? '').slice(0, 10)}, scopes: ['tenants:read'], workspace: null})
+    // A key made without a user acts as a superadmin (within its scopes).
+    expect((await call('GET', '/api/me', {key: keys.reader})).json).toEqual({
+      key: {name: 'reader', prefix: (keys.reader ?? '').slice(0, 10), scopes: ['tenants:read'], workspace: null},
+      reach: {all: true},
+      role: 'superadmin',
+      scopes: ['tenants:read'],
+      user: null,
+      workspace: null,
+    })
     expect((await call('GET', '/api/nowhere', {key: keys.all})).status).toBe(404)
   })
 

@@ -3,7 +3,9 @@ import {createRoute, z} from '@hono/zod-openapi'
 import {SEVERITIES} from '../../domain/severity.js'
 import {listAlerts} from '../../services/alerts/alerts.js'
 import {listEvents} from '../../services/events/events.js'
-import {requestWorkspace, type ServeApp, type ServeDependencies} from '../app.js'
+import {describeReach, tenantIdsReached} from '../../services/access/reach.js'
+import {workspaceSlugs} from '../../services/workspaces/workspaces.js'
+import {requestDb, requestWorkspace, type ServeApp, type ServeDependencies} from '../app.js'
 import {requireScope} from '../auth.js'
 import {BEARER_SECURITY, ERROR_RESPONSES, jsonResponse} from '../tenant-schemas.js'
 
@@ -39,7 +41,20 @@ const events = createRoute({
 const me = createRoute({
   method: 'get',
   path: '/api/me',
-  responses: {200: jsonResponse(z.object({key: z.object({name: z.string(), prefix: z.string()}), scopes: z.array(z.string()), workspace: z.string().nullable()}), 'The key making the request and what it may do.'), ...ERROR_RESPONSES},
+  responses: {
+    200: jsonResponse(
+      z.object({
+        key: z.object({name: z.string(), prefix: z.string(), scopes: z.array(z.string()).openapi({description: 'The key\'s own scopes, as made.'}), workspace: z.string().nullable()}),
+        reach: z.object({all: z.boolean(), tenants: z.array(z.object({tenantId: z.string(), workspace: z.string()})).optional(), workspaces: z.array(z.string()).optional()}),
+        role: z.enum(['superadmin', 'admin', 'client']),
+        scopes: z.array(z.string()).openapi({description: 'What the key may do: its scopes within its user\'s role.'}),
+        user: z.object({email: z.string()}).nullable().openapi({description: 'Null for a key made before users existed: it acts as a superadmin.'}),
+        workspace: z.string().nullable(),
+      }),
+      'The key making the request, its user, role, scopes and reach.',
+    ),
+    ...ERROR_RESPONSES,
+  },
   security: BEARER_SECURITY,
   summary: 'Who am I (any key)',
   tags: ['keys'],
@@ -49,21 +64,38 @@ export function activityRoutes(app: ServeApp, deps: ServeDependencies): void {
   app.openapi(alerts, async (c) => {
     const principal = requireScope(c.get('principal'), 'alerts:read')
     const {limit, severity, workspace} = c.req.valid('query')
-    // Alerts span workspaces: one named, or the key's own, narrows them.
-    const only = workspace !== undefined || principal.workspaceId !== null ? (await requestWorkspace(c, deps, principal)).slug : undefined
-    const firing = await listAlerts(deps.db(), {limit: only ? 5000 : limit, severity, state: 'firing'})
-    return c.json({alerts: (only ? firing.filter((alert) => alert.workspace === only) : firing).slice(0, limit)}, 200)
+    // Alerts span workspaces: one named narrows them; the caller's reach always does.
+    const only = workspace === undefined ? undefined : await requestWorkspace(c, deps, principal)
+    const firing = await listAlerts(requestDb(c, deps), {limit, reach: principal.reach, severity, state: 'firing', workspaceId: only?.id})
+    return c.json({alerts: firing}, 200)
   })
 
   app.openapi(events, async (c) => {
     const principal = requireScope(c.get('principal'), 'events:read')
     const {actor, after, limit, type} = c.req.valid('query')
-    return c.json(await listEvents(deps.db(), await requestWorkspace(c, deps, principal), {actor, after, limit, type}), 200)
+    const workspace = await requestWorkspace(c, deps, principal)
+    // Fleet-wide events (keys, users, channels) are a superadmin's; a client reads its own tenants' events.
+    const query = {actor, after, fleetWide: principal.role === 'superadmin', limit, tenantIds: tenantIdsReached(principal.reach, workspace.id), type}
+    return c.json(await listEvents(requestDb(c, deps), workspace, query), 200)
   })
 
-  app.openapi(me, (c) => {
+  app.openapi(me, async (c) => {
     const principal = c.get('principal')
     if (!principal) throw new Error('unreachable: /api/me requires a key')
-    return c.json({key: {name: principal.name, prefix: principal.prefix}, scopes: [...principal.scopes].sort(), workspace: principal.workspace}, 200)
+    const {reach} = principal
+    const ids = reach.kind === 'workspaces' ? [...reach.workspaceIds] : reach.kind === 'tenants' ? reach.tenants.map((tenant) => tenant.workspaceId) : []
+    const slugs = await workspaceSlugs(deps.db(), [...new Set(ids)])
+    return c.json(
+      {
+        key: {name: principal.name, prefix: principal.prefix, scopes: [...principal.keyScopes].sort(), workspace: principal.workspace},
+        reach: describeReach(reach, slugs) as {all: boolean},
+        role: principal.role,
+        scopes: [...principal.scopes].sort(),
+        user: principal.user && {email: principal.user.email},
+        // Kept from before users: the workspace the key is limited to.
+        workspace: principal.workspace,
+      },
+      200,
+    )
   })
 }

@@ -5,7 +5,7 @@ import {parseIsoTime} from '../../domain/iso-time.js'
 import {InvalidInputError} from '../../errors/input-errors.js'
 import {CREDENTIAL_SERVICES, DEFAULT_LABEL, listCredentials, MAX_SECRET_BYTES, rotateCredential, setCredential} from '../../services/credentials/credentials.js'
 import {getTenant} from '../../services/tenants/tenants.js'
-import {apiAudit, requestWorkspace, type ServeApp, type ServeDependencies} from '../app.js'
+import {apiAudit, requestDb, requestWorkspace, requireTenantInReach, type ServeApp, type ServeDependencies} from '../app.js'
 import {requireScope} from '../auth.js'
 import {BEARER_SECURITY, ERROR_RESPONSES, ErrorSchema, jsonResponse} from '../tenant-schemas.js'
 
@@ -97,9 +97,11 @@ export function credentialRoutes(app: ServeApp, deps: ServeDependencies): void {
     const principal = requireScope(c.get('principal'), 'credentials:read')
     const workspace = await requestWorkspace(c, deps, principal)
     const {tenantId} = c.req.valid('param')
+    requireTenantInReach(principal, workspace, tenantId)
+    const db = requestDb(c, deps)
     // The tenant must exist (404 otherwise), even with no credential yet.
-    await getTenant(deps.db(), workspace, tenantId)
-    const page = await listCredentials(deps.db(), workspace, {limit: 1000, tenantId})
+    await getTenant(db, workspace, tenantId)
+    const page = await listCredentials(db, workspace, {limit: 1000, tenantId})
     return c.json({credentials: page.credentials}, 200)
   })
 
@@ -107,12 +109,13 @@ export function credentialRoutes(app: ServeApp, deps: ServeDependencies): void {
     const principal = requireScope(c.get('principal'), 'credentials:write')
     const workspace = await requestWorkspace(c, deps, principal)
     const {service, tenantId} = c.req.valid('param')
+    requireTenantInReach(principal, workspace, tenantId)
     const body = c.req.valid('json')
     if (Buffer.byteLength(body.value) > MAX_SECRET_BYTES) throw new InvalidInputError([{field: 'value', message: `must be at most ${MAX_SECRET_BYTES / 1024} KiB`}])
     const now = new Date()
     const input = {expiresAt: expiry(body, now), value: body.value}
     const ref = {label: body.label ?? DEFAULT_LABEL, service, tenantId}
-    const db = deps.db()
+    const db = requestDb(c, deps)
     const keyring = deps.keyring({sealing: true})
     const existing = await listCredentials(db, workspace, {limit: 1000, service, tenantId})
     if (existing.credentials.some((credential) => credential.label === ref.label)) {

@@ -2,7 +2,8 @@ import {createRoute, z} from '@hono/zod-openapi'
 
 import {TENANT_STATUSES, TENANT_TYPES} from '../../domain/tenant-fields.js'
 import {createTenant, deleteTenant, getTenant, listTenants, tenantHistory, updateTenant} from '../../services/tenants/tenants.js'
-import {apiAudit, requestWorkspace, type ServeApp, type ServeDependencies} from '../app.js'
+import {tenantIdsReached} from '../../services/access/reach.js'
+import {apiAudit, requestDb, requestWorkspace, requireTenantInReach, type ServeApp, type ServeDependencies} from '../app.js'
 import {requireScope} from '../auth.js'
 import {BEARER_SECURITY, ERROR_RESPONSES, ErrorSchema, inApiNames, jsonResponse, TenantInputSchema, TenantSchema, toFieldsInput} from '../tenant-schemas.js'
 
@@ -82,14 +83,15 @@ export function tenantRoutes(app: ServeApp, deps: ServeDependencies): void {
   app.openapi(list, async (c) => {
     const principal = requireScope(c.get('principal'), 'tenants:read')
     const query = c.req.valid('query')
-    const page = await listTenants(deps.db(), await requestWorkspace(c, deps, principal), query)
+    const workspace = await requestWorkspace(c, deps, principal)
+    const page = await listTenants(requestDb(c, deps), workspace, {...query, tenantIds: tenantIdsReached(principal.reach, workspace.id)})
     return c.json(page, 200)
   })
 
   app.openapi(create, async (c) => {
     const principal = requireScope(c.get('principal'), 'tenants:write')
     const workspace = await requestWorkspace(c, deps, principal)
-    const tenant = await createTenant(deps.db(), workspace, apiAudit(principal), toFieldsInput(c.req.valid('json'))).catch((error: unknown) => {
+    const tenant = await createTenant(requestDb(c, deps), workspace, apiAudit(principal), toFieldsInput(c.req.valid('json'))).catch((error: unknown) => {
       throw inApiNames(error)
     })
     c.header('location', `/api/tenants/${encodeURIComponent(tenant.tenantId)}${workspace.slug === 'default' ? '' : `?workspace=${encodeURIComponent(workspace.slug)}`}`)
@@ -98,13 +100,16 @@ export function tenantRoutes(app: ServeApp, deps: ServeDependencies): void {
 
   app.openapi(get, async (c) => {
     const principal = requireScope(c.get('principal'), 'tenants:read')
-    return c.json(await getTenant(deps.db(), await requestWorkspace(c, deps, principal), c.req.valid('param').tenantId), 200)
+    const workspace = await requestWorkspace(c, deps, principal)
+    const {tenantId} = c.req.valid('param')
+    requireTenantInReach(principal, workspace, tenantId)
+    return c.json(await getTenant(requestDb(c, deps), workspace, tenantId), 200)
   })
 
   app.openapi(update, async (c) => {
     const principal = requireScope(c.get('principal'), 'tenants:write')
     const workspace = await requestWorkspace(c, deps, principal)
-    const result = await updateTenant(deps.db(), workspace, apiAudit(principal), c.req.valid('param').tenantId, toFieldsInput(c.req.valid('json'))).catch((error: unknown) => {
+    const result = await updateTenant(requestDb(c, deps), workspace, apiAudit(principal), c.req.valid('param').tenantId, toFieldsInput(c.req.valid('json'))).catch((error: unknown) => {
       throw inApiNames(error)
     })
     return c.json(result, 200)
@@ -112,12 +117,15 @@ export function tenantRoutes(app: ServeApp, deps: ServeDependencies): void {
 
   app.openapi(remove, async (c) => {
     const principal = requireScope(c.get('principal'), 'tenants:write')
-    return c.json(await deleteTenant(deps.db(), await requestWorkspace(c, deps, principal), apiAudit(principal), c.req.valid('param').tenantId), 200)
+    return c.json(await deleteTenant(requestDb(c, deps), await requestWorkspace(c, deps, principal), apiAudit(principal), c.req.valid('param').tenantId), 200)
   })
 
   app.openapi(history, async (c) => {
     const principal = requireScope(c.get('principal'), 'events:read')
     const {after, limit} = c.req.valid('query')
-    return c.json(await tenantHistory(deps.db(), await requestWorkspace(c, deps, principal), c.req.valid('param').tenantId, {after, limit}), 200)
+    const workspace = await requestWorkspace(c, deps, principal)
+    const {tenantId} = c.req.valid('param')
+    requireTenantInReach(principal, workspace, tenantId)
+    return c.json(await tenantHistory(requestDb(c, deps), workspace, tenantId, {after, limit}), 200)
   })
 }

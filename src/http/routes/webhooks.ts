@@ -3,8 +3,7 @@ import {createRoute, z} from '@hono/zod-openapi'
 import {shopifyWebhookSecrets} from '../../config/environment.js'
 import {applyShopifyWebhook, SHOP_DOMAIN, verifyShopifyHmac} from '../../services/integrations/shopify-webhooks.js'
 import {createTenant} from '../../services/tenants/tenants.js'
-import {findWorkspace} from '../../services/workspaces/workspaces.js'
-import {apiAudit, requestWorkspace, type ServeApp, type ServeDependencies} from '../app.js'
+import {apiAudit, requestDb, requestWorkspace, type ServeApp, type ServeDependencies} from '../app.js'
 import {requireScope} from '../auth.js'
 import {HttpError} from '../http-errors.js'
 import {BEARER_SECURITY, ERROR_RESPONSES, ErrorSchema, jsonResponse, TenantSchema} from '../tenant-schemas.js'
@@ -58,13 +57,9 @@ export function webhookRoutes(app: ServeApp, deps: ServeDependencies): void {
       const {data, trigger} = c.req.valid('json')
       if (trigger !== 'new_tenant') throw new HttpError(400, 'UNKNOWN_TRIGGER', `Unknown trigger "${trigger.slice(0, 100)}": the only trigger is new_tenant.`, {details: {triggers: ['new_tenant']}})
       const {workspace_id: slug, ...fields} = data
-      let workspace = await requestWorkspace(c, deps, principal)
-      if (slug !== undefined && slug !== workspace.slug) {
-        workspace = await findWorkspace(deps.db(), slug)
-        if (principal.workspaceId !== null && principal.workspaceId !== workspace.id) throw new HttpError(404, 'NOT_FOUND', `Workspace "${slug}" does not exist.`)
-      }
-
-      const tenant = await createTenant(deps.db(), workspace, apiAudit(principal), fields)
+      // The body's workspace, else ?workspace=, else default; outside the caller's reach: 404.
+      const workspace = await requestWorkspace(c, deps, principal, slug ?? c.req.query('workspace') ?? 'default')
+      const tenant = await createTenant(requestDb(c, deps), workspace, apiAudit(principal), fields)
       return c.json(tenant, 201)
     })
   }

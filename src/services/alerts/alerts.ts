@@ -2,6 +2,7 @@ import {sql} from 'kysely'
 
 import type {AlertRow, Db} from '../../db/schema.js'
 import {NotFoundError} from '../../errors/input-errors.js'
+import {REACH_ALL, type Reach} from '../access/reach.js'
 import {type Audit, recordEvents} from '../events/events.js'
 import {bySeverityDescending, type Severity} from '../../domain/severity.js'
 
@@ -71,8 +72,17 @@ function toAlert(row: AlertRow & {slug: string}, delivered: Delivered | undefine
   }
 }
 
-export async function listAlerts(db: Db, options: {limit: number; severity?: Severity; state?: 'all' | 'firing' | 'resolved'}): Promise<Alert[]> {
+export async function listAlerts(db: Db, options: {limit: number; reach?: Reach; severity?: Severity; state?: 'all' | 'firing' | 'resolved'; workspaceId?: string}): Promise<Alert[]> {
   let select = db.selectFrom('alerts').innerJoin('workspaces', 'workspaces.id', 'alerts.workspace_id').selectAll('alerts').select('workspaces.slug')
+  if (options.workspaceId !== undefined) select = select.where('alerts.workspace_id', '=', options.workspaceId)
+  const reach = options.reach ?? REACH_ALL
+  if (reach.kind === 'workspaces') select = reach.workspaceIds.size === 0 ? select.where(sql<boolean>`false`) : select.where('alerts.workspace_id', 'in', [...reach.workspaceIds])
+  if (reach.kind === 'tenants') {
+    const {tenants} = reach
+    // An empty or() is false: a client with no tenant sees no alert.
+    select = select.where((eb) => eb.or(tenants.map((tenant) => eb.and([eb('alerts.workspace_id', '=', tenant.workspaceId), eb('alerts.tenant_id', '=', tenant.tenantId)]))))
+  }
+
   const state = options.state ?? 'firing'
   if (state !== 'all') select = select.where('alerts.state', '=', state)
   if (options.severity) select = select.where('alerts.severity', '=', options.severity)

@@ -102,6 +102,13 @@ export interface EventQuery {
   readonly since?: Date
   /** Only this tenant's events, shown as its history shows them (see {@link ofTenant}). */
   readonly tenantId?: string
+  /**
+   * Only these tenants' own events (a client's tenants: no fleet-wide event, no import's
+   * list of other tenants); undefined for all.
+   */
+  readonly tenantIds?: readonly string[]
+  /** Whether fleet-wide events (no workspace: channels, keys, users) are listed too; default true. */
+  readonly fleetWide?: boolean
   /** Only events of exactly this type, e.g. `tenant.created`. */
   readonly type?: string
   /** Only events whose type starts with this, e.g. `credential.` for every credential event. */
@@ -127,10 +134,16 @@ export interface EventPage {
  */
 export async function listEvents(db: Db, workspace: Workspace, query: EventQuery): Promise<EventPage> {
   let select = db.selectFrom('events').selectAll()
+  const fleetWide = query.fleetWide !== false && query.tenantIds === undefined
   select =
     query.tenantId === undefined
-      ? select.where((eb) => eb.or([eb('workspace_id', '=', workspace.id), eb('workspace_id', 'is', null)]))
+      ? select.where((eb) => (fleetWide ? eb.or([eb('workspace_id', '=', workspace.id), eb('workspace_id', 'is', null)]) : eb('workspace_id', '=', workspace.id)))
       : select.where('workspace_id', '=', workspace.id).where(ofTenant(query.tenantId))
+  if (query.tenantIds !== undefined) {
+    const ids = [...query.tenantIds]
+    select = ids.length === 0 ? select.where(sql<boolean>`false`) : select.where('aggregate_type', '=', 'tenant').where('aggregate_id', 'in', ids)
+  }
+
   if (query.type !== undefined) select = select.where('type', '=', query.type)
   if (query.typePrefix !== undefined) select = select.where(sql<boolean>`starts_with(type, ${query.typePrefix})`)
   if (query.actor !== undefined) select = select.where('actor', '=', query.actor)

@@ -11,6 +11,7 @@ import {exposition, type MetricFamily} from '../../exporters/prometheus-text.js'
 import {SEVERITIES} from '../../domain/severity.js'
 import {VERIFICATION_OUTCOMES} from '../verification/verification-result.js'
 import {webhookDeliveryCounts} from '../webhooks/webhook-deliveries.js'
+import {accessDenialCounts} from '../access/access-denials.js'
 
 /**
  * Fleet figures for Prometheus (`metrics`): tenants, credentials, the next expiry, firing
@@ -32,7 +33,7 @@ const UNVERIFIED = 'unverified'
 export const HEALTH_VALUE: Record<HealthStatus, number> = {degraded: 0.5, healthy: 1, unhealthy: 0}
 
 export async function fleetMetrics(db: Db, now = new Date()): Promise<MetricFamily[]> {
-  const [tenants, credentials, alerts, deliveries, commands, health, lastRun, verification, webhooks] = await Promise.all([
+  const [tenants, credentials, alerts, deliveries, commands, health, lastRun, verification, webhooks, denials] = await Promise.all([
     sql<{n: number; status: string; type: string; workspace: string}>`
       select w.slug as workspace, t.type, t.status, count(*)::int as n
       from tenants t join workspaces w on w.id = t.workspace_id group by 1, 2, 3 order by 1, 2, 3`.execute(db),
@@ -59,6 +60,7 @@ export async function fleetMetrics(db: Db, now = new Date()): Promise<MetricFami
     db.selectFrom('alert_runs').select('started_at').where('dry_run', '=', false).orderBy('started_at', 'desc').limit(1).executeTakeFirst(),
     verificationMetrics(db),
     webhookDeliveryCounts(db),
+    accessDenialCounts(db),
   ])
 
   const nextDays = credentials.rows.map((row) => row.next_days).filter((value): value is number => value !== null).map(Number)
@@ -100,6 +102,12 @@ export async function fleetMetrics(db: Db, now = new Date()): Promise<MetricFami
       name: 'synthex_webhook_deliveries',
       samples: webhooks.flatMap(({counts, subscription}) => (['pending', 'sent', 'failed'] as const).map((state) => ({labels: {state, subscription}, value: counts[state]}))),
       type: 'gauge',
+    },
+    {
+      help: 'Requests serve refused to a known key, by reason (scope, role, reach, revoked, expired, deactivated) and the key\'s role.',
+      name: 'synthex_api_denied_requests_total',
+      samples: denials.map((row) => ({labels: {reason: row.reason, role: row.role}, value: row.count})),
+      type: 'counter',
     },
     {
       help: 'Unix time of the last alerts check-now run (the cron heartbeat).',

@@ -1,3 +1,5 @@
+import {sql} from 'kysely'
+
 import {compiledOnce} from '../../db/compiled-once.js'
 import type {Db, TenantRow, TenantStatus, TenantType} from '../../db/schema.js'
 import {ConflictError, InvalidInputError, NotFoundError} from '../../errors/input-errors.js'
@@ -31,6 +33,8 @@ export interface TenantQuery {
   readonly search?: string
   readonly status?: TenantStatus
   readonly type?: TenantType
+  /** Only these tenant ids (a client's own tenants); undefined for all. */
+  readonly tenantIds?: readonly string[]
 }
 
 export interface TenantPage {
@@ -90,7 +94,7 @@ export async function lockTenant(trx: Db, workspace: Workspace, tenantId: string
     .where('tenant_id', '=', tenantId)
     .forUpdate()
     .executeTakeFirst()
-  if (!row) throw notFound(workspace, tenantId)
+  if (!row) throw tenantNotFound(workspace, tenantId)
   return row
 }
 
@@ -100,7 +104,8 @@ function validated(input: TenantFieldsInput): TenantFields {
   return result.value
 }
 
-function notFound(workspace: Workspace, tenantId: string): NotFoundError {
+/** The error for a tenant that does not exist (or, for serve, is outside the caller's reach: the same answer). */
+export function tenantNotFound(workspace: Workspace, tenantId: string): NotFoundError {
   return new NotFoundError(
     `Tenant "${tenantId}" does not exist in workspace "${workspace.slug}".`,
     `List tenants with \`synthex tenant tenants list -w ${workspace.slug} --search ${tenantId}\`.`,
@@ -138,6 +143,7 @@ function escapeLike(text: string): string {
 
 export async function listTenants(db: Db, workspace: Workspace, query: TenantQuery): Promise<TenantPage> {
   let select = db.selectFrom('tenants').selectAll().where('workspace_id', '=', workspace.id)
+  if (query.tenantIds) select = query.tenantIds.length === 0 ? select.where(sql<boolean>`false`) : select.where('tenant_id', 'in', [...query.tenantIds])
   if (query.type) select = select.where('type', '=', query.type)
   if (query.status) select = select.where('status', '=', query.status)
   if (query.search) {
@@ -176,7 +182,7 @@ const selectTenant = compiledOnce((db) => db.selectFrom('tenants').selectAll().w
 
 export async function getTenant(db: Db, workspace: Workspace, tenantId: string): Promise<Tenant> {
   const [row] = await selectTenant(db, [workspace.id, tenantId])
-  if (!row) throw notFound(workspace, tenantId)
+  if (!row) throw tenantNotFound(workspace, tenantId)
   return toTenant(row, workspace.slug)
 }
 
@@ -256,7 +262,7 @@ export async function deleteTenant(db: Db, workspace: Workspace, audit: Audit, t
       .where('tenant_id', '=', tenantId)
       .returningAll()
       .executeTakeFirst()
-    if (!row) throw notFound(workspace, tenantId)
+    if (!row) throw tenantNotFound(workspace, tenantId)
     await recordEvents(trx, audit, [
       {aggregateId: tenantId, aggregateType: 'tenant', data: {fields: fieldsOf(row), id: row.id}, type: 'tenant.deleted', workspaceId: workspace.id},
     ])
@@ -280,7 +286,7 @@ export async function tenantHistory(
     .where(ofTenant(tenantId))
   if (page.after !== undefined) select = select.where('id', '>', page.after)
   const rows = await select.orderBy('id').limit(page.limit + 1).execute()
-  if (rows.length === 0 && page.after === undefined) throw notFound(workspace, tenantId)
+  if (rows.length === 0 && page.after === undefined) throw tenantNotFound(workspace, tenantId)
   const events = rows.slice(0, page.limit).map((row) => asTenantEvent(toAuditEvent(row), tenantId))
   return {
     events,

@@ -70,6 +70,13 @@ export async function createWorkspace(db: Db, audit: Audit, input: {name?: strin
   })
 }
 
+/** The slugs of these workspaces by id (for showing a reach, which holds ids). */
+export async function workspaceSlugs(db: Db, ids: readonly string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map()
+  const rows = await db.selectFrom('workspaces').select(['id', 'slug']).where('id', 'in', [...ids]).execute()
+  return new Map(rows.map((row) => [row.id, row.slug]))
+}
+
 export async function listWorkspaces(db: Db): Promise<WorkspaceSummary[]> {
   const rows = await db
     .selectFrom('workspaces')
