@@ -1,9 +1,8 @@
 import {createRoute, z} from '@hono/zod-openapi'
 
-import {NotFoundError} from '../../errors/input-errors.js'
 import {mayManageRole, USER_ROLES} from '../../services/access/roles.js'
-import {type ApiKey, type ApiPrincipal, createApiKey, listApiKeys, parseScopes, revokeApiKey} from '../../services/api-keys/api-keys.js'
-import {createUser, findUser, listUsers, type User} from '../../services/users/users.js'
+import {type ApiKey, apiKeyNotFound, type ApiPrincipal, createApiKey, listApiKeys, parseScopes, revokeApiKey} from '../../services/api-keys/api-keys.js'
+import {createUser, findUser, listUsers, type User, userNotFound} from '../../services/users/users.js'
 import {apiAudit, requestDb, requestWorkspace, requireTenantInReach, type ServeApp, type ServeContext, type ServeDependencies} from '../app.js'
 import {outsideReach, requireScope, roleForbids} from '../auth.js'
 import {expiryOf} from '../expiry-input.js'
@@ -141,14 +140,6 @@ async function managedUsers(c: ServeContext, deps: ServeDependencies, principal:
   return listUsers(db, {role: 'client', workspaceIds})
 }
 
-function userNotFound(email: string): NotFoundError {
-  return new NotFoundError(`No user has the address "${email.trim()}".`, 'List them with GET /api/users.', {user: email.trim()})
-}
-
-function keyNotFound(name: string): NotFoundError {
-  return new NotFoundError(`No API key is named "${name}".`, 'List them with GET /api/api-keys.', {name})
-}
-
 /** A key for the JSON answer: every field but the key itself, which is never stored. */
 function toKeyAnswer(apiKey: ApiKey): z.infer<typeof ApiKeySchema> {
   return JSON.parse(JSON.stringify(apiKey)) as z.infer<typeof ApiKeySchema>
@@ -185,7 +176,7 @@ export function userRoutes(app: ServeApp, deps: ServeDependencies): void {
     const db = requestDb(c, deps)
     const target = await findUser(db, body.user)
     if (!mayManageRole(principal.role, target.role)) throw roleForbids(principal, `make keys for ${target.role} users`)
-    if (principal.reach.kind !== 'all' && !(await managedUsers(c, deps, principal)).some((user) => user.id === target.id)) throw outsideReach(userNotFound(body.user))
+    if (principal.reach.kind !== 'all' && !(await managedUsers(c, deps, principal)).some((user) => user.id === target.id)) throw outsideReach(userNotFound(body.user.trim()))
     const {apiKey, key} = await createApiKey(db, apiAudit(principal), {expiresAt: expiryOf(body, new Date()), name: body.name, scopes: parseScopes(body.scopes.join(',')), user: target.email})
     // A replay under the same Idempotency-Key answers without the key: it is shown once.
     c.set('replayAnswer', {apiKey: toKeyAnswer(apiKey), key: null})
@@ -198,9 +189,9 @@ export function userRoutes(app: ServeApp, deps: ServeDependencies): void {
     const db = requestDb(c, deps)
     if (principal.reach.kind !== 'all') {
       const key = (await listApiKeys(db)).find((candidate) => candidate.name === name)
-      if (!key) throw keyNotFound(name)
+      if (!key) throw apiKeyNotFound(name)
       const managed = new Set((await managedUsers(c, deps, principal)).map((user) => user.email))
-      if (key.user === null || !managed.has(key.user)) throw outsideReach(keyNotFound(name))
+      if (key.user === null || !managed.has(key.user)) throw outsideReach(apiKeyNotFound(name))
     }
 
     return c.json(toKeyAnswer(await revokeApiKey(db, apiAudit(principal), name)), 200)

@@ -5,6 +5,7 @@ import {sql} from 'kysely'
 import {compiledOnce} from '../../db/compiled-once.js'
 import type {ApiKeyRow, Db, UserRole} from '../../db/schema.js'
 import {ConflictError, InvalidInputError, NotFoundError} from '../../errors/input-errors.js'
+import {userNotFound} from '../users/users.js'
 import {effectiveScopes} from '../access/roles.js'
 import {narrowToWorkspace, REACH_ALL, type Reach, type ReachTenant} from '../access/reach.js'
 import {type Audit, recordEvents} from '../events/events.js'
@@ -164,12 +165,17 @@ export interface NewApiKey {
 /** The active user a new key is to act for, by address whatever its case. */
 async function keyUser(db: Db, email: string): Promise<{email: string; id: string; role: UserRole}> {
   const user = await db.selectFrom('users').select(['id', 'email', 'role', 'deactivated_at']).where(sql<string>`lower(email)`, '=', email.trim().toLowerCase()).executeTakeFirst()
-  if (!user) throw new NotFoundError(`No user has the address "${email.trim()}".`, 'List them with `synthex users list`, or create one with `synthex users create`.', {user: email.trim()})
+  if (!user) throw userNotFound(email.trim())
   if (user.deactivated_at) {
     throw new ConflictError(`User "${user.email}" is deactivated: a key acting for it would be refused on every request.`, 'Make the key for an active user (see `synthex users list`).', {user: user.email})
   }
 
   return user
+}
+
+/** The error for a key name no key has (or, for serve, one outside the caller's reach: the same answer). */
+export function apiKeyNotFound(name: string): NotFoundError {
+  return new NotFoundError(`No API key is named "${name}".`, 'List them with `synthex api-keys list`.', {name})
 }
 
 /** Makes a key and returns it with the key itself, which is not stored and cannot be shown again. */
@@ -220,7 +226,7 @@ export async function revokeApiKey(db: Db, audit: Audit, name: string): Promise<
       .where('name', '=', name)
       .returningAll()
       .executeTakeFirst()
-    if (!row) throw new NotFoundError(`No API key is named "${name}".`, 'List them with `synthex api-keys list`.', {name})
+    if (!row) throw apiKeyNotFound(name)
     await recordEvents(trx, audit, [{aggregateId: row.name, aggregateType: 'api_key', data: {name: row.name, prefix: row.prefix}, type: 'api_key.revoked', workspaceId: row.workspace_id}])
     return toApiKey(await selectApiKeys(trx).where('api_keys.id', '=', row.id).executeTakeFirstOrThrow())
   })

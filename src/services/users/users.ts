@@ -4,6 +4,7 @@ import type {Db, UserRole} from '../../db/schema.js'
 import {ConflictError, type FieldIssue, InvalidInputError, NotFoundError} from '../../errors/input-errors.js'
 import {USER_ROLES} from '../access/roles.js'
 import {type Audit, type NewEvent, recordEvents} from '../events/events.js'
+import {tenantNotFound} from '../tenants/tenants.js'
 import {findWorkspace, type Workspace} from '../workspaces/workspaces.js'
 
 /**
@@ -84,16 +85,9 @@ function isRole(role: string): role is UserRole {
   return (USER_ROLES as readonly string[]).includes(role)
 }
 
-function userNotFound(email: string): NotFoundError {
+/** The error for an address no user has (or, for serve, one outside the caller's reach: the same answer). */
+export function userNotFound(email: string): NotFoundError {
   return new NotFoundError(`No user has the address "${email}".`, 'List them with `synthex users list`.', {email})
-}
-
-function tenantNotFound(workspace: Workspace, tenantId: string): NotFoundError {
-  return new NotFoundError(
-    `Tenant "${tenantId}" does not exist in workspace "${workspace.slug}".`,
-    `List tenants with \`synthex tenant tenants list -w ${workspace.slug} --search ${tenantId}\`.`,
-    {tenantId, workspace: workspace.slug},
-  )
 }
 
 /** Users with what is assigned to them and how many keys still work, in one statement. */
