@@ -8,6 +8,7 @@ import {activityRoutes} from './routes/activity.js'
 import {credentialRoutes} from './routes/credentials.js'
 import {systemRoutes} from './routes/system.js'
 import {tenantRoutes} from './routes/tenants.js'
+import {userRoutes} from './routes/users.js'
 import {webhookSubscriptionRoutes} from './routes/webhook-subscriptions.js'
 import {webhookRoutes} from './routes/webhooks.js'
 
@@ -28,7 +29,7 @@ const REQUEST_TIMEOUT_MS = 30_000
 const KEEP_ALIVE_MS = 5000
 
 export async function serveHttp(options: ServeDependencies & {host: string; port: number}): Promise<HttpServer> {
-  const app = buildApp(options, [tenantRoutes, credentialRoutes, activityRoutes, webhookRoutes, webhookSubscriptionRoutes, systemRoutes])
+  const app = buildApp(options, [tenantRoutes, credentialRoutes, activityRoutes, webhookRoutes, webhookSubscriptionRoutes, userRoutes, systemRoutes])
   const server = await new Promise<Server>((resolve, reject) => {
     const started = serve({fetch: app.fetch, hostname: options.host, port: options.port}, () => resolve(started as Server)) as Server
     started.once('error', reject)

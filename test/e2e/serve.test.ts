@@ -205,7 +205,7 @@ describeEachCliBackend('synthex serve over HTTP', (target) => {
     expect(metrics.text).toMatch(/^# HELP synthex_/m)
     const document = (await call('GET', '/api/openapi.json')).json
     expect(Object.keys(document.paths).sort()).toEqual(
-      ['/api/alerts', '/api/events', '/api/health', '/api/me', '/api/metrics', '/api/tenants', '/api/tenants/{tenantId}', '/api/tenants/{tenantId}/credentials', '/api/tenants/{tenantId}/credentials/{service}', '/api/tenants/{tenantId}/events', '/api/webhook-subscriptions', '/api/webhook-subscriptions/{name}', '/api/webhook-subscriptions/{name}/enable', '/api/webhook-subscriptions/{name}/rotate-secret', '/api/webhooks/make', '/api/webhooks/shopify', '/api/webhooks/zapier'].sort(),
+      ['/api/alerts', '/api/api-keys', '/api/api-keys/{name}', '/api/events', '/api/health', '/api/me', '/api/metrics', '/api/tenants', '/api/tenants/{tenantId}', '/api/tenants/{tenantId}/credentials', '/api/tenants/{tenantId}/credentials/{service}', '/api/tenants/{tenantId}/events', '/api/webhook-subscriptions', '/api/webhook-subscriptions/{name}', '/api/webhook-subscriptions/{name}/enable', '/api/webhook-subscriptions/{name}/rotate-secret', '/api/users', '/api/webhooks/make', '/api/webhooks/shopify', '/api/webhooks/zapier'].sort(),
     )
     // A key made without a user acts as a superadmin (within its scopes).
     expect((await call('GET', '/api/me', {key: keys.reader})).json).toEqual({

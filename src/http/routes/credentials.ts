@@ -1,12 +1,11 @@
 import {createRoute, z} from '@hono/zod-openapi'
 
-import {parseDuration} from '../../domain/durations.js'
-import {parseIsoTime} from '../../domain/iso-time.js'
 import {InvalidInputError} from '../../errors/input-errors.js'
 import {CREDENTIAL_SERVICES, DEFAULT_LABEL, listCredentials, MAX_SECRET_BYTES, rotateCredential, setCredential} from '../../services/credentials/credentials.js'
 import {getTenant} from '../../services/tenants/tenants.js'
 import {apiAudit, requestDb, requestWorkspace, requireTenantInReach, type ServeApp, type ServeDependencies} from '../app.js'
 import {requireScope} from '../auth.js'
+import {expiryOf} from '../expiry-input.js'
 import {BEARER_SECURITY, ERROR_RESPONSES, ErrorSchema, jsonResponse} from '../tenant-schemas.js'
 
 const WorkspaceQuery = z.object({workspace: z.string().optional()})
@@ -75,23 +74,6 @@ const put = createRoute({
   tags: ['credentials'],
 })
 
-function expiry(body: {expiresAt?: string; expiresIn?: string}, now: Date): Date | null {
-  if (body.expiresAt !== undefined && body.expiresIn !== undefined) throw new InvalidInputError([{field: 'expiresIn', message: 'give expiresAt or expiresIn, not both'}])
-  if (body.expiresIn !== undefined) {
-    const ms = parseDuration(body.expiresIn, {min: 60_000})
-    if (ms === undefined) throw new InvalidInputError([{field: 'expiresIn', message: 'must be a duration such as 90d, 12w or 36h'}])
-    return new Date(now.getTime() + ms)
-  }
-
-  if (body.expiresAt !== undefined) {
-    const at = parseIsoTime(body.expiresAt)
-    if ('problem' in at) throw new InvalidInputError([{field: 'expiresAt', message: 'must be an ISO 8601 date or time, e.g. 2027-06-30'}])
-    return at.time
-  }
-
-  return null
-}
-
 export function credentialRoutes(app: ServeApp, deps: ServeDependencies): void {
   app.openapi(list, async (c) => {
     const principal = requireScope(c.get('principal'), 'credentials:read')
@@ -113,7 +95,7 @@ export function credentialRoutes(app: ServeApp, deps: ServeDependencies): void {
     const body = c.req.valid('json')
     if (Buffer.byteLength(body.value) > MAX_SECRET_BYTES) throw new InvalidInputError([{field: 'value', message: `must be at most ${MAX_SECRET_BYTES / 1024} KiB`}])
     const now = new Date()
-    const input = {expiresAt: expiry(body, now), value: body.value}
+    const input = {expiresAt: expiryOf(body, now), value: body.value}
     const ref = {label: body.label ?? DEFAULT_LABEL, service, tenantId}
     const db = requestDb(c, deps)
     const keyring = deps.keyring({sealing: true})

@@ -10,7 +10,7 @@ export type {UserRole} from '../../db/schema.js'
  * both allow. A superadmin may do everything. An admin looks after tenants, their credentials,
  * alerts, events and health in its workspaces, and manages client users there. A client reads
  * its own tenants, their credentials' metadata, alerts and events, and sets and rotates their
- * credentials: nothing else. The README's roles table says the same (test/roles-readme.test.ts).
+ * credentials: nothing else. The README's roles table says the same (test/unit/roles-readme.test.ts).
  */
 export const ROLE_SCOPES: Readonly<Record<UserRole, ReadonlySet<ApiScope>>> = {
   admin: new Set<ApiScope>(['alerts:read', 'credentials:read', 'credentials:write', 'events:read', 'health:read', 'tenants:read', 'tenants:write', 'users:read', 'users:write']),

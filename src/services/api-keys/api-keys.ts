@@ -31,11 +31,17 @@ export interface ApiKey {
   readonly createdBy: string
   readonly expiresAt: Date | null
   readonly lastUsedAt: Date | null
+  /** Made without a user (before users existed): it acts as a superadmin. */
+  readonly legacy: boolean
   readonly name: string
   /** The key's first characters, e.g. `sxk_4Fq9aZ`, to recognise it; never the key. */
   readonly prefix: string
   readonly revokedAt: Date | null
+  /** Its user's role; `superadmin` for a key without a user. */
+  readonly role: UserRole
   readonly scopes: readonly ApiScope[]
+  /** The address of the user it acts for; null for a key made without one (a superadmin key). */
+  readonly user: string | null
   /** The workspace it is limited to, or null for every workspace. */
   readonly workspace: string | null
 }
@@ -118,26 +124,52 @@ function hashKey(key: string): Buffer {
   return createHash('sha256').update(key).digest()
 }
 
-function toApiKey(row: ApiKeyRow & {workspace_slug: string | null}): ApiKey {
+function toApiKey(row: ApiKeyRow & {user_email: null | string; user_role: null | UserRole; workspace_slug: null | string}): ApiKey {
   return {
     createdAt: row.created_at,
     createdBy: row.created_by,
     expiresAt: row.expires_at,
     lastUsedAt: row.last_used_at,
+    legacy: row.user_email === null,
     name: row.name,
     prefix: row.prefix,
     revokedAt: row.revoked_at,
+    role: row.user_role ?? 'superadmin',
     scopes: row.scopes as ApiScope[],
+    user: row.user_email,
     workspace: row.workspace_slug,
   }
+}
+
+/** Keys with their workspace's slug and their user's address and role, as toApiKey takes them. */
+function selectApiKeys(db: Db) {
+  return db
+    .selectFrom('api_keys')
+    .leftJoin('workspaces', 'workspaces.id', 'api_keys.workspace_id')
+    .leftJoin('users', 'users.id', 'api_keys.user_id')
+    .selectAll('api_keys')
+    .select(['workspaces.slug as workspace_slug', 'users.email as user_email', 'users.role as user_role'])
 }
 
 export interface NewApiKey {
   readonly expiresAt: Date | null
   readonly name: string
   readonly scopes: readonly ApiScope[]
+  /** The address of the user the key acts for (an active user); undefined for a key that acts as a superadmin. */
+  readonly user?: string
   /** Limit the key to one workspace (its slug); undefined for every workspace. */
   readonly workspace?: string
+}
+
+/** The active user a new key is to act for, by address whatever its case. */
+async function keyUser(db: Db, email: string): Promise<{email: string; id: string; role: UserRole}> {
+  const user = await db.selectFrom('users').select(['id', 'email', 'role', 'deactivated_at']).where(sql<string>`lower(email)`, '=', email.trim().toLowerCase()).executeTakeFirst()
+  if (!user) throw new NotFoundError(`No user has the address "${email.trim()}".`, 'List them with `synthex users list`, or create one with `synthex users create`.', {user: email.trim()})
+  if (user.deactivated_at) {
+    throw new ConflictError(`User "${user.email}" is deactivated: a key acting for it would be refused on every request.`, 'Make the key for an active user (see `synthex users list`).', {user: user.email})
+  }
+
+  return user
 }
 
 /** Makes a key and returns it with the key itself, which is not stored and cannot be shown again. */
@@ -147,28 +179,35 @@ export async function createApiKey(db: Db, audit: Audit, input: NewApiKey): Prom
   const workspace = input.workspace === undefined ? undefined : await findWorkspace(db, input.workspace)
   const key = generateApiKey()
   return db.transaction().execute(async (trx) => {
+    // Read in the transaction: a user deactivated meanwhile gets no new key.
+    const user = input.user === undefined ? undefined : await keyUser(trx, input.user)
+    const role: UserRole = user?.role ?? 'superadmin'
     const row = await trx
       .insertInto('api_keys')
-      .values({created_by: audit.actor, expires_at: input.expiresAt, key_hash: hashKey(key), name: input.name, prefix: key.slice(0, SHOWN), scopes: [...input.scopes], workspace_id: workspace?.id ?? null})
+      .values({created_by: audit.actor, expires_at: input.expiresAt, key_hash: hashKey(key), name: input.name, prefix: key.slice(0, SHOWN), scopes: [...input.scopes], user_id: user?.id ?? null, workspace_id: workspace?.id ?? null})
       .onConflict((conflict) => conflict.column('name').doNothing())
       .returningAll()
       .executeTakeFirst()
     if (!row) throw new ConflictError(`An API key named "${input.name}" already exists.`, 'Pick another name, or revoke the old key first with `synthex api-keys revoke`.', {name: input.name})
     await recordEvents(trx, audit, [
-      {aggregateId: row.name, aggregateType: 'api_key', data: {expiresAt: row.expires_at, name: row.name, prefix: row.prefix, scopes: row.scopes, workspace: workspace?.slug ?? null}, type: 'api_key.created', workspaceId: workspace?.id ?? null},
+      {
+        aggregateId: row.name,
+        aggregateType: 'api_key',
+        data: {expiresAt: row.expires_at, name: row.name, prefix: row.prefix, role, scopes: row.scopes, user: user?.email ?? null, workspace: workspace?.slug ?? null},
+        type: 'api_key.created',
+        workspaceId: workspace?.id ?? null,
+      },
     ])
-    return {apiKey: toApiKey({...row, workspace_slug: workspace?.slug ?? null}), key}
+    return {apiKey: toApiKey({...row, user_email: user?.email ?? null, user_role: user?.role ?? null, workspace_slug: workspace?.slug ?? null}), key}
   })
 }
 
-export async function listApiKeys(db: Db): Promise<ApiKey[]> {
-  const rows = await db
-    .selectFrom('api_keys')
-    .leftJoin('workspaces', 'workspaces.id', 'api_keys.workspace_id')
-    .selectAll('api_keys')
-    .select('workspaces.slug as workspace_slug')
-    .orderBy('api_keys.name')
-    .execute()
+/** Keys by name; `userIds`: only the keys acting for these users (users.id). */
+export async function listApiKeys(db: Db, filter: {userIds?: readonly string[]} = {}): Promise<ApiKey[]> {
+  if (filter.userIds?.length === 0) return []
+  let select = selectApiKeys(db)
+  if (filter.userIds !== undefined) select = select.where('api_keys.user_id', 'in', [...filter.userIds])
+  const rows = await select.orderBy('api_keys.name').execute()
   return rows.map((row) => toApiKey(row))
 }
 
@@ -182,9 +221,8 @@ export async function revokeApiKey(db: Db, audit: Audit, name: string): Promise<
       .returningAll()
       .executeTakeFirst()
     if (!row) throw new NotFoundError(`No API key is named "${name}".`, 'List them with `synthex api-keys list`.', {name})
-    const workspace = row.workspace_id ? await trx.selectFrom('workspaces').select('slug').where('id', '=', row.workspace_id).executeTakeFirst() : undefined
     await recordEvents(trx, audit, [{aggregateId: row.name, aggregateType: 'api_key', data: {name: row.name, prefix: row.prefix}, type: 'api_key.revoked', workspaceId: row.workspace_id}])
-    return toApiKey({...row, workspace_slug: workspace?.slug ?? null})
+    return toApiKey(await selectApiKeys(trx).where('api_keys.id', '=', row.id).executeTakeFirstOrThrow())
   })
 }
 
