@@ -291,6 +291,14 @@ const ROWS: Row[] = [
     scope: 'tenants:write',
   },
   {
+    body: (who: Live) => ({data: {gmc_merchant_id: '4242', name: `Made by ${who}`, tenant_id: `make-${mine(who)}`, type: 'google_merchant', workspace_id: 'north'}, trigger: 'new_tenant'}),
+    expect: {client: 403, legacy: 403, northAdmin: [201, [`make-${mine('northAdmin')}`]], southAdmin: 404, superadmin: [201, [`make-${mine('superadmin')}`]]},
+    ids: oneTenant,
+    method: 'POST',
+    path: '/api/webhooks/make',
+    scope: 'tenants:write',
+  },
+  {
     // An admin creates clients of its workspaces' tenants...
     body: (who: Live) => ({email: `client-of-${who.toLowerCase()}@n2.example`, role: 'client', tenants: [{tenantId: 'n2', workspace: 'north'}]}),
     expect: {client: 403, legacy: 403, northAdmin: [201, ['client-of-northadmin@n2.example']], southAdmin: 404, superadmin: [201, ['client-of-superadmin@n2.example']]},
@@ -350,6 +358,28 @@ const ROWS: Row[] = [
     ids: (json) => [json.name],
     method: 'POST',
     path: '/api/webhook-subscriptions',
+    scope: 'webhooks:write',
+  },
+  {
+    body: {overlap: '0s'},
+    expect: {client: 403, legacy: 403, northAdmin: 403, southAdmin: 403, superadmin: [200, ['hook-superadmin']]},
+    ids: (json) => [json.subscription.name],
+    method: 'POST',
+    path: '/api/webhook-subscriptions/hook-superadmin/rotate-secret',
+    scope: 'webhooks:write',
+  },
+  {
+    body: {},
+    expect: {client: 403, legacy: 403, northAdmin: 403, southAdmin: 403, superadmin: [200, ['hook-superadmin']]},
+    ids: (json) => [json.subscription.name],
+    method: 'POST',
+    path: '/api/webhook-subscriptions/hook-superadmin/enable',
+    scope: 'webhooks:write',
+  },
+  {
+    expect: {client: 403, legacy: 403, northAdmin: 403, southAdmin: 403, superadmin: 204},
+    method: 'DELETE',
+    path: '/api/webhook-subscriptions/hook-superadmin',
     scope: 'webhooks:write',
   },
 ]
