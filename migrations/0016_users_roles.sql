@@ -59,21 +59,25 @@ create function synthex_reach_list(setting text) returns text[] language sql sta
 $$;
 
 -- A row of this workspace and tenant (tenants.id) within the request's reach.
+-- The bodies of these two repeat synthex_reach_role and synthex_reach_list rather than call
+-- them: a function's body is resolved with the caller's search_path, and a policy's call of
+-- them is not (it is bound when the policy is made). Calling only built-ins, they work for a
+-- role whose search_path lacks synthex's schema (`db create-readonly-role` sets `reporting`).
 create function synthex_reaches(workspace uuid, tenant uuid) returns boolean language sql stable as $$
-  select case synthex_reach_role()
+  select case coalesce(nullif(current_setting('synthex.reach_role', true), ''), 'all')
     when 'all' then true
-    when 'admin' then workspace::text = any(synthex_reach_list('synthex.reach_workspaces'))
-    when 'client' then tenant::text = any(synthex_reach_list('synthex.reach_tenants'))
+    when 'admin' then workspace::text = any(coalesce(string_to_array(nullif(current_setting('synthex.reach_workspaces', true), ''), ','), '{}'))
+    when 'client' then tenant::text = any(coalesce(string_to_array(nullif(current_setting('synthex.reach_tenants', true), ''), ','), '{}'))
     else false
   end
 $$;
 
 -- The same, for rows that name their tenant by its tenant id within the workspace.
 create function synthex_reaches_key(workspace uuid, tenant_key text) returns boolean language sql stable as $$
-  select case synthex_reach_role()
+  select case coalesce(nullif(current_setting('synthex.reach_role', true), ''), 'all')
     when 'all' then true
-    when 'admin' then workspace::text = any(synthex_reach_list('synthex.reach_workspaces'))
-    when 'client' then (workspace::text || '/' || tenant_key) = any(synthex_reach_list('synthex.reach_tenant_keys'))
+    when 'admin' then workspace::text = any(coalesce(string_to_array(nullif(current_setting('synthex.reach_workspaces', true), ''), ','), '{}'))
+    when 'client' then (workspace::text || '/' || tenant_key) = any(coalesce(string_to_array(nullif(current_setting('synthex.reach_tenant_keys', true), ''), ','), '{}'))
     else false
   end
 $$;

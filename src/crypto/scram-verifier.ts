@@ -8,8 +8,8 @@ import {createHash, createHmac, pbkdf2Sync, randomBytes} from 'node:crypto'
  * Postgres's: `SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`, base64.
  *
  * Postgres and its clients normalise a password with SASLprep before hashing; printable
- * ASCII is left as it is, which is why `readonlyRolePasswordProblem`
- * (src/services/reporting/readonly-role.ts) accepts nothing else.
+ * ASCII is left as it is, which is why `loginPasswordProblem`
+ * (src/services/access/database-login.ts) accepts nothing else.
  */
 
 /** Postgres's default (scram_iterations). */

@@ -27,7 +27,8 @@ type AnyKysely = Kysely<any>
 const FILE_NAME = /^(\d{4,})_[a-z0-9_]+\.sql$/
 const UP = /^--\s*migrate:up\b.*$/m
 const DOWN = /^--\s*migrate:down\b.*$/m
-const MIGRATION_TABLE = 'kysely_migration'
+/** Kysely's bookkeeping of applied migrations (its Migrator's default name), read by every command's pending check. */
+export const MIGRATION_TABLE = 'kysely_migration'
 
 let cachedDirectory: string | undefined
 

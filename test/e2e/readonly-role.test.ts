@@ -158,7 +158,8 @@ describeEachCliBackend('db create-readonly-role', (target) => {
     const first = await run(['db', 'create-readonly-role', role, '--from-env', 'TABLEAU_PASSWORD', '--json'], {env: {TABLEAU_PASSWORD: PASSWORD_CANARY}})
     expect(first.code, first.stderr).toBe(0)
     const [before] = await asAdmin<{password: string}>('select rolpassword as password from pg_authid where rolname = $1', [role])
-    await asAdmin(`grant select on credentials to "${role}"`)
+    // The credentials policy (migrations/0016_users_roles.sql) reads tenants as the caller.
+    await asAdmin(`grant select on credentials, tenants to "${role}"`)
     expect(await asRole(role, (client) => client.query('select ciphertext from public.credentials').then((result) => result.rowCount))).toBe(1)
 
     const again = await run(['db', 'create-readonly-role', role, '--json'])
@@ -167,6 +168,7 @@ describeEachCliBackend('db create-readonly-role', (target) => {
     const [after] = await asAdmin<{password: string}>('select rolpassword as password from pg_authid where rolname = $1', [role])
     expect(after?.password).toBe(before?.password)
     expect(await asRole(role, (client) => refusal(client, 'select ciphertext from public.credentials'))).toBe('42501')
+    expect(await asRole(role, (client) => refusal(client, 'select id from public.tenants'))).toBe('42501')
     expect(await asRole(role, (client) => client.query('select count(*)::int as n from tenant_stats').then((result) => result.rows[0]?.n))).toBe(1)
   })
 

@@ -1,24 +1,12 @@
-import {Args, Flags} from '@oclif/core'
+import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {example} from '../../cli/example.js'
-import {readSecret} from '../../cli/secret-input.js'
+import {rolePassword, rolePasswordFlags} from '../../cli/role-password.js'
 import {notOnEmbedded} from '../../cli/server-only.js'
 import {urlForRole} from '../../db/postgres-url.js'
-import {scramSha256Verifier} from '../../crypto/scram-verifier.js'
-import {SynthexError} from '../../errors/synthex-error.js'
-import {
-  createReadonlyRole,
-  type ReadonlyRole,
-  readonlyRoleExists,
-  readonlyRoleNameProblem,
-  readonlyRolePasswordProblem,
-  REPORTING_VIEWS,
-  type RolePassword,
-} from '../../services/reporting/readonly-role.js'
-
-const SOURCES = ['password-stdin', 'from-env', 'from-file', 'no-password'] as const
-const others = (flag: (typeof SOURCES)[number]): string[] => SOURCES.filter((source) => source !== flag)
+import {invalidLoginName, loginExists, loginNameProblem} from '../../services/access/database-login.js'
+import {createReadonlyRole, type ReadonlyRole, REPORTING_VIEWS} from '../../services/reporting/readonly-role.js'
 
 export default class DbCreateReadonlyRole extends BaseCommand<typeof DbCreateReadonlyRole> {
   static override args = {
@@ -39,12 +27,7 @@ Running it again for the same role brings its grants back to exactly these (anyt
     example('metabase --json', 'Bring an existing role\'s grants up to date; its password is kept.'),
   ]
 
-  static override flags = {
-    'from-env': Flags.string({description: 'Read the password from this environment variable.', exclusive: others('from-env'), helpValue: '<NAME>'}),
-    'from-file': Flags.string({description: 'Read the password from this file.', exclusive: others('from-file'), helpValue: '<path>'}),
-    'no-password': Flags.boolean({description: 'No password (on an existing role: remove it), for servers that authenticate otherwise.', exclusive: others('no-password')}),
-    'password-stdin': Flags.boolean({description: 'Read the password from standard input.', exclusive: others('password-stdin')}),
-  }
+  static override flags = rolePasswordFlags
 
   static override readsSecret = true
   static override summary = 'Create a read-only Postgres login for BI tools (the reporting views only).'
@@ -53,12 +36,12 @@ Running it again for the same role brings its grants back to exactly these (anyt
     const target = this.settings.database
     if (target.kind !== 'server') throw notOnEmbedded('`db create-readonly-role` makes a login')
     const {name} = this.args
-    const problem = readonlyRoleNameProblem(name)
-    if (problem) throw new SynthexError(`Invalid role name: ${problem}; what was typed is not repeated.`, {code: 'INVALID_ROLE_NAME', kind: 'usage'})
+    const problem = loginNameProblem(name)
+    if (problem) throw invalidLoginName(problem)
 
     const db = await this.db()
-    const exists = await readonlyRoleExists(db, name)
-    const password = await this.password(name, exists)
+    const exists = await loginExists(db, name)
+    const password = await rolePassword(this.flags, {canPrompt: this.canPrompt(), exists, name})
     const role = await createReadonlyRole(db, this.audit, {name, password})
     const url = urlForRole(target.url, name) ?? null
     if (!this.jsonEnabled()) {
@@ -70,28 +53,5 @@ Running it again for the same role brings its grants back to exactly these (anyt
     }
 
     return {...role, url}
-  }
-
-  /** The flags' password, or a prompt on a terminal for a new role; an existing role keeps its own. */
-  private async password(name: string, exists: boolean): Promise<RolePassword> {
-    const flags = this.flags
-    if (flags['no-password']) return {kind: 'none'}
-    const given = flags['password-stdin'] || flags['from-env'] !== undefined || flags['from-file'] !== undefined
-    if (!given && exists) return {kind: 'keep'}
-    if (!given && !this.canPrompt()) {
-      throw new SynthexError(`No password given for the new role ${name}.`, {
-        code: 'SECRET_INPUT',
-        hint: 'Pass it with --password-stdin, --from-env <NAME> or --from-file <path> (never on the command line), or --no-password when the server authenticates otherwise.',
-        kind: 'usage',
-      })
-    }
-
-    const secret = await readSecret(
-      {'from-env': flags['from-env'], 'from-file': flags['from-file'], 'value-stdin': flags['password-stdin']},
-      {canPrompt: this.canPrompt(), prompt: `Password for ${name}: `},
-    )
-    const problem = readonlyRolePasswordProblem(secret)
-    if (problem) throw new SynthexError(`The password cannot be used: ${problem}.`, {code: 'SECRET_INPUT', kind: 'usage'})
-    return {kind: 'set', verifier: scramSha256Verifier(secret)}
   }
 }

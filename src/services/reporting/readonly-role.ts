@@ -3,6 +3,7 @@ import {sql} from 'kysely'
 import type {Db} from '../../db/schema.js'
 import {ConflictError} from '../../errors/input-errors.js'
 import {SynthexError} from '../../errors/synthex-error.js'
+import {existingLogin, type ExistingLogin, loginNameProblem, loginStatement, type PasswordOutcome, passwordOutcome, powersOf, type RolePassword} from '../access/database-login.js'
 import {type Audit, recordEvents} from '../events/events.js'
 
 /**
@@ -16,21 +17,19 @@ import {type Audit, recordEvents} from '../events/events.js'
  *
  * Role names and the database's name are identifiers and go through `sql.id` (quoted); the
  * password never reaches the server, only its SCRAM verifier (src/crypto/scram-verifier.ts).
+ * What every login synthex makes shares is in src/services/access/database-login.ts.
  */
 
 export const REPORTING_SCHEMA = 'reporting'
 /** The views a read-only role may read, as documented in the README ("Grafana and BI"). */
 export const REPORTING_VIEWS = ['tenant_stats', 'credential_expiry_report', 'credential_verification_report'] as const
 
-/** What happens to the role's password. `keep`: an existing role keeps whatever it has. */
-export type RolePassword = {readonly kind: 'keep'} | {readonly kind: 'none'} | {readonly kind: 'set'; readonly verifier: string}
-
 export interface ReadonlyRole {
   /** False when the role existed: its grants were brought up to date. */
   readonly created: boolean
   readonly database: string
   /** set: given now; none: the role has no password now (--no-password); unchanged: an existing role kept its own. */
-  readonly password: 'none' | 'set' | 'unchanged'
+  readonly password: PasswordOutcome
   readonly role: string
   readonly schema: typeof REPORTING_SCHEMA
   readonly views: string[]
@@ -38,44 +37,8 @@ export interface ReadonlyRole {
   readonly warnings: string[]
 }
 
-const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/
-/** Names Postgres keeps for itself in role specifications. */
-const RESERVED_ROLE_NAMES = new Set(['current_role', 'current_user', 'none', 'public', 'session_user'])
-const MAX_PASSWORD_LENGTH = 1000
 /** One run at a time: two creating the same role would otherwise race to a duplicate-key error. */
 const LOCK_KEY = 0x5e_ad_01_e5
-
-/** Why `name` cannot be a read-only role's name, or undefined when it can. Never repeats the name. */
-export function readonlyRoleNameProblem(name: string): string | undefined {
-  if (!ROLE_NAME.test(name)) return 'a role name is 1-63 lower-case letters, digits and _, starting with a letter or _ (e.g. metabase, bi_reader)'
-  if (name.startsWith('pg_')) return 'names starting with pg_ are reserved by Postgres'
-  if (RESERVED_ROLE_NAMES.has(name)) return 'that name is reserved by Postgres'
-  return undefined
-}
-
-/**
- * Why `password` cannot be used, or undefined. Printable ASCII only: clients normalise a
- * password with SASLprep before hashing, which leaves printable ASCII as it is, so the
- * verifier computed here matches what libpq, pgjdbc (Metabase, Tableau) and node-postgres send.
- */
-export function readonlyRolePasswordProblem(password: string): string | undefined {
-  if (!/^[\u0020-\u007E]+$/.test(password)) return 'the password must be printable ASCII (letters, digits, punctuation and spaces)'
-  if (password.length > MAX_PASSWORD_LENGTH) return `the password is longer than ${MAX_PASSWORD_LENGTH} characters`
-  return undefined
-}
-
-/** Whether a role of that name exists on the server (roles are server-wide, not per database). */
-export async function readonlyRoleExists(db: Db, name: string): Promise<boolean> {
-  const {rows} = await sql<{exists: boolean}>`select exists (select 1 from pg_roles where rolname = ${name}) as exists`.execute(db)
-  return rows[0]?.exists === true
-}
-
-interface ExistingRole {
-  readonly attributes: string[]
-  readonly member_of: string[]
-  readonly owns: number
-  readonly is_me: boolean
-}
 
 interface SynthexTable {
   readonly name: string
@@ -85,21 +48,17 @@ interface SynthexTable {
 }
 
 export async function createReadonlyRole(db: Db, audit: Audit, input: {name: string; password: RolePassword}): Promise<ReadonlyRole> {
-  const problem = readonlyRoleNameProblem(input.name)
+  const problem = loginNameProblem(input.name)
   if (problem) throw new SynthexError(`Invalid role name: ${problem}.`, {code: 'INVALID_ROLE_NAME', kind: 'usage'})
   const role = sql.id(input.name)
   return withPermissionErrors(() =>
     db.transaction().execute(async (trx) => {
       await sql`select pg_advisory_xact_lock(${LOCK_KEY})`.execute(trx)
       const database = (await sql<{name: string}>`select current_database() as name`.execute(trx)).rows[0]?.name as string
-      const existing = await existingRole(trx, input.name)
+      const existing = await existingLogin(trx, input.name)
       if (existing) refuseUnlessReadonly(input.name, existing)
 
-      const passwordClause = input.password.kind === 'set' ? sql` password ${sql.lit(input.password.verifier)}` : input.password.kind === 'none' && existing ? sql` password null` : sql``
-      await (existing
-        ? sql`alter role ${role} with login nosuperuser nocreatedb nocreaterole noreplication nobypassrls${passwordClause}`
-        : sql`create role ${role} with login nosuperuser nocreatedb nocreaterole noreplication nobypassrls${passwordClause}`
-      ).execute(trx)
+      await loginStatement(input.name, existing !== undefined, input.password).execute(trx)
 
       const tables = await synthexTables(trx)
       // Re-running brings the grants back to exactly these: anything granted by hand on
@@ -117,7 +76,7 @@ export async function createReadonlyRole(db: Db, audit: Audit, input: {name: str
 
       await refuseIfTablesReachable(trx, input.name, tables)
       const warnings = await publicDefaults(trx, input.name, tables)
-      const password = input.password.kind === 'set' ? 'set' : input.password.kind === 'keep' && existing ? 'unchanged' : 'none'
+      const password = passwordOutcome(input.password, existing !== undefined)
       await recordEvents(trx, audit, [
         {aggregateId: input.name, aggregateType: 'readonly_role', data: {database, password, role: input.name, views: [...REPORTING_VIEWS]}, type: existing ? 'readonly_role.updated' : 'readonly_role.created', workspaceId: null},
       ])
@@ -126,31 +85,9 @@ export async function createReadonlyRole(db: Db, audit: Audit, input: {name: str
   )
 }
 
-async function existingRole(db: Db, name: string): Promise<ExistingRole | undefined> {
-  const {rows} = await sql<ExistingRole>`
-    select
-      array_remove(array[
-        case when r.rolsuper then 'is a superuser' end,
-        case when r.rolcreaterole then 'may create roles' end,
-        case when r.rolcreatedb then 'may create databases' end,
-        case when r.rolreplication then 'may replicate' end,
-        case when r.rolbypassrls then 'bypasses row-level security' end
-      ], null) as attributes,
-      array(select g.rolname::text from pg_auth_members m join pg_roles g on g.oid = m.roleid where m.member = r.oid order by 1) as member_of,
-      (select count(*)::int from pg_class c where c.relowner = r.oid) + (select count(*)::int from pg_namespace n where n.nspowner = r.oid) as owns,
-      r.rolname = current_user or r.rolname = session_user as is_me
-    from pg_roles r where r.rolname = ${name}`.execute(db)
-  return rows[0]
-}
-
 /** An existing role is made read-only only if it was nothing more: synthex never takes powers away from someone else's role. */
-function refuseUnlessReadonly(name: string, role: ExistingRole): void {
-  const reasons = [
-    ...(role.is_me ? ['is the user this command connects as'] : []),
-    ...role.attributes,
-    ...(role.owns > 0 ? ['owns tables or schemas in this database'] : []),
-    ...(role.member_of.length > 0 ? [`belongs to ${role.member_of.join(', ')}`] : []),
-  ]
+function refuseUnlessReadonly(name: string, role: ExistingLogin): void {
+  const reasons = powersOf(role)
   if (reasons.length === 0) return
   throw new ConflictError(
     `The role ${name} exists and is not a read-only role: it ${reasons.join(', ')}.`,
