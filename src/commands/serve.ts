@@ -85,7 +85,10 @@ On the embedded database, serve holds it as the shared server (see \`synthex db 
 
     try {
       const db = await this.db()
-      const [{serveHttp}] = await Promise.all([import('../http/serve-http.js')])
+      const [{serveHttp}, {reachScopedDb, rowSecurityBinds}] = await Promise.all([import('../http/serve-http.js'), import('../db/reach-scoped-db.js')])
+      // Under a login bound by row-level security (`db create-serve-role`), each request's
+      // handle carries its caller's reach for the policies: the second line.
+      const rowSecurity = await rowSecurityBinds(db)
       const server = await serveHttp({
         db: () => db,
         host: this.flags.host,
@@ -94,8 +97,9 @@ On the embedded database, serve holds it as the shared server (see \`synthex db 
         port,
         publicMetrics: this.flags['public-metrics'],
         rateLimitPerMinute,
+        reachDb: rowSecurity ? (reach) => reachScopedDb(db, reach) : undefined,
       })
-      this.output.info(`synthex serve listening on ${server.url} (database: ${(await this.database()).location})`)
+      this.output.info(`synthex serve listening on ${server.url} (database: ${(await this.database()).location}${rowSecurity ? '; row-level security: on' : ''})`)
       const log = (line: Record<string, unknown>): void => stdout.write(JSON.stringify({time: new Date().toISOString(), ...line}))
       const schedule =
         checkEveryMs === undefined

@@ -5,6 +5,7 @@ import {beforeAll, describe, expect, it} from 'vitest'
 
 import {derivedKeyId, Keyring} from '../../src/crypto/keyring.js'
 import type {Db} from '../../src/db/schema.js'
+import {createServeRole} from '../../src/services/access/serve-role.js'
 import {API_SCOPES, type ApiScope, createApiKey, revokeApiKey} from '../../src/services/api-keys/api-keys.js'
 import {setCredential} from '../../src/services/credentials/credentials.js'
 import {createTenant} from '../../src/services/tenants/tenants.js'
@@ -33,6 +34,8 @@ import {type ServeProcess, startServe} from '../helpers/serve-process.js'
 
 const ENCRYPTION_KEY = randomBytes(32).toString('base64')
 const AUDIT = {actor: 'e2e', source: 'test'}
+/** Roles are the server's, not the database's: one name per run. */
+const SERVE_ROLE = `sx_serve_roles_${process.pid}_${randomBytes(3).toString('hex')}`
 
 const LIVE = ['superadmin', 'legacy', 'northAdmin', 'southAdmin', 'client'] as const
 const DEAD = ['revoked', 'expired', 'deactivated'] as const
@@ -512,7 +515,21 @@ describeEachCliBackend('serve: roles, reach and scopes on every route', (target)
 
   beforeAll(async () => {
     await withDatabase(target(), seed)
-    serve = await startServe({...target().env, SYNTHEX_API_RATE_LIMIT: '100000', SYNTHEX_ENCRYPTION_KEY: ENCRYPTION_KEY})
+    // On the server, serve runs as a login of `db create-serve-role`: row-level security binds
+    // it, so every answer below also passes the second line (src/db/reach-scoped-db.ts).
+    let env = target().env
+    if (target().backend === 'server') {
+      await withDatabase(target(), async (db) => {
+        await createServeRole(db, AUDIT, {name: SERVE_ROLE, password: {kind: 'none'}})
+      })
+      const url = new URL(env.DATABASE_URL as string)
+      url.username = SERVE_ROLE
+      url.password = ''
+      env = {...env, DATABASE_URL: url.toString()}
+    }
+
+    serve = await startServe({...env, SYNTHEX_API_RATE_LIMIT: '100000', SYNTHEX_ENCRYPTION_KEY: ENCRYPTION_KEY})
+    expect(serve.output().stderr.includes('row-level security: on')).toBe(target().backend === 'server')
     try {
       for (const who of [...LIVE, ...DEAD]) {
         me.set(who, await call('GET', '/api/me', keys[who]))
@@ -544,6 +561,12 @@ describeEachCliBackend('serve: roles, reach and scopes on every route', (target)
       const stopped = await serve.stop()
       output = {stderr: stopped.stderr, stdout: stopped.stdout}
       expect(stopped.code, stopped.stderr).toBe(0)
+      if (target().backend === 'server') {
+        await withDatabase(target(), async (db) => {
+          await sql`drop owned by ${sql.id(SERVE_ROLE)}`.execute(db)
+          await sql`drop role ${sql.id(SERVE_ROLE)}`.execute(db)
+        })
+      }
     }
 
     await withDatabase(target(), async (db) => {

@@ -135,12 +135,21 @@ export async function listUsers(db: Db, filter: UserFilter = {}): Promise<User[]
   return rows.map((row) => toUser(row))
 }
 
+/**
+ * Users whose every assignment lies within these workspaces. Each tenant assignment must be
+ * shown to be within them, not merely not shown to be outside: under row-level security
+ * (src/db/reach-scoped-db.ts) a tenant outside the caller's reach is invisible, and "no
+ * assigned tenant outside" would then count another admin's client as this admin's.
+ */
 function withinWorkspaces(ids: readonly string[]): Expression<SqlBool> {
   const within = sql`${[...ids]}::uuid[]`
   return sql<SqlBool>`users.role <> 'superadmin'
     and (exists (select 1 from user_workspaces uw where uw.user_id = users.id) or exists (select 1 from user_tenants ut where ut.user_id = users.id))
     and not exists (select 1 from user_workspaces uw where uw.user_id = users.id and not uw.workspace_id = any(${within}))
-    and not exists (select 1 from user_tenants ut join tenants t on t.id = ut.tenant_id where ut.user_id = users.id and not t.workspace_id = any(${within}))`
+    and not exists (
+      select 1 from user_tenants ut where ut.user_id = users.id
+      and not exists (select 1 from tenants t where t.id = ut.tenant_id and t.workspace_id = any(${within}))
+    )`
 }
 
 /** The tenant's row id (tenants.id) and its workspace, or not found. */
