@@ -7,7 +7,7 @@ import type {CliTarget} from './cli-backends.js'
 import {withDatabase} from './inspect-database.js'
 
 export interface FleetSeed {
-  /** Sealed with the key the CLI gets as SYNTHEX_ENCRYPTION_KEY (base64); `credentials` need it. */
+  /** Sealed with the key the CLI gets as SYNTHEX_ENCRYPTION_KEY (base64, or id:base64); `credentials` need it. */
   readonly encryptionKey?: string
   /** Workspaces to create first (slugs). */
   readonly workspaces?: readonly string[]
@@ -26,13 +26,20 @@ export interface FleetSeed {
  */
 export async function seedFleet(target: CliTarget, seed: FleetSeed): Promise<void> {
   const audit = {actor: 'e2e', source: 'cli'}
-  const key = seed.encryptionKey === undefined ? undefined : Buffer.from(seed.encryptionKey, 'base64')
+  const keyring = seed.encryptionKey === undefined ? undefined : testKeyring(seed.encryptionKey)
   await withDatabase(target, async (db) => {
     for (const slug of seed.workspaces ?? []) await createWorkspace(db, audit, {slug})
     for (const {workspace = 'default', ...fields} of seed.tenants ?? []) await createTenant(db, await findWorkspace(db, workspace), audit, fields)
     for (const {expiresAt, value, workspace = 'default', ...ref} of seed.credentials ?? []) {
-      if (!key) throw new Error('seedFleet: credentials need the encryptionKey the CLI uses')
-      await setCredential(db, new Keyring({id: derivedKeyId(key), key}), await findWorkspace(db, workspace), audit, ref, {expiresAt, value})
+      if (!keyring) throw new Error('seedFleet: credentials need the encryptionKey the CLI uses')
+      await setCredential(db, keyring, await findWorkspace(db, workspace), audit, ref, {expiresAt, value})
     }
   })
+}
+
+/** The keyring a CLI given this SYNTHEX_ENCRYPTION_KEY (base64, or id:base64) seals with. */
+function testKeyring(setting: string): Keyring {
+  const colon = setting.indexOf(':')
+  const key = Buffer.from(setting.slice(colon + 1), 'base64')
+  return new Keyring({id: colon === -1 ? derivedKeyId(key) : setting.slice(0, colon), key})
 }
