@@ -3,6 +3,8 @@ import {randomBytes} from 'node:crypto'
 import {sql} from 'kysely'
 import {afterAll, beforeAll, beforeEach, expect, it} from 'vitest'
 
+import {derivedKeyId, Keyring} from '../../src/crypto/keyring.js'
+import {addChannel} from '../../src/services/alerts/channels.js'
 import {PagerDutyFake} from '../fakes/pagerduty-fake.js'
 import {SlackFake} from '../fakes/slack-fake.js'
 import {parseJson, runCli} from '../helpers/cli.js'
@@ -27,7 +29,8 @@ describeEachCliBackend('alerts from the command line', (target) => {
   const pagerduty = new PagerDutyFake()
   const run = (args: string[], options: {env?: Record<string, string>; input?: string; on?: CliTarget} = {}) =>
     runCli(args, {env: {...(options.on ?? target()).env, SYNTHEX_ENCRYPTION_KEY: KEY, SYNTHEX_LOCK_TIMEOUT: '120s', ...options.env}, input: options.input})
-  const fast = ['--rate-per-minute', '600000', '--concurrency', '4']
+  const key = Buffer.from(KEY, 'base64')
+  const keyring = new Keyring({id: derivedKeyId(key), key})
 
   /** A database of this test's own with `count` tenants idle for 90 days, and a Slack and a PagerDuty channel. */
   const idleFleet = async (count: number): Promise<CliTarget> => {
@@ -37,9 +40,14 @@ describeEachCliBackend('alerts from the command line', (target) => {
       const old = new Date(Date.now() - 90 * 86_400_000)
       const rows = Array.from({length: count}, (_, index) => ({created_at: old, last_activity_at: old, metadata: '{}', name: `Idle ${index}`, shopify_shop: `idle-${index}.myshopify.com`, tenant_id: `idle-${index}`, type: 'shopify' as const, workspace_id: workspace.id}))
       for (let offset = 0; offset < count; offset += 500) await db.insertInto('tenants').values(rows.slice(offset, offset + 500)).execute()
+      // What `alerts channels add ... --rate-per-minute 600000 --concurrency 4 --allow-http --allow-private-network`
+      // stores; adding channels is the first test's subject, here it is setup.
+      const audit = {actor: 'e2e', source: 'cli'}
+      const limits = {concurrency: 4, perMinute: 600_000}
+      const local = {allowHttp: true, allowPrivateNetwork: true}
+      await addChannel(db, keyring, audit, {limits, name: 'all-slack', options: local, secret: slack.webhookUrl, type: 'slack'})
+      await addChannel(db, keyring, audit, {limits, name: 'all-pd', options: {...local, eventsUrl: pagerduty.eventsUrl}, secret: PagerDutyFake.ROUTING_KEY, type: 'pagerduty'})
     })
-    expect((await run(['alerts', 'channels', 'add', 'all-slack', '--type', 'slack', '--value-stdin', ...fast, ...LOCAL], {input: slack.webhookUrl, on: own})).code).toBe(0)
-    expect((await run(['alerts', 'channels', 'add', 'all-pd', '--type', 'pagerduty', '--from-env', 'PD_KEY', '--events-url', pagerduty.eventsUrl, ...fast, ...LOCAL], {env: {PD_KEY: PagerDutyFake.ROUTING_KEY}, on: own})).code).toBe(0)
     return own
   }
 

@@ -46,7 +46,7 @@ beforeEach(() => {
 describeEachCliBackend('credentials verify', (target) => {
   const run = (args: string[], env: Record<string, string> = {}) =>
     runCli(args, {env: {...target().env, SHOPIFY_SCOPES: REQUIRED, SYNTHEX_ENCRYPTION_KEY: `k:${key}`, SYNTHEX_SHOPIFY_API_URL: fake.apiUrl, ...env}})
-  const fleet = (shops: FleetShops) => shopifyFleet(run, fake, shops, GRANTED)
+  const fleet = (shops: FleetShops) => shopifyFleet(target(), `k:${key}`, fake, shops, GRANTED)
 
   it('records each answer of the Admin API as its outcome, exits 3 on a rejected credential, and the token goes only to Shopify', async () => {
     const {tokens, workspace} = await fleet({

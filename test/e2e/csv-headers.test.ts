@@ -2,6 +2,7 @@ import {expect, it} from 'vitest'
 
 import {runCli} from '../helpers/cli.js'
 import {describeEachCliBackend} from '../helpers/cli-backends.js'
+import {seedFleet} from '../helpers/seed-fleet.js'
 
 /** Issue 13, point 8: every `--csv` export names its columns the same way, in snake_case. */
 
@@ -22,8 +23,8 @@ const LISTS = [
 
 describeEachCliBackend('CSV headers (issue 13, point 8)', (target) => {
   it('are snake_case in every list that prints CSV', async () => {
-    const created = await runCli(['tenant', 'tenants', 'create', '--tenant-id', 'csv-1', '--name', 'Csv', '--type', 'shopify', '--shopify-shop', 'csv-1.myshopify.com'], {env: target().env})
-    expect(created.code, created.stderr).toBe(0)
+    // A tenant, so that its history has a row; creating it is test/e2e/tenant-lifecycle.test.ts's subject.
+    await seedFleet(target(), {tenants: [{name: 'Csv', shopify_shop: 'csv-1.myshopify.com', tenant_id: 'csv-1', type: 'shopify'}]})
     for (const args of LISTS) {
       const result = await runCli([...args, '--csv'], {env: target().env})
       const what = args.join(' ')

@@ -9,6 +9,7 @@ import {describeEachCliBackend} from '../helpers/cli-backends.js'
 import {type Family, parseExposition} from '../helpers/exposition.js'
 import {withDatabase} from '../helpers/inspect-database.js'
 import {type MetricReference, metricReferences, variableReferences} from '../helpers/promql-references.js'
+import {seedFleet} from '../helpers/seed-fleet.js'
 
 /**
  * examples/grafana/synthex.json, the dashboard the README offers for import: well-formed for
@@ -156,11 +157,19 @@ describeEachCliBackend('the Grafana dashboard against synthex metrics', (target)
     // A sample in every family the dashboard reads, so that each one's labels can be checked:
     // tenants in two workspaces, credentials (one expiring), a verification answer, an alert
     // run, a health check, and a command that failed.
-    await ok(['tenant', 'workspaces', 'create', 'eu'])
-    await ok(['tenant', 'tenants', 'create', '--tenant-id', 'g1', '--name', 'Shop one', '--type', 'shopify', '--shopify-shop', 'g1.myshopify.com'])
-    await ok(['tenant', 'tenants', 'create', '-w', 'eu', '--tenant-id', 'g2', '--name', 'Merchant two', '--type', 'google_merchant', '--gmc-merchant-id', '42'])
-    await ok(['credentials', 'set', 'g1', '--service', 'shopify', '--value-stdin', '--expires-in', '5d'], 'shpat_g1')
-    await ok(['credentials', 'set', 'g2', '-w', 'eu', '--service', 'google', '--value-stdin', '--expires-in', '90d'], 'refresh_g2')
+    const inDays = (days: number) => new Date(Date.now() + days * 86_400_000)
+    await seedFleet(target(), {
+      credentials: [
+        {expiresAt: inDays(5), service: 'shopify', tenantId: 'g1', value: 'shpat_g1'},
+        {expiresAt: inDays(90), service: 'google', tenantId: 'g2', value: 'refresh_g2', workspace: 'eu'},
+      ],
+      encryptionKey: KEY,
+      tenants: [
+        {name: 'Shop one', shopify_shop: 'g1.myshopify.com', tenant_id: 'g1', type: 'shopify'},
+        {gmc_merchant_id: '42', name: 'Merchant two', tenant_id: 'g2', type: 'google_merchant', workspace: 'eu'},
+      ],
+      workspaces: ['eu'],
+    })
     await withDatabase(target(), async (db) => {
       await sql`
         with verification as (

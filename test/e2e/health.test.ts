@@ -11,6 +11,7 @@ import {makeHome, parseJson, runCli} from '../helpers/cli.js'
 import {describeEachCliBackend} from '../helpers/cli-backends.js'
 import {withDatabase} from '../helpers/inspect-database.js'
 import {seedAlerting} from '../helpers/seed-alerting.js'
+import {seedFleet} from '../helpers/seed-fleet.js'
 import {recordVerifications} from '../../src/services/verification/verification-store.js'
 
 const KEY = randomBytes(32).toString('base64')
@@ -87,10 +88,11 @@ describeEachCliBackend('health check from the command line', (target) => {
   })
 
   it('fails on an expired credential: exit 3, and CRITICAL with exit 2 for nagios', async () => {
-    const created = await synthex(['tenant', 'tenants', 'create', '--tenant-id', 'lapsed', '--name', 'Lapsed', '--type', 'shopify', '--shopify-shop', 'lapsed.myshopify.com'])
-    expect(created.code, created.stderr).toBe(0)
-    const set = await synthex(['credentials', 'set', 'lapsed', '--service', 'shopify', '--value-stdin', '--expires-in', '3d'], 'shpat_lapsed')
-    expect(set.code, set.stderr).toBe(0)
+    await seedFleet(target(), {
+      credentials: [{expiresAt: new Date(Date.now() + 3 * 86_400_000), service: 'shopify', tenantId: 'lapsed', value: 'shpat_lapsed'}],
+      encryptionKey: KEY,
+      tenants: [{name: 'Lapsed', shopify_shop: 'lapsed.myshopify.com', tenant_id: 'lapsed', type: 'shopify'}],
+    })
 
     // Three days left: degraded.
     const expiring = await run(['--json'])
@@ -113,8 +115,11 @@ describeEachCliBackend('health check from the command line', (target) => {
     const slack = {SLACK_WEBHOOK_URL: 'http://127.0.0.1:9/services/T000/B000/XXXX'}
     // No tenant or alert of another test here: this one counts them.
     await withDatabase(target(), (db) => sql`truncate tenants, alerts cascade`.execute(db))
-    expect((await synthex(['tenant', 'tenants', 'create', '--tenant-id', 'gone', '--name', 'Gone', '--type', 'shopify', '--shopify-shop', 'gone.myshopify.com'])).code).toBe(0)
-    expect((await synthex(['credentials', 'set', 'gone', '--service', 'shopify', '--value-stdin'], 'shpat_gone_canary')).code).toBe(0)
+    await seedFleet(target(), {
+      credentials: [{service: 'shopify', tenantId: 'gone', value: 'shpat_gone_canary'}],
+      encryptionKey: KEY,
+      tenants: [{name: 'Gone', shopify_shop: 'gone.myshopify.com', tenant_id: 'gone', type: 'shopify'}],
+    })
     expect((await synthex(['alerts', 'check-now'])).code).toBe(0)
     const unverified = parseJson<Report>(await run(['--json'], slack))
     expect(unverified.checks.find((check) => check.name === 'credential_verification')).toMatchObject({reason: 'none verified yet; 1 never verified (synthex credentials verify)', status: 'healthy'})

@@ -6,6 +6,7 @@ import {afterAll, beforeAll, expect, it} from 'vitest'
 import {REPORTING_VIEWS} from '../../src/services/reporting/readonly-role.js'
 import {parseJson, runCli} from '../helpers/cli.js'
 import {describeEachCliBackend} from '../helpers/cli-backends.js'
+import {seedFleet} from '../helpers/seed-fleet.js'
 
 /**
  * `synthex db create-readonly-role`: a login for BI tools that reads the reporting views and
@@ -85,8 +86,11 @@ describeEachCliBackend('db create-readonly-role', (target) => {
   })
 
   beforeAll(async () => {
-    await ok(['tenant', 'tenants', 'create', '--tenant-id', 'ro1', '--name', 'Read one', '--type', 'shopify', '--shopify-shop', 'ro1.myshopify.com'])
-    await ok(['credentials', 'set', 'ro1', '--service', 'shopify', '--value-stdin', '--expires-in', '5d'], CREDENTIAL_CANARY)
+    await seedFleet(target(), {
+      credentials: [{expiresAt: new Date(Date.now() + 5 * 86_400_000), service: 'shopify', tenantId: 'ro1', value: CREDENTIAL_CANARY}],
+      encryptionKey: KEY,
+      tenants: [{name: 'Read one', shopify_shop: 'ro1.myshopify.com', tenant_id: 'ro1', type: 'shopify'}],
+    })
     await ok(['alerts', 'check-now'])
   })
 

@@ -3,7 +3,6 @@ import {randomBytes} from 'node:crypto'
 import {afterAll, beforeAll, expect, it} from 'vitest'
 
 import {ShopifyAdminFake} from '../fakes/shopify-admin-fake.js'
-import {runCli} from '../helpers/cli.js'
 import {describeEachCliBackend, ownTarget} from '../helpers/cli-backends.js'
 import {type ServeProcess, startServe} from '../helpers/serve-process.js'
 import {shopifyFleet} from '../helpers/shopify-fleet.js'
@@ -34,9 +33,8 @@ describeEachCliBackend('serve --verify-every', (target) => {
   it('verifies the fleet once between two processes, and a run stopped midway is resumed by the next', async () => {
     const own = await ownTarget(target())
     const env = {...own.env, SYNTHEX_ENCRYPTION_KEY: KEY, SYNTHEX_LOCK_TIMEOUT: '120s', SYNTHEX_SHOPIFY_API_URL: fake.apiUrl}
-    const run = (args: string[]) => runCli(args, {env})
     const shops = Object.fromEntries(Array.from({length: SHOPS}, (_, index) => [`shop-${index}`, {}]))
-    await shopifyFleet(run, fake, shops)
+    await shopifyFleet(own, KEY, fake, shops)
 
     // Stopped midway: answers are slow, and the process is stopped once some have come.
     fake.reset()

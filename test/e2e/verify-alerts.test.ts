@@ -6,7 +6,8 @@ import {CONTENT_SCOPE, GoogleFake, serviceAccountKey} from '../fakes/google-fake
 import {ShopifyAdminFake} from '../fakes/shopify-admin-fake.js'
 import {type CliResult, parseJson, runCli} from '../helpers/cli.js'
 import {describeEachCliBackend, ownTarget} from '../helpers/cli-backends.js'
-import {scratchFile, shopifyFleet, shopifyToken} from '../helpers/shopify-fleet.js'
+import {seedFleet} from '../helpers/seed-fleet.js'
+import {shopifyFleet, shopifyToken} from '../helpers/shopify-fleet.js'
 
 const KEY = `k:${randomBytes(32).toString('base64')}`
 const MERCHANT = '5550001'
@@ -68,16 +69,18 @@ describeEachCliBackend('verification to alerts', (target) => {
       return result
     }
 
-    const {tokens, workspace} = await shopifyFleet(run, shopify, {revoked: {behaviour: 'revoked'}, scopeless: {}, valid: {}}, ['read_products', 'read_orders'])
+    const {tokens, workspace} = await shopifyFleet(own, KEY, shopify, {revoked: {behaviour: 'revoked'}, scopeless: {}, valid: {}}, ['read_products', 'read_orders'])
     // scopeless's token lost read_orders since it was stored.
     shopify.shop(`${workspace}-scopeless.myshopify.com`, {scopes: ['read_products'], token: tokens.scopeless as string})
-    for (const [tenant, value] of [
+    const feeds = [
       ['g-key', key.file],
       ['g-revoked', JSON.stringify({client_id: CLIENT.id, client_secret: CLIENT.secret, refresh_token: revokedRefresh, type: 'authorized_user'})],
-    ] as const) {
-      await ok(['tenant', 'tenants', 'create', '-w', workspace, '--tenant-id', tenant, '--name', `Feeds ${tenant}`, '--type', 'google_merchant', '--gmc-merchant-id', MERCHANT])
-      await ok(['credentials', 'set', tenant, '-w', workspace, '--service', 'gmc', '--from-file', scratchFile(`${tenant}.json`, value)])
-    }
+    ] as const
+    await seedFleet(own, {
+      credentials: feeds.map(([tenant, value]) => ({service: 'gmc' as const, tenantId: tenant, value, workspace})),
+      encryptionKey: KEY,
+      tenants: feeds.map(([tenant]) => ({gmc_merchant_id: MERCHANT, name: `Feeds ${tenant}`, tenant_id: tenant, type: 'google_merchant', workspace})),
+    })
 
     const verified = await run(['credentials', 'verify', '--all', '--json'])
     expect(verified.code, verified.stderr).toBe(3)

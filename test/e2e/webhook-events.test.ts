@@ -9,6 +9,7 @@ import {addSubscription} from '../../src/services/webhooks/subscriptions.js'
 import {parseJson, runCli} from '../helpers/cli.js'
 import {describeEachCliBackend, ownTarget} from '../helpers/cli-backends.js'
 import {withDatabase} from '../helpers/inspect-database.js'
+import {seedFleet} from '../helpers/seed-fleet.js'
 import {waitFor} from '../helpers/wait.js'
 
 const KEY = randomBytes(32).toString('base64')
@@ -47,8 +48,11 @@ describeEachCliBackend('webhook and Datadog events from alerts check-now', (targ
       await sql`truncate webhook_deliveries, webhook_subscriptions`.execute(db)
       await addSubscription(db, new Keyring({id: 'test', key: randomBytes(32)}), {actor: 'e2e', source: 'test'}, {allowHttp: true, allowPrivateNetwork: true, events: ['alert.*', 'credential.expiring'], name: 'ops', url: 'http://127.0.0.1:9/ops'})
     })
-    expect((await run(['tenant', 'tenants', 'create', '--tenant-id', 'dd', '--name', 'DD', '--type', 'shopify', '--shopify-shop', 'dd.myshopify.com'])).code).toBe(0)
-    expect((await run(['credentials', 'set', 'dd', '--service', 'shopify', '--value-stdin', '--expires-in', '5d'], canary)).code).toBe(0)
+    await seedFleet(own, {
+      credentials: [{expiresAt: new Date(Date.now() + 5 * 86_400_000), service: 'shopify', tenantId: 'dd', value: canary}],
+      encryptionKey: KEY,
+      tenants: [{name: 'DD', shopify_shop: 'dd.myshopify.com', tenant_id: 'dd', type: 'shopify'}],
+    })
 
     agent.datagrams.length = 0
     const first = await run(['alerts', 'check-now', '--json'])
