@@ -4,6 +4,10 @@
 //   node:http + pg server doing the same single-row query (bench/lib/minimal-tenant-server.mjs),
 //   in rounds of 5 s taken in alternating order so that machine noise hits both alike.
 //   Goals: at least 0.5x the minimal server's requests a second, and a p99 under 50 ms;
+//   in the same rounds, the cost of roles and row-level security (issue 17) on that route:
+//   serve as the tables' owner with a client user's key (serve's own reach checks only), and
+//   serve as a login made by `db create-serve-role` with the same key (those checks, and each
+//   request's queries wrapped in begin + set_config + commit for the row-level policies);
 // - 1,000 Shopify webhooks, 50 in flight at once, a tenth of them a second delivery of a
 //   webhook id: every one answered 2xx within Shopify's 5 s, and none applied twice.
 import {Buffer} from 'node:buffer'
@@ -28,6 +32,17 @@ const WEBHOOKS = 1000
 const WEBHOOKS_AT_ONCE = 50
 const SHOPIFY_SECRET = randomBytes(24).toString('base64')
 const MINIMAL = join(ROOT, 'bench', 'lib', 'minimal-tenant-server.mjs')
+/** The client user's tenants: 10 of the 10,000, spread out; its requests pick among them. */
+const CLIENT_TENANTS = Array.from({length: 10}, (_, index) => `tenant-${(index + 1) * (TENANTS / 10)}`)
+const CLIENT_EMAIL = 'bench-client@example.com'
+/** The login `db create-serve-role` makes (roles are the server's, not the database's: dropped at the end). */
+const SERVE_ROLE = 'synthex_bench_serve'
+const CASE = {
+  client: 'synthex serve, client key (reach checks)',
+  legacy: 'synthex serve (authenticated)',
+  minimal: 'node:http + pg (minimal)',
+  rls: 'synthex serve, client key, serve role (row-level security)',
+}
 
 /**
  * Starts a server process and resolves with it and its URL, read from what it prints.
@@ -58,13 +73,14 @@ async function startServer(args, env, findUrl, stdout = 'pipe') {
   }
 }
 
-/** autocannon against `url` for SECONDS at CONNECTIONS, a random tenant per request. */
-async function load(url, headers) {
+/** autocannon against `url` for SECONDS at CONNECTIONS, a random tenant per request (of `tenants`, else of all). */
+async function load(url, headers, tenants) {
+  const pick = tenants ? () => tenants[Math.floor(Math.random() * tenants.length)] : () => `tenant-${1 + Math.floor(Math.random() * TENANTS)}`
   const result = await autocannon({
     connections: CONNECTIONS,
     duration: SECONDS,
     headers,
-    requests: [{setupRequest: (request) => ({...request, path: `/api/tenants/tenant-${1 + Math.floor(Math.random() * TENANTS)}`})}],
+    requests: [{setupRequest: (request) => ({...request, path: `/api/tenants/${pick()}`})}],
     url,
   })
   if (result.errors > 0 || result.non2xx > 0 || result.timeouts > 0) {
@@ -72,6 +88,13 @@ async function load(url, headers) {
   }
 
   return {p99: result.latency.p99, rps: result.requests.average}
+}
+
+/** Runs the built CLI with `env`; fails loudly, else returns its JSON output. */
+function cli(args, env) {
+  const made = spawnSync(process.execPath, [BIN, ...args, '--json'], {env: cleanEnv(env)})
+  if (made.status !== 0) throw new Error(`${args.slice(0, 2).join(' ')}: ${made.stderr}`)
+  return JSON.parse(made.stdout.toString())
 }
 
 /** 1,000 webhooks, WEBHOOKS_AT_ONCE in flight; each ninth delivered twice, back to back. */
@@ -130,46 +153,83 @@ export default async function serveBench() {
     [TENANTS],
   )
   await client.query('vacuum analyze')
-  const made = spawnSync(process.execPath, [BIN, 'api-keys', 'create', 'bench', '--scopes', 'tenants:read', '--json'], {env: cleanEnv(env)})
-  if (made.status !== 0) throw new Error(`api-keys create: ${made.stderr}`)
-  const {key} = JSON.parse(made.stdout.toString())
+  // A legacy key (no user: a superadmin), and a client user's key reaching CLIENT_TENANTS.
+  const {key} = cli(['api-keys', 'create', 'bench', '--scopes', 'tenants:read'], env)
+  cli(['users', 'create', CLIENT_EMAIL, '--role', 'client', ...CLIENT_TENANTS.flatMap((tenant) => ['--tenant', tenant])], env)
+  const {key: clientKey} = cli(['api-keys', 'create', 'bench-client', '--scopes', 'tenants:read', '--user', CLIENT_EMAIL], env)
+  // The serve login, bound by row-level security. A role of that name left by an interrupted
+  // run goes first: its grants were on a database freshDatabase has dropped.
+  await client.query(`drop role if exists ${SERVE_ROLE}`)
+  cli(['db', 'create-serve-role', SERVE_ROLE, '--no-password'], env)
+  const serveRoleUrl = new URL(url)
+  serveRoleUrl.username = SERVE_ROLE
+  serveRoleUrl.password = ''
 
   const logDir = mkdtempSync(join(tmpdir(), 'synthex-bench-serve-'))
-  const accessLog = join(logDir, 'access.log')
-  const logFd = openSync(accessLog, 'a')
-  const serve = await startServer([BIN, 'serve', '--port', '0'], {...env, SHOPIFY_WEBHOOK_SECRET: SHOPIFY_SECRET, SYNTHEX_API_RATE_LIMIT: '10000000'}, (text) => /listening on (http:\/\/\S+)/.exec(text)?.[1], logFd)
-  closeSync(logFd)
-  const minimal = await startServer([MINIMAL, url], {}, (text) => /^(\d+)\n/.exec(text)?.[1] && `http://127.0.0.1:${/^(\d+)\n/.exec(text)[1]}`)
+  const accessLogs = [join(logDir, 'access.log'), join(logDir, 'access-serve-role.log')]
+  const serveEnv = {...env, SHOPIFY_WEBHOOK_SECRET: SHOPIFY_SECRET, SYNTHEX_API_RATE_LIMIT: '10000000'}
+  const listening = (text) => /listening on (http:\/\/\S+)/.exec(text)?.[1]
+  const servers = []
   const rows = []
   try {
+    const logFd = openSync(accessLogs[0], 'a')
+    const serve = await startServer([BIN, 'serve', '--port', '0'], serveEnv, listening, logFd).finally(() => closeSync(logFd))
+    servers.push(serve)
+    const roleLogFd = openSync(accessLogs[1], 'a')
+    let rowSecurityOn = false
+    const serveRole = await startServer([BIN, 'serve', '--port', '0'], {...serveEnv, DATABASE_URL: serveRoleUrl.toString()}, (text) => {
+      rowSecurityOn ||= /row-level security: on/.test(text)
+      return listening(text)
+    }, roleLogFd).finally(() => closeSync(roleLogFd))
+    servers.push(serveRole)
+    if (!rowSecurityOn) throw new Error(`serve as ${SERVE_ROLE} did not say row-level security is on`)
+    const minimal = await startServer([MINIMAL, url], {}, (text) => /^(\d+)\n/.exec(text)?.[1] && `http://127.0.0.1:${/^(\d+)\n/.exec(text)[1]}`)
+    servers.push(minimal)
+    // (a) and (b) are one serve process (the tables' owner: the policies do not bind it) asked
+    // with two keys; (c) is a second serve process running as the serve role.
     const cases = [
-      {headers: {authorization: `Bearer ${key}`}, name: 'synthex serve', url: serve.url},
-      {headers: {}, name: 'node:http + pg (minimal)', url: minimal.url},
+      {headers: {authorization: `Bearer ${key}`}, name: CASE.legacy, url: serve.url},
+      {headers: {authorization: `Bearer ${clientKey}`}, name: CASE.client, tenants: CLIENT_TENANTS, url: serve.url},
+      {headers: {authorization: `Bearer ${clientKey}`}, name: CASE.rls, tenants: CLIENT_TENANTS, url: serveRole.url},
+      {headers: {}, name: CASE.minimal, url: minimal.url},
     ]
     // Warm-up: connections opened, code paths compiled and optimised (serve has more code to
     // warm up than the minimal server: its first seconds are slower).
-    for (const entry of cases) await load(entry.url, entry.headers)
+    for (const entry of cases) await load(entry.url, entry.headers, entry.tenants)
     const samples = Object.fromEntries(cases.map((entry) => [entry.name, []]))
     const load1 = loadavg()[0]
-    // Rounds in pairs, the order alternating (a b, b a, a b...), so that a change in the
-    // machine's load hits both alike; the ratio is the median of the pairs' ratios.
+    // Rounds of every case, the order alternating (a b c d, d c b a, ...), so that a change in
+    // the machine's load hits all alike; a ratio is the median of the rounds' ratios.
     for (let round = 0; round < ROUNDS; round++) {
-      for (const entry of round % 2 === 0 ? cases : [...cases].reverse()) samples[entry.name].push(await load(entry.url, entry.headers))
+      for (const entry of round % 2 === 0 ? cases : [...cases].reverse()) samples[entry.name].push(await load(entry.url, entry.headers, entry.tenants))
     }
 
     const figures = Object.fromEntries(cases.map((entry) => [entry.name, {p99: median(samples[entry.name].map((sample) => sample.p99)), rps: median(samples[entry.name].map((sample) => sample.rps))}]))
-    const ours = figures['synthex serve']
-    const peer = figures['node:http + pg (minimal)']
-    const ratios = samples['synthex serve'].map((sample, round) => sample.rps / samples['node:http + pg (minimal)'][round].rps)
-    const ratio = median(ratios)
+    const roundRatios = (name, base) => samples[name].map((sample, round) => sample.rps / samples[base][round].rps)
+    const toMinimal = Object.fromEntries(cases.map((entry) => [entry.name, roundRatios(entry.name, CASE.minimal)]))
+    const ratio = median(toMinimal[CASE.legacy])
+    const ours = figures[CASE.legacy]
+    const peer = figures[CASE.minimal]
+    const clientToLegacy = roundRatios(CASE.client, CASE.legacy)
+    const rlsToLegacy = roundRatios(CASE.rls, CASE.legacy)
+    const line = (name, extra = {}) => ({case: name, 'p99 ms': figures[name].p99, 'requests/s': Math.round(figures[name].rps), ratio: `${median(toMinimal[name]).toFixed(2)}x`, ...extra})
     const table = [
-      {case: 'node:http + pg (minimal)', 'p99 ms': peer.p99, 'requests/s': Math.round(peer.rps), ratio: '1.00x'},
-      {case: 'synthex serve (authenticated)', goal: '>= 0.5x', 'p99 ms': ours.p99, 'requests/s': Math.round(ours.rps), ratio: `${ratio.toFixed(2)}x`, verdict: ratio >= 0.5 ? 'met' : 'MISSED'},
+      {case: CASE.minimal, 'p99 ms': peer.p99, 'requests/s': Math.round(peer.rps), ratio: '1.00x'},
+      line(CASE.legacy, {goal: '>= 0.5x', verdict: ratio >= 0.5 ? 'met' : 'MISSED'}),
       {case: 'synthex serve p99', goal: '< 50 ms', 'p99 ms': ours.p99, verdict: ours.p99 < 50 ? 'met' : 'MISSED'},
+      line(CASE.client, {'vs legacy key': `${median(clientToLegacy).toFixed(2)}x`}),
+      line(CASE.rls, {'vs legacy key': `${median(rlsToLegacy).toFixed(2)}x`}),
     ]
-    console.log(`\n## serve-get-tenant (GET /api/tenants/{tenantId}, ${CONNECTIONS} connections, ${ROUNDS} rounds of ${SECONDS} s each, medians; ratio: the median of the rounds' ratios)`)
+    console.log(`\n## serve-get-tenant (GET /api/tenants/{tenantId}, ${CONNECTIONS} connections, ${ROUNDS} rounds of ${SECONDS} s each, medians; ratio: to the minimal server, vs legacy key: to serve with the legacy key, each the median of the rounds' ratios)`)
     console.table(table)
-    console.log(`Postgres server database with ${TENANTS.toLocaleString('en')} tenants; a random one per request. autocannon runs in the benchmark's process on the same machine as both servers and Postgres. Load average at the start: ${load1.toFixed(2)}; the rounds' ratios: ${ratios.map((value) => value.toFixed(2)).join(', ')}; rounds: ${JSON.stringify(samples)}.`)
+    console.log(
+      `Postgres server database with ${TENANTS.toLocaleString('en')} tenants; a random one per request (the client key: a random one of its ${CLIENT_TENANTS.length}). ` +
+        `Legacy key: no user (a superadmin), serve as the tables' owner. Client key: a client user's, serve as the tables' owner (serve's own reach checks; the policies do not bind the owner), ` +
+        `and serve as the login \`db create-serve-role\` made (the policies too: each request's queries run in begin + set_config + commit). ` +
+        `autocannon runs in the benchmark's process on the same machine as the servers and Postgres. Load average at the start: ${load1.toFixed(2)}; ` +
+        `the rounds' ratios to the minimal server: ${Object.entries(toMinimal).filter(([name]) => name !== CASE.minimal).map(([name, values]) => `${name}: ${values.map((value) => value.toFixed(2)).join(', ')}`).join('; ')}; ` +
+        `client key / legacy key: ${clientToLegacy.map((value) => value.toFixed(2)).join(', ')}; serve role / legacy key: ${rlsToLegacy.map((value) => value.toFixed(2)).join(', ')}; rounds: ${JSON.stringify(samples)}.`,
+    )
     rows.push(...table.filter((row) => row.verdict))
 
     const storm = await webhookStorm(serve.url)
@@ -193,12 +253,15 @@ export default async function serveBench() {
     mkdirSync(join(ROOT, 'bench', 'results'), {recursive: true})
     writeFileSync(join(ROOT, 'bench', 'results', 'serve.json'), `${JSON.stringify({at: new Date().toISOString(), figures, loadAverage: load1, node: process.version, rows, samples, webhooks: {maxMs, medianMs: median(storm.latencies), seconds: storm.seconds}}, null, 2)}\n`)
   } finally {
-    await Promise.all([serve.stop(), minimal.stop()])
+    await Promise.all(servers.map((server) => server.stop()))
+    // The role is the server's: it outlives the database unless dropped (with its grants).
+    await client.query(`drop owned by ${SERVE_ROLE}`)
+    await client.query(`drop role ${SERVE_ROLE}`)
     await client.end()
   }
 
-  const logged = readFileSync(accessLog, 'utf8').split('\n').filter((line) => line.startsWith('{')).length
+  const logged = accessLogs.map((file) => readFileSync(file, 'utf8').split('\n').filter((line) => line.startsWith('{')).length).reduce((sum, count) => sum + count, 0)
   rmSync(logDir, {force: true, recursive: true})
-  console.log(`serve's access log (to a file, one JSON line per request): ${logged.toLocaleString('en')} lines.`)
+  console.log(`serve's access logs (to files, one JSON line per request): ${logged.toLocaleString('en')} lines.`)
   return rows
 }
