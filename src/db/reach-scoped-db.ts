@@ -31,14 +31,14 @@ import type {Db, Schema} from './schema.js'
  *
  * How: the handle's connection provider takes a connection from the pool of the handle it
  * wraps, and hands its consumer (one query, or a service's `db.transaction()`) a connection
- * on which the first statement is preceded by `begin` and one parameterised `set_config`
- * statement; when the consumer is done it commits (or rolls back if it threw). The handle's
+ * on which the first statement is preceded by `begin` and one `set_config` statement, sent
+ * together in one round trip; when the consumer is done it commits (or rolls back if it threw). The handle's
  * driver maps Kysely's transaction statements onto that transaction: a service's
  * `db.transaction()` that comes first *is* the transaction (its begin carries the isolation
  * level, its commit is the commit), one that follows other statements on the same connection
- * (`db.connection()`) becomes a savepoint. So a service transaction costs one statement more
- * than without the handle (the set_config), and a lone query three (begin, set_config,
- * commit).
+ * (`db.connection()`) becomes a savepoint. So a service transaction costs no round trip more
+ * than without the handle (the set_config rides with its begin), and a lone query two (begin
+ * with set_config, then commit).
  *
  * The settings are local to the transaction, so a connection goes back to the pool without
  * them whatever happened: the next user of the pool (background work through the unscoped
@@ -84,10 +84,16 @@ export function reachSettings(reach: RowReach): ReachSettings {
   }
 }
 
-/** A comma inside an item would split it in two (synthex_reach_list): ids and tenant ids never hold one. */
+/** One id of a reach: a uuid, a tenant id, or <workspace uuid>/<tenant id>. */
+const ID = /^[A-Za-z0-9_/-]+$/
+
+/** A setting's comma-separated list of ids. */
 function list(items: readonly string[]): string {
-  const bad = items.find((item) => item.includes(','))
-  if (bad !== undefined) throw new Error('reachScopedDb: a reach id holds a comma, which the row-level policies cannot tell from a separator')
+  const bad = items.find((item) => !ID.test(item))
+  // A comma would split an id in two (synthex_reach_list); a quote or backslash would end
+  // the literal the settings are sent as (setReachLiterally). Uuids and tenant ids
+  // (migrations/0001: A-Z a-z 0-9 _ -) hold neither.
+  if (bad !== undefined) throw new Error('reachScopedDb: a reach id holds a character other than letters, digits, _, - and /')
   return items.join(',')
 }
 
@@ -117,8 +123,12 @@ export async function rowSecurityBinds(db: Db): Promise<boolean> {
   return rows[0]?.binds === true
 }
 
-const SET_REACH = `select set_config('synthex.reach_role', $1, true), set_config('synthex.reach_workspaces', $2, true),
-  set_config('synthex.reach_tenants', $3, true), set_config('synthex.reach_tenant_keys', $4, true)`
+/** The reach's settings for the transaction, its values as literals (lists of `list`'s ids, or a role's name), to go with `begin` in one round trip. */
+function setReachLiterally(values: readonly string[]): string {
+  const [role, workspaces, tenants, tenantKeys] = values.map((value) => `'${value}'`)
+  return `select set_config('synthex.reach_role', ${role}, true), set_config('synthex.reach_workspaces', ${workspaces}, true), set_config('synthex.reach_tenants', ${tenants}, true), set_config('synthex.reach_tenant_keys', ${tenantKeys}, true)`
+}
+
 /** The savepoint a service's transaction becomes when statements ran before it on the same connection. */
 const SAVEPOINT = 'synthex_reach_transaction'
 
@@ -181,15 +191,19 @@ class ReachConnection implements DatabaseConnection {
     let statement = 'begin'
     if (settings.isolationLevel) statement += ` isolation level ${settings.isolationLevel}`
     if (settings.accessMode) statement += ` ${settings.accessMode}`
-    await this.#pooled.executeQuery(CompiledQuery.raw(statement))
-    this.open = true
     const {role, tenantKeys, tenants, workspaces} = this.#settings
+    // One round trip for both: a statement without parameters goes by the simple query
+    // protocol, which takes several. The values are ids (uuids, tenant ids, the role's name),
+    // checked when the handle was made to hold no quote or backslash: safe as literals.
     try {
-      await this.#pooled.executeQuery(CompiledQuery.raw(SET_REACH, [role, workspaces, tenants, tenantKeys]))
+      await this.#pooled.executeQuery(CompiledQuery.raw(`${statement}; ${setReachLiterally([role, workspaces, tenants, tenantKeys])}`))
     } catch (error) {
+      // The begin may have run: nothing is left open (a rollback without one only warns).
       await this.rollback().catch(() => {})
       throw error
     }
+
+    this.open = true
   }
 
   async commit(): Promise<void> {
