@@ -121,6 +121,7 @@ describeEachCliBackend('metrics', (target) => {
       'synthex_alerts_firing',
       'synthex_alert_deliveries',
       'synthex_webhook_deliveries',
+      'synthex_api_denied_requests_total',
       'synthex_alerts_last_run_timestamp_seconds',
       'synthex_command_runs_total',
       'synthex_command_errors_total',
@@ -191,7 +192,7 @@ describeEachCliBackend('metrics', (target) => {
     const result = await run(['metrics', '--textfile', path])
     expect(result.code, result.stderr).toBe(0)
     expect(result.stdout).toBe('')
-    expect(result.stderr).toContain(`Wrote 15 metrics to ${path}.`)
+    expect(result.stderr).toContain(`Wrote 16 metrics to ${path}.`)
     expect(readdirSync(directory)).toEqual(['synthex.prom'])
     const text = readFileSync(path, 'utf8')
     expect(problems(text)).toEqual([])
@@ -226,7 +227,7 @@ describeEachCliBackend('metrics', (target) => {
     // A URL naming its own job keeps it; a push replaces the group's figures (PUT).
     const nightly = await run(['metrics', '--push', `${gatewayUrl}/metrics/job/nightly`])
     expect(nightly.code, nightly.stderr).toBe(0)
-    expect(nightly.stderr).toContain(`Pushed 15 metrics to the Pushgateway at ${gatewayUrl}/metrics/job/nightly.`)
+    expect(nightly.stderr).toContain(`Pushed 16 metrics to the Pushgateway at ${gatewayUrl}/metrics/job/nightly.`)
     await ok(['tenant', 'tenants', 'create', '--tenant-id', 'm4', '--name', 'Tenant m4', '--type', 'shopify', '--shopify-shop', 'm4.myshopify.com'])
     expect((await run(['metrics', '--push', `${gatewayUrl}/`])).code).toBe(0)
     const after = await (await fetch(`${gatewayUrl}/metrics`)).text()

@@ -650,9 +650,11 @@ describeEachCliBackend('serve: roles, reach and scopes on every route', (target)
   })
 
   it('counts denied requests in the metrics, by reason and role', () => {
+    // Every reason and role pair is exported, from 0; those above 0 are what was refused.
+    expect(metricsAfter.split('\n').filter((line) => line.startsWith('synthex_api_denied_requests_total{'))).toHaveLength(18)
     const counted = metricsAfter
       .split('\n')
-      .filter((line) => line.startsWith('synthex_api_denied_requests_total{'))
+      .filter((line) => line.startsWith('synthex_api_denied_requests_total{') && !line.endsWith(' 0'))
       .map((line) => /reason="(\w+)".*role="(\w+)"|role="(\w+)".*reason="(\w+)"/.exec(line))
       .map((match) => (match ? `${match[1] ?? match[4]}/${match[2] ?? match[3]}` : 'unparsed'))
     expect(counted.sort()).toEqual(['deactivated/admin', 'expired/admin', 'reach/admin', 'reach/client', 'revoked/admin', 'role/admin', 'role/client', 'scope/superadmin'])

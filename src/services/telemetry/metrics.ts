@@ -11,7 +11,8 @@ import {exposition, type MetricFamily} from '../../exporters/prometheus-text.js'
 import {SEVERITIES} from '../../domain/severity.js'
 import {VERIFICATION_OUTCOMES} from '../verification/verification-result.js'
 import {webhookDeliveryCounts} from '../webhooks/webhook-deliveries.js'
-import {accessDenialCounts} from '../access/access-denials.js'
+import {accessDenialCounts, DENIAL_REASONS} from '../access/access-denials.js'
+import {USER_ROLES} from '../access/roles.js'
 
 /**
  * Fleet figures for Prometheus (`metrics`): tenants, credentials, the next expiry, firing
@@ -104,9 +105,10 @@ export async function fleetMetrics(db: Db, now = new Date()): Promise<MetricFami
       type: 'gauge',
     },
     {
-      help: 'Requests serve refused to a known key, by reason (scope, role, reach, revoked, expired, deactivated) and the key\'s role.',
+      help: 'Requests serve refused to a known key, by reason (scope, role, reach, revoked, expired, deactivated) and the key\'s role; every pair, from 0.',
       name: 'synthex_api_denied_requests_total',
-      samples: denials.map((row) => ({labels: {reason: row.reason, role: row.role}, value: row.count})),
+      // Every pair from 0, so that rate() sees the first refusal of each.
+      samples: DENIAL_REASONS.flatMap((reason) => USER_ROLES.map((role) => ({labels: {reason, role}, value: denials.find((row) => row.reason === reason && row.role === role)?.count ?? 0}))),
       type: 'counter',
     },
     {
