@@ -3,9 +3,9 @@ import {mkdir, mkdtemp, readdir, stat, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
 
-import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
+import {afterAll, beforeAll, expect, inject, it} from 'vitest'
 
-import {createServerDatabase, describeOnServer} from '../helpers/backends.js'
+import {createServerDatabase, describeOnEmbedded, describeOnServer} from '../helpers/backends.js'
 import type {NpmRegistry} from '../fakes/npm-registry.js'
 import {installTarball, makeProject, shell, startRegistry} from '../helpers/installed-package.js'
 
@@ -36,7 +36,7 @@ async function project(): Promise<string> {
   return dir
 }
 
-describe('the npm package', () => {
+describeOnEmbedded('the npm package', () => {
   it('holds only what runs: bin, dist, migrations, the manifest, README and LICENSE', async () => {
     const {stdout} = await promisify(execFile)('tar', ['-tzf', tarball])
     const files = stdout.trim().split('\n').map((path) => path.replace(/^package\//, ''))

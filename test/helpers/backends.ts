@@ -165,3 +165,8 @@ export function describeEachBackend(name: string, suite: (database: () => TestDa
 export function describeOnServer(name: string, suite: () => void): void {
   if (backendNames().includes('postgres')) describe(name, suite)
 }
+
+/** A suite about the embedded database (the package's first run, the README's tour): left out of a run on the server only. */
+export function describeOnEmbedded(name: string, suite: () => void): void {
+  if (backendNames().includes('pglite')) describe(name, suite)
+}
