@@ -140,6 +140,13 @@ async function managedUsers(c: ServeContext, deps: ServeDependencies, principal:
   return listUsers(db, {role: 'client', workspaceIds})
 }
 
+/** The keys a caller manages: every key for a superadmin; its managed users' keys, asked for by user, for an admin. */
+async function managedKeys(c: ServeContext, deps: ServeDependencies, principal: ApiPrincipal): Promise<ApiKey[]> {
+  const db = requestDb(c, deps)
+  if (principal.reach.kind === 'all') return listApiKeys(db)
+  return listApiKeys(db, {userIds: (await managedUsers(c, deps, principal)).map((user) => user.id)})
+}
+
 /** A key for the JSON answer: every field but the key itself, which is never stored. */
 function toKeyAnswer(apiKey: ApiKey): z.infer<typeof ApiKeySchema> {
   return JSON.parse(JSON.stringify(apiKey)) as z.infer<typeof ApiKeySchema>
@@ -164,10 +171,7 @@ export function userRoutes(app: ServeApp, deps: ServeDependencies): void {
 
   app.openapi(listKeysRoute, async (c) => {
     const principal = requireScope(c.get('principal'), 'users:read')
-    const keys = await listApiKeys(requestDb(c, deps))
-    if (principal.reach.kind === 'all') return c.json({apiKeys: keys.map((key) => toKeyAnswer(key))}, 200)
-    const managed = new Set((await managedUsers(c, deps, principal)).map((user) => user.email))
-    return c.json({apiKeys: keys.filter((key) => key.user !== null && managed.has(key.user)).map((key) => toKeyAnswer(key))}, 200)
+    return c.json({apiKeys: (await managedKeys(c, deps, principal)).map((key) => toKeyAnswer(key))}, 200)
   })
 
   app.openapi(createKeyRoute, async (c) => {
@@ -187,12 +191,8 @@ export function userRoutes(app: ServeApp, deps: ServeDependencies): void {
     const principal = requireScope(c.get('principal'), 'users:write')
     const {name} = c.req.valid('param')
     const db = requestDb(c, deps)
-    if (principal.reach.kind !== 'all') {
-      const key = (await listApiKeys(db)).find((candidate) => candidate.name === name)
-      if (!key) throw apiKeyNotFound(name)
-      const managed = new Set((await managedUsers(c, deps, principal)).map((user) => user.email))
-      if (key.user === null || !managed.has(key.user)) throw outsideReach(apiKeyNotFound(name))
-    }
+    // A key that is not the caller's to manage answers as one that does not exist.
+    if (principal.reach.kind !== 'all' && !(await managedKeys(c, deps, principal)).some((key) => key.name === name)) throw outsideReach(apiKeyNotFound(name))
 
     return c.json(toKeyAnswer(await revokeApiKey(db, apiAudit(principal), name)), 200)
   })

@@ -5,7 +5,7 @@ import {sql} from 'kysely'
 import {compiledOnce} from '../../db/compiled-once.js'
 import type {ApiKeyRow, Db, UserRole} from '../../db/schema.js'
 import {ConflictError, InvalidInputError, NotFoundError} from '../../errors/input-errors.js'
-import {userNotFound} from '../users/users.js'
+import {findUser} from '../users/users.js'
 import {effectiveScopes} from '../access/roles.js'
 import {narrowToWorkspace, REACH_ALL, type Reach, type ReachTenant} from '../access/reach.js'
 import {type Audit, recordEvents} from '../events/events.js'
@@ -164,9 +164,8 @@ export interface NewApiKey {
 
 /** The active user a new key is to act for, by address whatever its case. */
 async function keyUser(db: Db, email: string): Promise<{email: string; id: string; role: UserRole}> {
-  const user = await db.selectFrom('users').select(['id', 'email', 'role', 'deactivated_at']).where(sql<string>`lower(email)`, '=', email.trim().toLowerCase()).executeTakeFirst()
-  if (!user) throw userNotFound(email.trim())
-  if (user.deactivated_at) {
+  const user = await findUser(db, email)
+  if (user.deactivatedAt) {
     throw new ConflictError(`User "${user.email}" is deactivated: a key acting for it would be refused on every request.`, 'Make the key for an active user (see `synthex users list`).', {user: user.email})
   }
 
